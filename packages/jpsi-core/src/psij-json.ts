@@ -1,0 +1,268 @@
+/**
+ * JSON that interoperates with psij-python's `JSONSerializer`, in both directions: its key
+ * names, its omitted defaults and its duration format (read correctly, unlike psij-python itself).
+ * @module
+ */
+import { z } from 'zod';
+import { ValidationError } from './errors.js';
+import { formatPsijDuration } from './duration.js';
+import {
+  CUSTOM_ATTRIBUTE_KEY,
+  DEFAULT_DURATION_SECONDS,
+  createJobSpec,
+  deriveCounts,
+  type CustomAttributeValue,
+  type JobSpec,
+  type JobSpecInput,
+} from './spec.js';
+import { parseWith } from './validation.js';
+
+const SNAKE_COUNT_FIELDS = { nodeCount: 'node_count', processCount: 'process_count', processesPerNode: 'processes_per_node' };
+const count = z.number().int('must be a whole number').positive('must be at least 1');
+
+const PsijResourcesSchema = z
+  .strictObject({
+    node_count: count.nullish(),
+    process_count: count.nullish(),
+    processes_per_node: count.nullish(),
+    cpu_cores_per_process: count.nullish(),
+    gpu_cores_per_process: count.nullish(),
+    exclusive_node_use: z.boolean().nullish(),
+    memory: count.nullish(),
+    __version: z.literal(1, 'only ResourceSpecV1 (__version 1) is supported').optional(),
+  })
+  .superRefine((r, ctx) => {
+    const d = deriveCounts(
+      { nodeCount: r.node_count ?? undefined, processCount: r.process_count ?? undefined, processesPerNode: r.processes_per_node ?? undefined },
+      SNAKE_COUNT_FIELDS,
+    );
+    if ('field' in d) ctx.addIssue({ code: 'custom', path: [d.field], message: d.message });
+  });
+
+const PsijAttributesSchema = z.strictObject({
+  duration: z.union([z.string(), z.number()]).nullish(),
+  queue_name: z.string().min(1).nullish(),
+  account: z.string().min(1).nullish(),
+  project_name: z.string().min(1).nullish(),
+  reservation_id: z.string().min(1).nullish(),
+  custom_attributes: z
+    .record(z.string().regex(CUSTOM_ATTRIBUTE_KEY, 'custom attribute keys are an executor name, a dot and a name, e.g. "slurm.constraint"'), z.union([z.string(), z.number(), z.boolean()]))
+    .nullish(),
+});
+
+/** The psij-python JSON document of a JobSpec (snake_case keys). */
+export const PsijJobSpecSchema = z.strictObject({
+  executable: z.string().min(1),
+  arguments: z.array(z.string()).nullish(),
+  directory: z.string().min(1).nullish(),
+  name: z.string().min(1).nullish(),
+  inherit_environment: z.boolean().nullish(),
+  environment: z.record(z.string(), z.union([z.string(), z.number()])).nullish(),
+  stdin_path: z.string().min(1).nullish(),
+  stdout_path: z.string().min(1).nullish(),
+  stderr_path: z.string().min(1).nullish(),
+  resources: PsijResourcesSchema.nullish(),
+  attributes: PsijAttributesSchema.nullish(),
+  pre_launch: z.string().min(1).nullish(),
+  post_launch: z.string().min(1).nullish(),
+  launcher: z.string().min(1).nullish(),
+});
+
+/** A psij-python JSON document, as read. */
+export type PsijJobSpecJson = z.input<typeof PsijJobSpecSchema>;
+
+const CAMEL_TO_SNAKE: Readonly<Record<string, string>> = {
+  inheritEnvironment: 'inherit_environment',
+  stdinPath: 'stdin_path',
+  stdoutPath: 'stdout_path',
+  stderrPath: 'stderr_path',
+  preLaunch: 'pre_launch',
+  postLaunch: 'post_launch',
+  nodeCount: 'node_count',
+  processCount: 'process_count',
+  processesPerNode: 'processes_per_node',
+  cpuCoresPerProcess: 'cpu_cores_per_process',
+  gpuCoresPerProcess: 'gpu_cores_per_process',
+  exclusiveNodeUse: 'exclusive_node_use',
+  queueName: 'queue_name',
+  projectName: 'project_name',
+  reservationId: 'reservation_id',
+  customAttributes: 'custom_attributes',
+};
+
+function snakePath(path: string): string {
+  return path.replace(/[A-Za-z]+/g, (seg) => CAMEL_TO_SNAKE[seg] ?? seg);
+}
+
+/**
+ * Reads a psij-python JSON document (a string or an already-parsed object) into a JobSpec.
+ * Durations in psij-python's own `"5400.0 s"` format are read as 5400 s.
+ *
+ * @throws {@link ValidationError} with snake_case field paths, as the document spells them.
+ */
+export function jobSpecFromPsijJson(document: string | unknown): JobSpec {
+  let raw: unknown = document;
+  if (typeof document === 'string') {
+    try {
+      raw = JSON.parse(document);
+    } catch (cause) {
+      throw new ValidationError('psij-python JSON', [{ path: '', message: `not valid JSON: ${(cause as Error).message}` }], { cause });
+    }
+  }
+  const v = parseWith(PsijJobSpecSchema, raw, 'psij-python job spec');
+  const input: JobSpecInput = { executable: v.executable };
+  const set = (key: keyof JobSpecInput, value: unknown) => {
+    if (value !== undefined && value !== null) (input as Record<string, unknown>)[key] = value;
+  };
+  set('arguments', v.arguments);
+  set('directory', v.directory);
+  set('name', v.name);
+  set('inheritEnvironment', v.inherit_environment);
+  set('environment', v.environment);
+  set('stdinPath', v.stdin_path);
+  set('stdoutPath', v.stdout_path);
+  set('stderrPath', v.stderr_path);
+  set('preLaunch', v.pre_launch);
+  set('postLaunch', v.post_launch);
+  set('launcher', v.launcher);
+  if (v.resources) {
+    const r = v.resources;
+    const resources: Record<string, unknown> = {};
+    const put = (key: string, value: unknown) => {
+      if (value !== undefined && value !== null) resources[key] = value;
+    };
+    put('nodeCount', r.node_count);
+    put('processCount', r.process_count);
+    put('processesPerNode', r.processes_per_node);
+    put('cpuCoresPerProcess', r.cpu_cores_per_process);
+    put('gpuCoresPerProcess', r.gpu_cores_per_process);
+    put('exclusiveNodeUse', r.exclusive_node_use);
+    put('memory', r.memory);
+    input.resources = resources;
+  }
+  if (v.attributes) {
+    const a = v.attributes;
+    const attributes: Record<string, unknown> = {};
+    const put = (key: string, value: unknown) => {
+      if (value !== undefined && value !== null) attributes[key] = value;
+    };
+    put('duration', a.duration);
+    put('queueName', a.queue_name);
+    put('account', a.account);
+    put('projectName', a.project_name);
+    put('reservationId', a.reservation_id);
+    put('customAttributes', a.custom_attributes);
+    input.attributes = attributes;
+  }
+  try {
+    return createJobSpec(input);
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      throw new ValidationError(
+        'psij-python job spec',
+        err.issues.map((i) => ({ path: snakePath(i.path), message: i.message })),
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+}
+
+/** The psij-python JSON object of a spec: snake_case keys, defaults omitted, as psij-python writes it. */
+export interface PsijJobSpecDocument {
+  executable: string;
+  arguments?: string[];
+  directory?: string;
+  name: string;
+  inherit_environment?: boolean;
+  environment?: Record<string, string>;
+  stdin_path?: string;
+  stdout_path?: string;
+  stderr_path?: string;
+  resources?: Record<string, number | boolean>;
+  attributes: Record<string, string | Record<string, CustomAttributeValue>>;
+  pre_launch?: string;
+  post_launch?: string;
+  launcher?: string;
+}
+
+/**
+ * Writes a spec as psij-python's serializer would. Staging is not part of psij-python's JSON and
+ * is left out; use {@link jobSpecToInput} to persist a whole spec.
+ */
+export function jobSpecToPsijJson(spec: JobSpec): PsijJobSpecDocument {
+  const out: Partial<PsijJobSpecDocument> = { executable: spec.executable };
+  if (spec.arguments.length) out.arguments = [...spec.arguments];
+  if (spec.directory !== undefined) out.directory = spec.directory;
+  out.name = spec.name;
+  if (!spec.inheritEnvironment) out.inherit_environment = false;
+  if (Object.keys(spec.environment).length) out.environment = { ...spec.environment };
+  if (spec.stdinPath !== undefined) out.stdin_path = spec.stdinPath;
+  if (spec.stdoutPath !== undefined) out.stdout_path = spec.stdoutPath;
+  if (spec.stderrPath !== undefined) out.stderr_path = spec.stderrPath;
+  const r = spec.resources;
+  const resources: Record<string, number | boolean> = {};
+  if (r.nodeCount !== undefined) resources.node_count = r.nodeCount;
+  if (r.processCount !== undefined) resources.process_count = r.processCount;
+  if (r.processesPerNode !== undefined) resources.processes_per_node = r.processesPerNode;
+  if (r.cpuCoresPerProcess !== undefined) resources.cpu_cores_per_process = r.cpuCoresPerProcess;
+  if (r.gpuCoresPerProcess !== undefined) resources.gpu_cores_per_process = r.gpuCoresPerProcess;
+  if (r.exclusiveNodeUse) resources.exclusive_node_use = true;
+  if (r.memory !== undefined) resources.memory = r.memory;
+  if (Object.keys(resources).length) out.resources = { ...resources, __version: 1 };
+  const a = spec.attributes;
+  const attributes: PsijJobSpecDocument['attributes'] = {};
+  if (a.duration !== DEFAULT_DURATION_SECONDS) attributes.duration = formatPsijDuration(a.duration);
+  if (a.queueName !== undefined) attributes.queue_name = a.queueName;
+  if (a.account !== undefined) attributes.account = a.account;
+  if (a.reservationId !== undefined) attributes.reservation_id = a.reservationId;
+  if (Object.keys(a.customAttributes).length) attributes.custom_attributes = { ...a.customAttributes };
+  // psij-python's project_name is an alias of account, so its serializer writes both.
+  if (a.account !== undefined) attributes.project_name = a.account;
+  out.attributes = attributes;
+  if (spec.preLaunch !== undefined) out.pre_launch = spec.preLaunch;
+  if (spec.postLaunch !== undefined) out.post_launch = spec.postLaunch;
+  if (spec.launcher !== undefined) out.launcher = spec.launcher;
+  return out as PsijJobSpecDocument;
+}
+
+/** The numbers psij-python derives from a spec's ResourceSpecV1, in its key names. */
+export interface PsijDerivedResources {
+  computed_node_count: number;
+  computed_process_count: number;
+  computed_processes_per_node: number;
+  cpu_cores_per_process: number | null;
+  exclusive_node_use: boolean;
+  gpu_cores_per_process: number | null;
+}
+
+/** The derived resource numbers in psij-python's naming (see the `*.derived.json` fixtures). */
+export function psijDerivedResources(spec: JobSpec): PsijDerivedResources {
+  const r = spec.resources;
+  return {
+    computed_node_count: r.computedNodeCount,
+    computed_process_count: r.computedProcessCount,
+    computed_processes_per_node: r.computedProcessesPerNode,
+    cpu_cores_per_process: r.cpuCoresPerProcess ?? null,
+    exclusive_node_use: r.exclusiveNodeUse,
+    gpu_cores_per_process: r.gpuCoresPerProcess ?? null,
+  };
+}
+
+const SNAKE_MARKERS = /_/;
+
+/**
+ * Reads a spec document that may be in either form: psij-python JSON (snake_case keys) or this
+ * SDK's input form (camelCase). The form is told by the keys of the top level, `resources` and
+ * `attributes`: any snake_case key means psij-python.
+ */
+export function jobSpecFromDocument(document: unknown): JobSpec {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObj(document)) throw new ValidationError('job spec', [{ path: '', message: 'a job spec must be an object' }]);
+  const keys = [
+    ...Object.keys(document),
+    ...(isObj(document.resources) ? Object.keys(document.resources) : []),
+    ...(isObj(document.attributes) ? Object.keys(document.attributes) : []),
+  ];
+  return keys.some((k) => SNAKE_MARKERS.test(k)) ? jobSpecFromPsijJson(document) : createJobSpec(document as JobSpecInput);
+}

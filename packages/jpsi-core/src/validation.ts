@@ -1,0 +1,37 @@
+import type { z } from 'zod';
+import { ValidationError, type ValidationIssue } from './errors.js';
+
+/** Formats a zod path as `a.b[2].c`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+/** Turns a zod error into issues, one per field, with our path format. */
+export function issuesFromZod(error: z.ZodError): ValidationIssue[] {
+  return error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      const keys = issue.keys;
+      const base = formatPath(issue.path);
+      return {
+        path: keys.length === 1 ? (base === '' ? keys[0]! : `${base}.${keys[0]!}`) : base,
+        message: keys.length === 1 ? 'unknown field' : `unknown fields: ${keys.join(', ')}`,
+      };
+    }
+    return { path: formatPath(issue.path), message: issue.message };
+  });
+}
+
+/**
+ * Validates `input` with `schema`, returning the parsed value or throwing a {@link ValidationError}
+ * that names every offending field.
+ */
+export function parseWith<S extends z.ZodType>(schema: S, input: unknown, subject: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw new ValidationError(subject, issuesFromZod(result.error), { cause: result.error });
+  return result.data;
+}
