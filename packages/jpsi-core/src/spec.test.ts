@@ -68,6 +68,8 @@ describe('createJobSpec', () => {
       ]),
     );
     for (const i of issues) expect(i.message.length).toBeGreaterThan(3);
+    expect(issues.find((i) => i.path === 'environment.1BAD')?.message).toContain('letters, digits and _');
+    expect(issues.find((i) => i.path === 'attributes.customAttributes.noprefix')?.message).toContain('executor name, a dot');
   });
 
   it('rejects inconsistent counts naming the fields', () => {

@@ -22,6 +22,10 @@ export function issuesFromZod(error: z.ZodError): ValidationIssue[] {
         message: keys.length === 1 ? 'unknown field' : `unknown fields: ${keys.join(', ')}`,
       };
     }
+    if (issue.code === 'invalid_key' && issue.issues.length > 0) {
+      // zod reports a bad record key as "Invalid key in record"; the key schema's own message says why.
+      return { path: formatPath(issue.path), message: issue.issues.map((i) => i.message).join('; ') };
+    }
     return { path: formatPath(issue.path), message: issue.message };
   });
 }
