@@ -1,0 +1,65 @@
+/**
+ * The `single` and `multiple` launchers: no MPI, no scheduler, just processes.
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  createJobSpec,
+  LauncherError,
+  throwIfAborted,
+  type JobSpec,
+  type LaunchCommand,
+  type LaunchContext,
+  type Launcher,
+} from '@exaworks/jpsi-core';
+
+/** The launch command's executable and arguments: `[executable, ...arguments]`. */
+export function programArgv(spec: JobSpec): string[] {
+  return [spec.executable, ...spec.arguments];
+}
+
+/**
+ * `single`: runs the executable once, as `[executable, ...arguments]`. Resource counts are ignored
+ * (as in psij-python).
+ */
+export class SingleLauncher implements Launcher {
+  /** Registry name. */
+  readonly name = 'single';
+
+  /** The launch command: the program itself. */
+  async launchCommand(spec: JobSpec, context: LaunchContext = {}): Promise<LaunchCommand> {
+    throwIfAborted(context.signal);
+    return { argv: programArgv(createJobSpec(spec)), env: {} };
+  }
+}
+
+/**
+ * Path of the shipped `multiple.sh` (found next to this module's package at run time, so it
+ * works from `src/` under tsx/vitest and from `dist/` once installed).
+ */
+export const MULTIPLE_SCRIPT: string = fileURLToPath(new URL('../scripts/multiple.sh', import.meta.url));
+
+/**
+ * `multiple`: runs `computedProcessCount` copies of the executable in parallel with the shipped
+ * `multiple.sh`. Each copy sees `EXAWORKS_RANK` (0-based), `EXAWORKS_SIZE`, and psij-python's
+ * `_PSI_J_PROCESS_INDEX_` (1-based) and `_PSI_J_PROCESS_COUNT`; all append to the job's
+ * stdout/stderr. The job exits with the exit code of the lowest-ranked failing copy, else 0.
+ *
+ * argv: `/bin/sh <multiple.sh> <count> <executable> <arguments…>` (the script is run through
+ * `/bin/sh` so that a lost executable bit, as after some package extractions, does not matter).
+ */
+export class MultipleLauncher implements Launcher {
+  /** Registry name. */
+  readonly name = 'multiple';
+
+  /** The launch command: `multiple.sh` with the process count and the program. */
+  async launchCommand(spec: JobSpec, context: LaunchContext = {}): Promise<LaunchCommand> {
+    throwIfAborted(context.signal);
+    const s = createJobSpec(spec);
+    if (!existsSync(MULTIPLE_SCRIPT)) {
+      throw new LauncherError(`The multiple launcher's script is missing at ${MULTIPLE_SCRIPT}; reinstall @exaworks/launcher.`);
+    }
+    return { argv: ['/bin/sh', MULTIPLE_SCRIPT, String(s.resources.computedProcessCount), ...programArgv(s)], env: {} };
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * The job script: the one shell script that runs a job's launch command with its directory,
+ * environment, standard streams and pre/post-launch scripts, and records how it ended.
+ * @module
+ */
+import path from 'node:path';
+import {
+  createJobSpec,
+  isValidEnvName,
+  LauncherError,
+  shellJoin,
+  shellQuote,
+  type JobSpec,
+  type LaunchCommand,
+} from '@exaworks/jpsi-core';
+
+/** Files the job script reads and writes. */
+export interface JobScriptFiles {
+  /**
+   * Where the script records how the job ended, written atomically (temp + mv) as its last act:
+   * line 1 the exit code; an optional line 2 a failure of the machinery (pre/post-launch script
+   * failed, directory missing, launcher not found…), in words.
+   */
+  readonly resultFile: string;
+  /** stdout used when the spec names none. */
+  readonly stdout: string;
+  /** stderr used when the spec names none. */
+  readonly stderr: string;
+  /** Written to the job's environment as PSIJ_NODEFILE. */
+  readonly nodeFile?: string;
+}
+
+/** How a job ended, read back from a result file. */
+export interface JobResult {
+  /** The launch command's exit code (128 + N when it was killed by signal N). */
+  readonly exitCode: number;
+  /** Set when the machinery (not the user's program) failed. */
+  readonly failure?: string;
+}
+
+/**
+ * `PATH` given to a job that does not inherit its environment and sets no `PATH` itself: without
+ * one, launchers (`mpirun`, `srun`) and the daemons they start could not find their programs.
+ */
+export const CLEAN_ENVIRONMENT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+// Linux refuses a single argv string longer than this (MAX_ARG_STRLEN), which bounds `sh -c <script>`.
+const MAX_ARG_STRLEN = 131072;
+
+/** One line of text: the result file's line 2 is a single line. */
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ');
+}
+
+function checkEnvNames(env: Readonly<Record<string, string>>, what: string): void {
+  for (const name of Object.keys(env)) {
+    if (!isValidEnvName(name)) throw new LauncherError(`${what} has an invalid environment variable name "${name}".`);
+  }
+}
+
+/**
+ * The job script (a complete shell script with its #! line) for a spec and its launch command.
+ *
+ * The script runs under `/bin/sh` (dash on Debian: fastest to start) unless the spec has a
+ * pre- or post-launch script, which are written for bash and sourced by `/bin/bash`. Every word
+ * taken from the spec or the launch command is quoted with `shellQuote`. Relative paths in
+ * `files` are resolved against the current directory now; relative spec paths (stdin, stdout,
+ * stderr, pre/post-launch) are relative to the job directory.
+ *
+ * @throws {@link LauncherError} if the launch command is empty or an environment name is invalid.
+ */
+export function jobScriptFor(spec: JobSpec, launch: LaunchCommand, files: JobScriptFiles): string {
+  const s = createJobSpec(spec);
+  if (launch.argv.length === 0 || launch.argv[0] === '') throw new LauncherError('The launch command is empty.');
+  checkEnvNames(launch.env, 'The launch command');
+  checkEnvNames(s.environment, 'The job spec');
+  const resultFile = path.resolve(files.resultFile);
+  const nodeFile = files.nodeFile === undefined ? undefined : path.resolve(files.nodeFile);
+  const useBash = s.preLaunch !== undefined || s.postLaunch !== undefined;
+  const shell = useBash ? '/bin/bash' : '/bin/sh';
+
+  // Launcher variables first, so that a spec that sets the same variable wins.
+  const env: Record<string, string> = { ...launch.env, ...s.environment };
+  if (nodeFile !== undefined) env.PSIJ_NODEFILE = nodeFile;
+
+  const body: string[] = [];
+  const fail = (code: string, message: string) => `_xw_finish ${code} ${shellQuote(oneLine(message))}`;
+  body.push(
+    '# _xw_finish CODE [FAILURE]: write the result file atomically (temp file + mv), then exit CODE.',
+    '_xw_finish() {',
+    `  _xw_tmp=${shellQuote(`${resultFile}.tmp.`)}$$`,
+    '  if [ -n "$2" ]; then printf \'%s\\n%s\\n\' "$1" "$2"; else printf \'%s\\n\' "$1"; fi >"$_xw_tmp" && mv -f "$_xw_tmp" ' +
+      shellQuote(resultFile),
+    '  exit "$1"',
+    '}',
+  );
+  if (s.directory !== undefined) {
+    body.push(
+      `cd -- ${shellQuote(s.directory)} 2>/dev/null || ${fail('1', `job directory does not exist or is not accessible: ${s.directory}`)}`,
+    );
+  }
+  if (s.inheritEnvironment) {
+    for (const [name, value] of Object.entries(env)) body.push(`export ${name}=${shellQuote(value)}`);
+  }
+
+  const stdin = s.stdinPath ?? '/dev/null';
+  const stdout = s.stdoutPath ?? path.resolve(files.stdout);
+  const stderr = s.stderrPath ?? path.resolve(files.stderr);
+  // Open (and truncate) each stream once up front so that a bad path is reported as such.
+  body.push(
+    `{ :; } 2>/dev/null <${shellQuote(stdin)} || ${fail('1', `cannot read the job's stdin file: ${stdin}`)}`,
+    `{ :; } 2>/dev/null >${shellQuote(stdout)} || ${fail('1', `cannot write the job's stdout file: ${stdout}`)}`,
+  );
+  if (stderr !== stdout)
+    body.push(`{ :; } 2>/dev/null >${shellQuote(stderr)} || ${fail('1', `cannot write the job's stderr file: ${stderr}`)}`);
+
+  const job: string[] = ['_xw_job() {'];
+  const sourced = (kind: 'pre' | 'post', script: string) => [
+    // A sourced script that calls `exit` (or trips its own `set -e`) must still leave a result.
+    `  trap ${shellQuote(`_xw_finish 1 ${shellQuote(oneLine(`${kind}-launch script ${script} exited the job shell`))}`)} EXIT`,
+    // bash runs the EXIT trap on a fatal signal too: a signal must kill the job, not record a failure.
+    ...(['TERM', 'INT', 'HUP'] as const).map((sig) => `  trap 'trap - EXIT ${sig}; kill -s ${sig} $$' ${sig}`),
+    // `.` searches PATH for a name without a slash; the spec means a file relative to the job directory.
+    `  . ${shellQuote(script.includes('/') ? script : `./${script}`)}`,
+    '  _xw_st=$?',
+    '  trap - EXIT TERM INT HUP',
+    // Options a sourced script turned on must not change how the rest of this script runs.
+    '  set +e +u',
+  ];
+  if (s.preLaunch !== undefined) {
+    job.push(
+      ...sourced('pre', s.preLaunch),
+      '  if [ "$_xw_st" -ne 0 ]; then',
+      `    _xw_failure=${shellQuote(oneLine(`pre-launch script ${s.preLaunch} failed with exit status `))}"$_xw_st"'; the job was not launched'`,
+      '    _xw_rc=$_xw_st',
+      '    return',
+      '  fi',
+    );
+  }
+  job.push(`  ${shellJoin(launch.argv)}`, '  _xw_rc=$?');
+  job.push(
+    `  if [ "$_xw_rc" -eq 127 ] && ! command -v -- ${shellQuote(launch.argv[0]!)} >/dev/null 2>&1; then`,
+    `    _xw_failure=${shellQuote(oneLine(`program not found: ${launch.argv[0]!}`))}`,
+    '  fi',
+  );
+  if (s.postLaunch !== undefined) {
+    job.push(
+      ...sourced('post', s.postLaunch),
+      '  if [ "$_xw_st" -ne 0 ]; then',
+      `    _xw_failure=${shellQuote(oneLine(`post-launch script ${s.postLaunch} failed with exit status `))}"$_xw_st"`,
+      '    if [ "$_xw_rc" -eq 0 ]; then _xw_rc=$_xw_st; fi',
+      '  fi',
+    );
+  }
+  job.push('}');
+  body.push(...job);
+  const errRedirect = stderr === stdout ? '2>&1' : `2>>${shellQuote(stderr)}`;
+  body.push(
+    '_xw_rc=1',
+    '_xw_failure=',
+    `_xw_job <${shellQuote(stdin)} >>${shellQuote(stdout)} ${errRedirect}`,
+    '_xw_finish "$_xw_rc" "$_xw_failure"',
+  );
+
+  const header = [`#!${shell}`, `# Job script generated by @exaworks/launcher for: ${oneLine(s.name)}`];
+  if (s.inheritEnvironment) return `${[...header, ...body].join('\n')}\n`;
+
+  // Clean environment: the whole job runs in a shell started by `env -i` with only these variables.
+  if (env.PATH === undefined) env.PATH = CLEAN_ENVIRONMENT_PATH;
+  const inner = `${body.join('\n')}\n`;
+  if (Buffer.byteLength(inner) >= MAX_ARG_STRLEN) {
+    throw new LauncherError(
+      `The job script is too long (${Buffer.byteLength(inner)} bytes) to run in a clean environment; shorten the environment or arguments.`,
+    );
+  }
+  const assignments = Object.entries(env).map(([name, value]) => `${name}=${value}`);
+  return `${[...header, `exec /usr/bin/env -i ${shellJoin([...assignments, shell, '-c', inner, 'exaworks-job'])}`].join('\n')}\n`;
+}
+
+/**
+ * Parses a result file's text: line 1 the exit code, optional line 2 a machinery failure.
+ * Returns undefined for empty, torn (no final newline) or malformed text.
+ */
+export function parseJobResult(text: string): JobResult | undefined {
+  if (!text.endsWith('\n')) return undefined;
+  const lines = text.slice(0, -1).split('\n');
+  if (lines.length > 2) return undefined;
+  const [code, failure] = lines;
+  if (code === undefined || !/^\d{1,10}$/.test(code)) return undefined;
+  const exitCode = Number(code);
+  return failure === undefined || failure === '' ? { exitCode } : { exitCode, failure };
+}

@@ -1,0 +1,183 @@
+/**
+ * The `mpirun` launcher: Open MPI or MPICH (Hydra), detected once per process and program.
+ * @module
+ */
+import { execa } from 'execa';
+import { z } from 'zod';
+import {
+  AbortedError,
+  createJobSpec,
+  LauncherError,
+  parseWith,
+  throwIfAborted,
+  type JobSpec,
+  type LaunchCommand,
+  type LaunchContext,
+  type Launcher,
+} from '@exaworks/jpsi-core';
+import { programArgv } from './basic.js';
+
+/** Which MPI implementation an `mpirun` belongs to. `generic` gets only `-n`. */
+export type MpiFlavour = 'openmpi' | 'mpich' | 'generic';
+
+/** Configuration of {@link MpirunLauncher}. */
+export const MpirunConfigSchema = z.strictObject({
+  /** The mpirun program: a name looked up on PATH or a path. Default `mpirun`. */
+  program: z.string().min(1, 'program cannot be empty').optional(),
+  /** Skip detection and use these flags. Default: detected from `<program> --version`. */
+  flavour: z.enum(['openmpi', 'mpich', 'generic']).optional(),
+  /**
+   * Open MPI only: pass `--oversubscribe` (allow more processes than slots). Default true, as in
+   * psij-python: a job asks for processes, not cores, and the scheduler already sized the allocation.
+   */
+  oversubscribe: z.boolean().optional(),
+  /** Extra words put right after the program, before the derived flags. */
+  extraArgs: z.array(z.string()).optional(),
+});
+
+/** Input accepted as {@link MpirunLauncher} configuration. */
+export type MpirunConfig = z.input<typeof MpirunConfigSchema>;
+
+const flavourCache = new Map<string, Promise<MpiFlavour>>();
+
+/** The flavour named by `mpirun --version` output. */
+export function flavourFromVersion(output: string): MpiFlavour {
+  if (/Open MPI|OpenRTE/i.test(output)) return 'openmpi';
+  if (/HYDRA|MPICH|Intel\(R\) MPI|MVAPICH/i.test(output)) return 'mpich';
+  return 'generic';
+}
+
+async function probe(program: string, signal: AbortSignal | undefined): Promise<MpiFlavour> {
+  const child = execa(program, ['--version'], {
+    reject: false,
+    timeout: 30_000,
+    stdin: 'ignore',
+    ...(signal ? { cancelSignal: signal } : {}),
+  });
+  // An aborted probe returns at once, even if a grandchild still holds the output pipes open.
+  const aborted = new Promise<never>((_, reject) => {
+    signal?.addEventListener(
+      'abort',
+      () => reject(new AbortedError('Probing the MPI flavour was aborted.', { cause: signal.reason })),
+      { once: true },
+    );
+  });
+  aborted.catch(() => undefined);
+  try {
+    const r = await Promise.race([child, aborted]);
+    if (r.isCanceled) throw new AbortedError('Probing the MPI flavour was aborted.', { cause: signal?.reason });
+    const code = (r as { code?: string }).code;
+    if (code === 'ENOENT' || r.exitCode === 127) {
+      throw new LauncherError(
+        `"${program}" was not found on PATH. Install Open MPI or MPICH (on Debian: scripts/install-mpi.sh, or apt-get install openmpi-bin), ` +
+          'or set the mpirun launcher\'s "program" option to its path.',
+        { cause: r.cause ?? undefined },
+      );
+    }
+    if (r.failed && r.exitCode === undefined) {
+      throw new LauncherError(`Could not run "${program} --version": ${r.shortMessage}`, { cause: r.cause ?? undefined });
+    }
+    return flavourFromVersion(`${r.stdout}\n${r.stderr}`);
+  } catch (err) {
+    if (err instanceof LauncherError || err instanceof AbortedError) throw err;
+    throw new LauncherError(`Could not run "${program} --version".`, { cause: err });
+  }
+}
+
+/**
+ * The MPI flavour of `program`, probed with `<program> --version` once per process: callers
+ * share one promise. Failures and aborts are not cached, so a later call probes again.
+ * @throws {@link LauncherError} if the program cannot be run; {@link AbortedError} if `signal` aborts.
+ */
+export function detectMpiFlavour(program = 'mpirun', signal?: AbortSignal): Promise<MpiFlavour> {
+  if (signal?.aborted) return Promise.reject(new AbortedError(undefined, { cause: signal.reason }));
+  let pending = flavourCache.get(program);
+  if (!pending) {
+    pending = probe(program, signal);
+    flavourCache.set(program, pending);
+    pending.catch(() => flavourCache.delete(program));
+  }
+  return pending;
+}
+
+/** True if this process runs as root (Open MPI then needs explicit permission). */
+function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+/**
+ * The mpirun flags for a spec and flavour (without the program and its executable).
+ *
+ * - always `-n <computedProcessCount>`;
+ * - when the spec gave `processesPerNode` or `nodeCount`: Open MPI `--map-by ppr:K:node`,
+ *   MPICH `-ppn K` (K = computedProcessesPerNode). Otherwise placement is left to mpirun, so a
+ *   bare process count spreads over the allocation instead of being pinned to one node;
+ * - `cpuCoresPerProcess` C: Open MPI `:PE=C` on the mapping (`--map-by slot:PE=C` without one),
+ *   MPICH `-bind-to core:C`;
+ * - a node file: Open MPI `--hostfile F`, MPICH `-f F`;
+ * - Open MPI: `--oversubscribe` unless configured off.
+ */
+export function mpirunFlags(
+  spec: JobSpec,
+  flavour: MpiFlavour,
+  options: { nodeFile?: string; oversubscribe?: boolean } = {},
+): string[] {
+  const r = spec.resources;
+  const flags = ['-n', String(r.computedProcessCount)];
+  if (flavour === 'generic') return flags;
+  const placed = r.processesPerNode !== undefined || r.nodeCount !== undefined;
+  const ppn = String(r.computedProcessesPerNode);
+  if (flavour === 'openmpi') {
+    if (options.oversubscribe ?? true) flags.push('--oversubscribe');
+    const pe = r.cpuCoresPerProcess !== undefined ? `:PE=${r.cpuCoresPerProcess}` : '';
+    if (placed) flags.push('--map-by', `ppr:${ppn}:node${pe}`);
+    else if (pe) flags.push('--map-by', `slot${pe}`);
+    if (options.nodeFile !== undefined) flags.push('--hostfile', options.nodeFile);
+  } else {
+    if (placed) flags.push('-ppn', ppn);
+    if (r.cpuCoresPerProcess !== undefined) flags.push('-bind-to', `core:${r.cpuCoresPerProcess}`);
+    if (options.nodeFile !== undefined) flags.push('-f', options.nodeFile);
+  }
+  return flags;
+}
+
+/**
+ * `mpirun`: `mpirun -n <processes> [placement flags] <executable> <arguments…>` with the flags of
+ * the detected MPI flavour (see {@link mpirunFlags}). As root, Open MPI's permission variables
+ * `OMPI_ALLOW_RUN_AS_ROOT` and `OMPI_ALLOW_RUN_AS_ROOT_CONFIRM` are set in the launch environment.
+ */
+export class MpirunLauncher implements Launcher {
+  /** Registry name. */
+  readonly name = 'mpirun';
+  private readonly config: z.output<typeof MpirunConfigSchema>;
+
+  /** @throws {@link ValidationError} if `config` is invalid. */
+  constructor(config: MpirunConfig = {}) {
+    this.config = parseWith(MpirunConfigSchema, config ?? {}, 'mpirun launcher config');
+  }
+
+  /** The mpirun program this launcher runs. */
+  get program(): string {
+    return this.config.program ?? 'mpirun';
+  }
+
+  /**
+   * The launch command, probing the flavour on first use.
+   * @throws {@link LauncherError} if mpirun cannot be found or run.
+   */
+  async launchCommand(spec: JobSpec, context: LaunchContext = {}): Promise<LaunchCommand> {
+    const s = createJobSpec(spec);
+    const flavour = this.config.flavour ?? (await detectMpiFlavour(this.program, context.signal));
+    throwIfAborted(context.signal);
+    const flags = mpirunFlags(s, flavour, {
+      ...(context.nodeFile !== undefined ? { nodeFile: context.nodeFile } : {}),
+      ...(this.config.oversubscribe !== undefined ? { oversubscribe: this.config.oversubscribe } : {}),
+    });
+    const env: Record<string, string> = {};
+    if (flavour === 'openmpi' && isRoot()) {
+      env.OMPI_ALLOW_RUN_AS_ROOT = '1';
+      env.OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = '1';
+    }
+    return { argv: [this.program, ...(this.config.extraArgs ?? []), ...flags, ...programArgv(s)], env };
+  }
+}
