@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# System setup for the real-parts test suites (real mpirun, real processes) on Debian 12.
+# Idempotent: installs only what is missing. Run as root (or `sudo bash scripts/ci-setup.sh`).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# Node and npm are the one thing this script does not install: say so clearly instead of failing later.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "ci-setup: node and npm are required (Node >= 20.19, npm >= 11); install them first." >&2
+  exit 1
+fi
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+  echo "ci-setup: Node $(node -v) is too old: the SDK needs Node >= 20.19." >&2
+  exit 1
+fi
+echo "ci-setup: node $(node -v), npm $(npm -v)"
+
+# procps (ps) is missing from slim Debian images; the process-group tests use it to look at real processes.
+if ! command -v ps >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "ci-setup: must run as root to install procps (try: sudo bash $0)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends procps || { apt-get update -q && apt-get install -y -q --no-install-recommends procps; }
+fi
+
+# Open MPI (the default mpirun) and MPICH for the real-MPI launcher suites.
+if [ ! -f "$here/install-mpi.sh" ]; then
+  echo "ci-setup: $here/install-mpi.sh is missing" >&2
+  exit 1
+fi
+sh "$here/install-mpi.sh"
+echo "ci-setup: done"
