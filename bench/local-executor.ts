@@ -1,0 +1,126 @@
+// Benchmark of @exaworks/executors-local: `npx tsx bench/local-executor.ts`.
+// 1,000 /bin/true jobs at maxCores 2 and 8 against raw child_process.spawn of /bin/true at the
+// same concurrency (and of the job script itself, the floor the executor cannot go below), then
+// the heap growth for 10,000 queued jobs. The last line is one JSON object.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Job, JobState } from '@exaworks/jpsi-core';
+import { createLocalExecutor } from '@exaworks/executors-local';
+
+// Heap numbers need global.gc: re-run this file under --expose-gc if it is missing.
+if (typeof globalThis.gc !== 'function') {
+  const r = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
+  process.exit(r.status ?? 1);
+}
+const gc = globalThis.gc as () => void;
+
+const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
+const QUEUED = Number(process.env.BENCH_QUEUED ?? 10_000);
+const dirs: string[] = [];
+const tmp = (): string => {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'xw-bench-'));
+  dirs.push(d);
+  return d;
+};
+
+/** Runs `n` copies of argv with at most `concurrency` at once; returns jobs per second. */
+async function raw(argv: string[], n: number, concurrency: number): Promise<number> {
+  const t0 = performance.now();
+  let started = 0;
+  let done = 0;
+  await new Promise<void>((resolve, reject) => {
+    const next = (): void => {
+      if (started >= n) {
+        if (done === n) resolve();
+        return;
+      }
+      started++;
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore', detached: true });
+      child.once('error', reject);
+      child.once('exit', () => {
+        done++;
+        next();
+      });
+    };
+    for (let i = 0; i < concurrency; i++) next();
+  });
+  return n / ((performance.now() - t0) / 1000);
+}
+
+/** Submits `n` /bin/true jobs to a fresh executor and waits for all; returns jobs/s and a job script. */
+async function executor(n: number, maxCores: number): Promise<{ jobsPerSec: number; script: string }> {
+  const workDirectory = tmp();
+  const ex = createLocalExecutor({ workDirectory, maxCores, keepFiles: true, recover: false });
+  const t0 = performance.now();
+  const jobs: Promise<Job>[] = [];
+  for (let i = 0; i < n; i++) jobs.push(ex.submit({ executable: '/bin/true' }));
+  const finals = await Promise.all((await Promise.all(jobs)).map((j) => j.wait()));
+  const jobsPerSec = n / ((performance.now() - t0) / 1000);
+  const bad = finals.filter((s) => s?.state !== JobState.COMPLETED).length;
+  if (bad) throw new Error(`${bad} jobs did not complete`);
+  await ex.close();
+  const first = readdirSync(workDirectory).find((e) => !e.startsWith('.'))!;
+  return { jobsPerSec, script: path.join(workDirectory, first, 'job.sh') };
+}
+
+const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
+const result: Record<string, unknown> = { bench: 'local-executor' };
+console.log(
+  `local-executor bench: ${JOBS} /bin/true jobs, ${os.availableParallelism()} cores, node ${process.version}, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
+
+await executor(50, 2); // warm up: module loading, launcher registry, page cache
+for (const cores of [2, 8]) {
+  const ours = await executor(JOBS, cores);
+  const rawTrue = await raw(['/bin/true'], JOBS, cores);
+  const rawScript = await raw([ours.script], JOBS, cores);
+  const ratio = ours.jobsPerSec / rawTrue;
+  console.log(
+    `maxCores ${cores}: executor ${ours.jobsPerSec.toFixed(0)} jobs/s | raw spawn /bin/true ${rawTrue.toFixed(0)}/s (ratioToRaw ${ratio.toFixed(2)}) | raw spawn of the job script ${rawScript.toFixed(0)}/s (executor/script ${(ours.jobsPerSec / rawScript).toFixed(2)})`,
+  );
+  result[`jobsPerSec${cores}`] = round(ours.jobsPerSec, 1);
+  result[`ratioToRaw${cores}`] = round(ratio);
+  result[`ratioToScript${cores}`] = round(ours.jobsPerSec / rawScript);
+}
+
+// Heap growth for QUEUED queued jobs: one long job holds the only core, the rest wait.
+{
+  const ex = createLocalExecutor({ workDirectory: tmp(), maxCores: 1, recover: false, killGracePeriod: 100 });
+  const blocker = await ex.submit({ executable: '/bin/sleep', arguments: ['600'] });
+  await blocker.wait({ targetStates: [JobState.ACTIVE] });
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const t0 = performance.now();
+  const jobs: Job[] = [];
+  for (let i = 0; i < QUEUED; i++) jobs.push(await ex.submit({ executable: '/bin/true' }));
+  const submitSecs = (performance.now() - t0) / 1000;
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  const queued = ex.queuedCount;
+  const mb = (after - before) / 2 ** 20;
+  console.log(
+    `${QUEUED} queued jobs (${queued} waiting): heap +${mb.toFixed(1)} MB (${((after - before) / QUEUED / 1024).toFixed(2)} KiB/job), submitted at ${(QUEUED / submitSecs).toFixed(0)} jobs/s`,
+  );
+  const t1 = performance.now();
+  for (const j of jobs) await ex.cancel(j);
+  await ex.cancel(blocker);
+  await blocker.wait();
+  console.log(
+    `canceled ${QUEUED} queued jobs in ${((performance.now() - t1) / 1000).toFixed(2)} s; all CANCELED: ${jobs.every((j) => j.status.state === 'CANCELED')}`,
+  );
+  await ex.close();
+  result.heapMBFor10kQueued = round(mb, 1);
+}
+
+for (const d of dirs) rmSync(d, { recursive: true, force: true });
+console.log(JSON.stringify(result));

@@ -1,0 +1,165 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { Job, JobState } from '@exaworks/jpsi-core';
+import { LocalExecutor, createLocalExecutor, type LocalExecutorConfigInput } from './index.js';
+import { cleanupDirs, pidAlive, runChild, startChild, tempDir, until } from './test-support/helpers.js';
+
+const open: LocalExecutor[] = [];
+function executor(workDirectory: string, config: LocalExecutorConfigInput = {}): LocalExecutor {
+  const e = createLocalExecutor({ workDirectory, maxCores: 2, killGracePeriod: 300, pollInterval: 50, ...config });
+  open.push(e);
+  return e;
+}
+afterEach(async () => {
+  for (const e of open.splice(0)) await e.close();
+});
+afterAll(cleanupDirs);
+
+/** A job that appends its name to `runs` (to count runs), then sleeps, then exits with `code`. */
+function counted(runs: string, name: string, seconds: number, code = 0): Record<string, unknown> {
+  return { executable: '/bin/sh', arguments: ['-c', `echo ${name} >> ${runs}; sleep ${seconds}; exit ${code}`], name };
+}
+function runCounts(runs: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of readFileSync(runs, 'utf8').trim().split('\n')) out[n] = (out[n] ?? 0) + 1;
+  return out;
+}
+
+describe('LocalExecutor: durability across processes', () => {
+  it('attach from a second process replays the states and sees the end with its exit code', async () => {
+    const wd = tempDir();
+    const e = executor(wd);
+    const job = await e.submit({ executable: '/bin/sh', arguments: ['-c', 'sleep 0.4; exit 5'] });
+    const seen = (await runChild({ op: 'attach-wait', workDirectory: wd, nativeId: job.nativeId })) as { state: string; exitCode: number; history: string[] };
+    expect(seen.state).toBe('FAILED');
+    expect(seen.exitCode).toBe(5);
+    expect(seen.history).toEqual(['NEW', 'QUEUED', 'STAGE_IN', 'ACTIVE', 'STAGE_OUT', 'CLEANUP', 'FAILED']);
+    expect((await job.wait())?.exitCode).toBe(5);
+  }, 30_000);
+
+  it('a process that submits and exits leaves the job running; another attaches and sees COMPLETED', async () => {
+    const wd = tempDir();
+    const runs = path.join(tempDir('xw-runs-'), 'runs');
+    const out = (await runChild({ op: 'submit', workDirectory: wd, waitActive: true, specs: [counted(runs, 'cli', 1)] })) as { ids: string[]; states: string[] };
+    expect(out.states[0]).toBe('ACTIVE');
+    const e = executor(wd);
+    const job = new Job();
+    await e.attach(job, out.ids[0]!);
+    expect(job.spec?.name).toBe('cli');
+    const status = await job.wait({ timeout: 15_000 });
+    expect(status).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
+    expect(runCounts(runs)).toEqual({ cli: 1 });
+    expect(await e.list()).toEqual([out.ids[0]]);
+  }, 30_000);
+
+  it('recovers every job after the executor process is SIGKILLed: each runs exactly once, with honest final states', async () => {
+    const wd = tempDir();
+    const runs = path.join(tempDir('xw-runs-'), 'runs');
+    const specs = [
+      counted(runs, 'quick', 0.2, 0), // running at the kill, ends while nobody tracks it
+      counted(runs, 'long', 2, 3), // still running when the new executor starts
+      counted(runs, 'lost', 30), // killed behind everyone's back: no result file
+      counted(runs, 'queued1', 0.1, 0), // queued at the kill
+      counted(runs, 'queued2', 0.1, 7),
+    ];
+    let ids: string[] = [];
+    const child = startChild({ op: 'submit-and-hang', workDirectory: wd, maxCores: 3, waitActive: true, specs }, (line) => {
+      ids = (JSON.parse(line) as { ids: string[] }).ids;
+    });
+    await until(() => ids.length === 5, 20_000, 'the child to submit');
+    await until(() => {
+      try {
+        return Object.keys(runCounts(runs)).length === 3;
+      } catch {
+        return false;
+      }
+    }, 10_000, 'three jobs to start');
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    // Kill "lost" behind everyone's back, and let "quick" finish while no executor watches.
+    const lostLog = readFileSync(path.join(wd, ids[2]!, 'status.jsonl'), 'utf8');
+    const lostPid = (JSON.parse(lostLog.trim().split('\n')[0]!) as { pid: number }).pid;
+    process.kill(-lostPid, 'SIGKILL');
+    await until(() => !pidAlive(lostPid), 5_000, 'the lost job to die');
+    await new Promise((r) => setTimeout(r, 400));
+
+    const e = executor(wd, { maxCores: 3 });
+    await e.ready();
+    const jobs = await Promise.all(
+      ids.map(async (id) => {
+        const j = new Job();
+        await e.attach(j, id);
+        return j;
+      }),
+    );
+    const finals = await Promise.all(jobs.map((j) => j.wait({ timeout: 15_000 })));
+    expect(finals.map((s) => s?.state)).toEqual(['COMPLETED', 'FAILED', 'FAILED', 'COMPLETED', 'FAILED']);
+    expect(finals[1]?.exitCode).toBe(3);
+    expect(finals[2]?.message).toMatch(/exit status was lost/);
+    expect(finals[4]?.exitCode).toBe(7);
+    expect(runCounts(runs)).toEqual({ quick: 1, long: 1, lost: 1, queued1: 1, queued2: 1 });
+    for (const j of jobs) {
+      const states = j.history.map((s) => s.state);
+      expect(new Set(states).size).toBe(states.length); // each state once, no regression
+    }
+    // A third executor finds nothing left to do.
+    const again = executor(wd);
+    await again.ready();
+    const after = new Job();
+    await again.attach(after, ids[3]!);
+    expect(after.status.state).toBe('COMPLETED');
+  }, 45_000);
+
+  it('two executors recovering the same directory at once start each orphaned job exactly once', async () => {
+    const wd = tempDir();
+    const runs = path.join(tempDir('xw-runs-'), 'runs');
+    const first = executor(wd, { maxCores: 1 });
+    const jobs = [];
+    for (let i = 0; i < 6; i++) jobs.push(await first.submit(counted(runs, `j${i}`, 0.05) as never));
+    await jobs[0]!.wait({ targetStates: [JobState.ACTIVE] });
+    await first.close(); // j1..j5 stay queued on disk, j0 keeps running
+    const a = executor(wd, { maxCores: 2 });
+    const b = executor(wd, { maxCores: 2 });
+    await Promise.all([a.ready(), b.ready()]);
+    const c = executor(wd);
+    const finals = await Promise.all(
+      jobs.map(async (j) => {
+        const k = new Job();
+        await c.attach(k, j.nativeId!);
+        return (await k.wait({ timeout: 15_000 }))?.state;
+      }),
+    );
+    expect(finals).toEqual(Array(6).fill('COMPLETED'));
+    expect(runCounts(runs)).toEqual({ j0: 1, j1: 1, j2: 1, j3: 1, j4: 1, j5: 1 });
+  }, 30_000);
+
+  it('cancels from another process: a running job ends CANCELED in its owner, a queued one never runs', async () => {
+    const wd = tempDir();
+    const runs = path.join(tempDir('xw-runs-'), 'runs');
+    const e = executor(wd, { maxCores: 1 });
+    const running = await e.submit(counted(runs, 'running', 30) as never);
+    const queued = await e.submit(counted(runs, 'queued', 0) as never);
+    await running.wait({ targetStates: [JobState.ACTIVE] });
+    const r1 = (await runChild({ op: 'cancel', workDirectory: wd, nativeId: queued.nativeId })) as { state: string };
+    expect(r1.state).toBe('CANCELED');
+    await runChild({ op: 'cancel', workDirectory: wd, nativeId: running.nativeId });
+    expect((await running.wait({ timeout: 10_000 }))?.state).toBe('CANCELED');
+    expect((await queued.wait({ timeout: 10_000 }))?.state).toBe('CANCELED');
+    expect(runCounts(runs)).toEqual({ running: 1 });
+  }, 30_000);
+
+  it('tolerates a torn last line in the status log', async () => {
+    const wd = tempDir();
+    const e = executor(wd);
+    const job = await e.submit({ executable: '/bin/true' });
+    await job.wait();
+    writeFileSync(path.join(wd, job.nativeId!, 'status.jsonl'), `${readFileSync(path.join(wd, job.nativeId!, 'status.jsonl'), 'utf8')}{"state":"FAI`);
+    const other = executor(wd);
+    const j = new Job();
+    await other.attach(j, job.nativeId!);
+    expect(j.status.state).toBe('COMPLETED');
+    await expect(other.attach(new Job(), 'no-such-job')).rejects.toMatchObject({ code: 'EXAWORKS_JOB_NOT_FOUND' });
+    await expect(other.attach(new Job(), '../etc')).rejects.toMatchObject({ code: 'EXAWORKS_VALIDATION' });
+  });
+});

@@ -1,0 +1,876 @@
+/**
+ * The local executor: jobs run as real, detached process groups on this machine, with a
+ * resource-aware FIFO queue, one deadline timer, and the work directory as the source of truth.
+ * @module
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import {
+  BaseJobExecutor,
+  ExecutorClosedError,
+  InvalidJobStateError,
+  Job,
+  JobExecutorConfigSchema,
+  JobNotFoundError,
+  JobState,
+  ValidationError,
+  createJobSpec,
+  defaultWorkDirectory,
+  getLauncher,
+  jobSpecToInput,
+  parseWith,
+  statusFromJson,
+  statusToJson,
+  throwIfAborted,
+  type ExecutorProvider,
+  type JobSpec,
+  type JobSpecInput,
+  type JobStatus,
+  type JobStatusJson,
+  type JobStatusUpdate,
+  type Launcher,
+  type SubmitOptions,
+} from '@exaworks/jpsi-core';
+import { jobScriptFor, parseJobResult } from '@exaworks/launcher';
+import { DeadlineHeap, type HeapItem } from './heap.js';
+import { findProcessRunning, groupExists, isAlive, processStartTime, selfIdentity, signalGroup, type ProcessIdentity } from './proc.js';
+import { cleanup, stageIn, stageOut, type Outcome } from './staging.js';
+import { JobStore, RECORD_FORMAT, type JobRecord, type LocalJobPaths, type LogLine, type OwnerInfo } from './store.js';
+
+/** The package version, reported as `executor.version`. */
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Configuration of the local executor (on top of every executor's `workDirectory`, `keepFiles`, `logger`). */
+export const LocalExecutorConfigSchema = z.strictObject({
+  ...JobExecutorConfigSchema.shape,
+  /** Cores jobs may use at once. Default: `os.availableParallelism()`. */
+  maxCores: z.number({ error: 'maxCores must be a number' }).int('maxCores must be a whole number').positive('maxCores must be at least 1').optional(),
+  /** Milliseconds between SIGTERM and SIGKILL when a job is canceled or runs out of time. Default 5000. */
+  killGracePeriod: z.number({ error: 'killGracePeriod must be a number' }).int('killGracePeriod must be whole milliseconds').nonnegative('killGracePeriod cannot be negative').optional(),
+  /** Milliseconds between checks of jobs this executor watches but did not start itself. Default 1000. */
+  pollInterval: z.number({ error: 'pollInterval must be a number' }).int('pollInterval must be whole milliseconds').positive('pollInterval must be at least 1').optional(),
+  /** fsync records and status lines, so that accepted jobs survive power loss too. Default false. */
+  fsync: z.boolean().optional(),
+  /** Adopt jobs of dead executors in the work directory when this one starts. Default true. */
+  recover: z.boolean().optional(),
+});
+
+/** Configuration of the local executor as given. */
+export type LocalExecutorConfigInput = z.input<typeof LocalExecutorConfigSchema>;
+
+/** Configuration of the local executor with every default filled in. */
+export interface LocalExecutorConfig extends LocalExecutorConfigInput {
+  readonly workDirectory: string;
+  readonly keepFiles: boolean;
+  readonly maxCores: number;
+  readonly killGracePeriod: number;
+  readonly pollInterval: number;
+  readonly fsync: boolean;
+  readonly recover: boolean;
+}
+
+type Phase = 'queued' | 'starting' | 'running' | 'finishing' | 'done' | 'watching';
+
+/** What the executor keeps in memory per job: small, since thousands may be queued. */
+interface Tracked extends HeapItem {
+  readonly id: string;
+  readonly job: Job;
+  /** Further Job objects attached to the same native id (they get job events only). */
+  extra: Job[] | undefined;
+  readonly spec: JobSpec;
+  readonly cwd: string;
+  readonly cores: number;
+  readonly recordOwner: OwnerInfo;
+  phase: Phase;
+  /** True when this executor is responsible for starting, killing and finishing the job. */
+  owned: boolean;
+  holdsCores: boolean;
+  child: ChildProcess | undefined;
+  pid: number | undefined;
+  startTime: string | undefined;
+  activeAt: number | undefined;
+  cancelRequested: boolean;
+  timedOut: boolean;
+  /** What the heap entry means when it comes due. */
+  timer: 'walltime' | 'escalate';
+  /** Status lines already replayed (for jobs watched through the log). */
+  applied: number;
+}
+
+let instances = 0;
+
+const noop = (): void => undefined;
+
+/** The message of an error, for status messages. */
+function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Cores a job occupies: processes × cores per process. */
+export function coresFor(spec: JobSpec): number {
+  return spec.resources.computedProcessCount * (spec.resources.cpuCoresPerProcess ?? 1);
+}
+
+/**
+ * The embedded default executor: runs each job's script (from `@exaworks/launcher`) as a
+ * detached process group on this machine.
+ *
+ * - **Resource-aware FIFO.** At most `maxCores` cores are in use; a job needs
+ *   `computedProcessCount × (cpuCoresPerProcess ?? 1)`. Jobs start in submission order: the
+ *   first waiting job blocks those behind it (no backfilling). A job needing more than
+ *   `maxCores` runs alone once nothing else runs (oversubscription, e.g. `mpirun -n 4` on 2 cores).
+ * - **Durable.** `submit` resolves after the job's record is on disk; states are appended to a
+ *   JSON-lines log; jobs survive the executor (they are not its children's children in any way
+ *   that ties them to it), and a later executor on the same work directory adopts them.
+ * - **Cheap.** One timer for all walltimes and kill escalations, one poll timer for all jobs
+ *   watched through the disk.
+ *
+ * @example
+ * ```ts
+ * const executor = createLocalExecutor({ maxCores: 4 });
+ * const job = await executor.submit({ executable: '/bin/echo', arguments: ['hello'] });
+ * console.log((await job.wait())?.state); // COMPLETED
+ * await executor.close();
+ * ```
+ */
+export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
+  readonly #store: JobStore;
+  readonly #owner: OwnerInfo;
+  readonly #tracked = new Map<string, Tracked>();
+  readonly #watched = new Set<Tracked>();
+  readonly #launchers = new Map<string, Promise<Launcher>>();
+  readonly #heap: DeadlineHeap<Tracked>;
+  readonly #submitting = new WeakSet<Job>();
+  // FIFO of jobs waiting for cores: an array with a moving head, so dequeue is O(1).
+  #queue: Tracked[] = [];
+  #queueHead = 0;
+  #usedCores = 0;
+  #running = 0;
+  #submitTail: Promise<unknown> = Promise.resolve();
+  #pollTimer: NodeJS.Timeout | undefined;
+  #polling = false;
+  #closed = false;
+  readonly #ready: Promise<void>;
+
+  /**
+   * Creates a local executor. Prefer {@link createLocalExecutor} or `getExecutor('local')`.
+   * @throws {@link ValidationError} naming each invalid config field.
+   * @throws {@link StorageError} if the work directory cannot be created.
+   */
+  constructor(config: LocalExecutorConfigInput = {}) {
+    const c = parseWith(LocalExecutorConfigSchema, config, 'local executor config');
+    const resolved: LocalExecutorConfig = {
+      ...c,
+      workDirectory: path.resolve(c.workDirectory ?? defaultWorkDirectory('local')),
+      keepFiles: c.keepFiles ?? false,
+      maxCores: c.maxCores ?? os.availableParallelism(),
+      killGracePeriod: c.killGracePeriod ?? 5000,
+      pollInterval: c.pollInterval ?? 1000,
+      fsync: c.fsync ?? false,
+      recover: c.recover ?? true,
+    };
+    super('local', VERSION, resolved);
+    this.#store = new JobStore(resolved.workDirectory, resolved.fsync);
+    const self = selfIdentity();
+    this.#owner = { ...self, id: `${self.pid}-${self.startTime}-${instances++}` };
+    this.#store.registerOwner(this.#owner);
+    this.#heap = new DeadlineHeap<Tracked>((t) => this.#onDeadline(t));
+    this.#ready = resolved.recover
+      ? this.#recoverAll().catch((err: unknown) => this.logger.error('recovery of orphaned jobs failed', { error: reason(err) }))
+      : Promise.resolve();
+  }
+
+  /** The work directory (resolved). */
+  get workDirectory(): string {
+    return this.#store.workDirectory;
+  }
+
+  /** Cores in use by running jobs now. */
+  get usedCores(): number {
+    return this.#usedCores;
+  }
+
+  /** Jobs waiting for cores now. */
+  get queuedCount(): number {
+    let n = 0;
+    for (let i = this.#queueHead; i < this.#queue.length; i++) if (this.#queue[i]!.phase === 'queued') n++;
+    return n;
+  }
+
+  /** Resolves once jobs left behind by dead executors have been adopted (started at construction). */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // submit
+
+  /**
+   * Accepts a job: writes its script and record into the work directory, then queues it.
+   * Resolves with the job QUEUED (or later) and `nativeId` set.
+   * @throws {@link ValidationError} for an invalid spec, {@link UnknownLauncherError} for an
+   *   unknown launcher, {@link AbortedError} if `signal` aborts first, {@link StorageError} if
+   *   the work directory cannot be written, {@link ExecutorClosedError} after `close()`.
+   */
+  submit(job: Job | JobSpecInput | JobSpec, options: SubmitOptions = {}): Promise<Job> {
+    try {
+      this.#checkOpen();
+      throwIfAborted(options.signal);
+      const j = this.jobForSubmit(job);
+      if (this.#submitting.has(j)) throw new InvalidJobStateError(`Job ${j.id} is already being submitted.`);
+      this.#submitting.add(j);
+      // Accept in call order, so FIFO order is submission order even for concurrent submits.
+      const turn = this.#submitTail.then(() => this.#accept(j, options.signal)).finally(() => this.#submitting.delete(j));
+      this.#submitTail = turn.then(noop, noop);
+      return turn;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async #accept(job: Job & { spec: JobSpec }, signal: AbortSignal | undefined): Promise<Job> {
+    await this.#ready;
+    this.#checkOpen();
+    throwIfAborted(signal);
+    const spec = job.spec;
+    const launcher = await this.#launcher(spec.launcher ?? 'single');
+    const nodeFile = this.#store.nodeFile(spec.resources.computedProcessCount);
+    const launch = await launcher.launchCommand(spec, signal ? { nodeFile, signal } : { nodeFile });
+    const id = this.#store.createJobDirectory();
+    const paths = this.#store.paths(id);
+    const submittedAt = new Date();
+    const record: JobRecord = {
+      format: RECORD_FORMAT,
+      nativeId: id,
+      jobId: job.id,
+      submittedAt: submittedAt.toISOString(),
+      cwd: process.cwd(),
+      cores: coresFor(spec),
+      owner: this.#owner,
+      spec: jobSpecToInput(spec),
+    };
+    try {
+      const script = jobScriptFor(spec, launch, { resultFile: paths.exitCode, stdout: paths.stdout, stderr: paths.stderr, nodeFile });
+      // The script is complete before the record exists: the record is the commit point.
+      writeFileSync(paths.script, script, { mode: 0o755 });
+      throwIfAborted(signal);
+      this.#store.writeRecord(record);
+    } catch (err) {
+      this.#store.discard(id);
+      throw err;
+    }
+    this.bindJob(job, id);
+    const t = this.#newTracked(id, job, spec, record, true);
+    this.#tracked.set(id, t);
+    this.#update(t, { state: JobState.QUEUED, time: submittedAt });
+    this.#enqueue(t);
+    return job;
+  }
+
+  #launcher(name: string): Promise<Launcher> {
+    let l = this.#launchers.get(name);
+    if (!l) {
+      l = getLauncher(name);
+      l.catch(() => this.#launchers.delete(name));
+      this.#launchers.set(name, l);
+    }
+    return l;
+  }
+
+  #newTracked(id: string, job: Job, spec: JobSpec, record: JobRecord, owned: boolean): Tracked {
+    return {
+      id,
+      job,
+      extra: undefined,
+      spec,
+      cwd: record.cwd,
+      cores: record.cores,
+      recordOwner: record.owner,
+      phase: owned ? 'queued' : 'watching',
+      owned,
+      holdsCores: false,
+      child: undefined,
+      pid: undefined,
+      startTime: undefined,
+      activeAt: undefined,
+      cancelRequested: false,
+      timedOut: false,
+      timer: 'walltime',
+      applied: 0,
+      deadline: 0,
+      heapIndex: -1,
+    };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // queue and start
+
+  #enqueue(t: Tracked): void {
+    t.phase = 'queued';
+    this.#queue.push(t);
+    this.#pump();
+  }
+
+  /** Starts waiting jobs, in order, while their cores are free. */
+  #pump(): void {
+    const q = this.#queue;
+    while (!this.#closed && this.#queueHead < q.length) {
+      const t = q[this.#queueHead]!;
+      if (t.phase !== 'queued') {
+        this.#queueHead++;
+        continue;
+      }
+      const free = this.config.maxCores - this.#usedCores;
+      // An oversized job runs alone, so it never starves and never shares the machine.
+      if (t.cores > free && !(t.cores > this.config.maxCores && this.#running === 0)) break;
+      this.#queueHead++;
+      t.holdsCores = true;
+      this.#usedCores += t.cores;
+      this.#running++;
+      this.#start(t);
+    }
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > q.length) {
+      this.#queue = q.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+
+  #release(t: Tracked): void {
+    if (!t.holdsCores) return;
+    t.holdsCores = false;
+    this.#usedCores -= t.cores;
+    this.#running--;
+    this.#pump();
+  }
+
+  #start(t: Tracked): void {
+    const paths = this.#store.paths(t.id);
+    t.phase = 'starting';
+    let claimed: boolean;
+    try {
+      claimed = this.#store.claim(paths.started, JSON.stringify({ by: this.#owner.id, time: new Date().toISOString() }));
+    } catch (err) {
+      this.#release(t);
+      void this.#finish(t, { state: JobState.FAILED, message: `Could not start the job: ${reason(err)}` }, 'error', false);
+      return;
+    }
+    if (!claimed) {
+      // Someone else started it (another adopter) or canceled it before it started: watch it.
+      this.#release(t);
+      t.owned = false;
+      this.#watch(t);
+      return;
+    }
+    this.#update(t, { state: JobState.STAGE_IN });
+    if (t.spec.stageIn.length === 0) {
+      this.#spawn(t, paths);
+      return;
+    }
+    stageIn(t.spec, this.#jobDirectory(t), t.cwd).then(
+      () => this.#spawn(t, paths),
+      (err: unknown) => {
+        this.#release(t);
+        void this.#finish(t, { state: JobState.FAILED, message: `Stage-in failed, the job was not run: ${reason(err)}` }, 'error', false);
+      },
+    );
+  }
+
+  /** Where relative staging paths point: the spec's directory, else the submitter's. */
+  #jobDirectory(t: Tracked): string {
+    return path.resolve(t.cwd, t.spec.directory ?? '.');
+  }
+
+  #spawn(t: Tracked, paths: LocalJobPaths): void {
+    if (t.cancelRequested || existsSync(paths.cancel)) {
+      this.#release(t);
+      void this.#finish(t, { state: JobState.CANCELED, message: 'Canceled before it started.' }, 'cancel', false);
+      return;
+    }
+    let child: ChildProcess;
+    try {
+      // node:child_process rather than execa: we need a detached group leader with no pipes and
+      // no kill-on-parent-exit cleanup, and nothing else from a wrapper on the hot path.
+      // An absolute spec.directory does not depend on the submitter's directory still existing.
+      const cwd = t.spec.directory !== undefined && path.isAbsolute(t.spec.directory) ? paths.dir : t.cwd;
+      child = spawn(paths.script, [], { cwd, detached: true, stdio: 'ignore' });
+    } catch (err) {
+      this.#release(t);
+      void this.#finish(t, { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}` }, 'error', false);
+      return;
+    }
+    const pid = child.pid;
+    if (pid === undefined) {
+      child.once('error', (err) => {
+        this.#release(t);
+        void this.#finish(t, { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}` }, 'error', false);
+      });
+      return;
+    }
+    child.once('error', (err) => this.logger.warn('job process error', { nativeId: t.id, error: reason(err) }));
+    child.once('exit', (code, signal) => this.#onChildExit(t, code, signal));
+    t.child = child;
+    t.pid = pid;
+    t.startTime = processStartTime(pid, { zombies: true }) ?? '';
+    t.phase = 'running';
+    const time = new Date();
+    t.activeAt = time.getTime();
+    try {
+      this.#store.append(paths, [{ state: JobState.ACTIVE, time: time.toISOString(), pid, startTime: t.startTime }]);
+    } catch (err) {
+      // The job runs regardless; recovery would find it by its script path.
+      this.logger.error('could not record that a job started', { nativeId: t.id, error: reason(err) });
+    }
+    this.#update(t, { state: JobState.ACTIVE, time, metadata: { pid } });
+    t.timer = 'walltime';
+    this.#heap.schedule(t, t.activeAt + t.spec.attributes.duration * 1000);
+    if (t.cancelRequested || existsSync(paths.cancel)) {
+      t.cancelRequested = true;
+      this.#terminate(t);
+    }
+  }
+
+  #onChildExit(t: Tracked, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.#closed) return; // no longer ours: an adopter records it
+    t.child = undefined;
+    // Keep a pending SIGKILL if some of the job's processes outlived the leader.
+    if (!(t.timer === 'escalate' && t.pid !== undefined && groupExists(t.pid))) this.#heap.remove(t);
+    this.#release(t);
+    void this.#complete(t, { code, signal });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // ending
+
+  /** Works out how a job that has stopped running ended, then stages out, cleans up and records. */
+  async #complete(t: Tracked, exit: { code: number | null; signal: NodeJS.Signals | null } | undefined, ran = true): Promise<void> {
+    t.phase = 'finishing';
+    const paths = this.#store.paths(t.id);
+    let text: string | undefined;
+    try {
+      text = readFileSync(paths.exitCode, 'utf8');
+    } catch {
+      text = undefined;
+    }
+    const result = text === undefined ? undefined : parseJobResult(text);
+    const canceled = t.cancelRequested || existsSync(paths.cancel);
+    let update: JobStatusUpdate;
+    if (canceled) {
+      update = result ? { state: JobState.CANCELED, message: 'Canceled.', exitCode: result.exitCode } : { state: JobState.CANCELED, message: 'Canceled.' };
+    } else if (t.timedOut) {
+      update = { state: JobState.FAILED, message: `The job exceeded its walltime of ${t.spec.attributes.duration} s and was killed.` };
+    } else if (result) {
+      const ok = result.exitCode === 0 && result.failure === undefined;
+      update = { state: ok ? JobState.COMPLETED : JobState.FAILED, exitCode: result.exitCode, ...(result.failure !== undefined ? { message: result.failure } : {}) };
+    } else if (exit) {
+      const how = exit.signal ? `was killed by ${exit.signal}` : `exited with status ${exit.code}`;
+      update = { state: JobState.FAILED, message: `The job script ${how} without recording the job's exit status.`, ...(exit.code !== null ? { exitCode: exit.code } : {}) };
+    } else if (ran) {
+      update = { state: JobState.FAILED, message: "The job's exit status was lost: its process ended while no executor was tracking it and left no result." };
+    } else {
+      update = { state: JobState.FAILED, message: 'The executor that was starting this job died before the job started; it was not run.' };
+    }
+    const outcome: Outcome = canceled ? 'cancel' : update.state === JobState.COMPLETED ? 'success' : 'error';
+    await this.#finish(t, update, outcome, ran);
+  }
+
+  /**
+   * Stage-out and cleanup (when the job ran), then the final state: claimed exclusively in the
+   * work directory, appended to the log, and only then reported.
+   */
+  async #finish(t: Tracked, update: JobStatusUpdate, outcome: Outcome, staging: boolean): Promise<void> {
+    t.phase = 'finishing';
+    this.#unwatch(t);
+    const paths = this.#store.paths(t.id);
+    const lines: LogLine[] = [];
+    let final = update;
+    if (staging) {
+      const stageOutStatus = this.#update(t, { state: JobState.STAGE_OUT });
+      if (t.spec.stageOut.length) {
+        const failure = await stageOut(t.spec, this.#jobDirectory(t), t.cwd, outcome).catch((err: unknown) => reason(err));
+        if (failure !== undefined) {
+          final = final.state === JobState.COMPLETED ? { ...final, state: JobState.FAILED, message: failure } : { ...final, message: [final.message, failure].filter(Boolean).join('; ') };
+        }
+      }
+      const cleanupStatus = this.#update(t, { state: JobState.CLEANUP });
+      if (t.spec.cleanup.length) {
+        const failure = await cleanup(t.spec, this.#jobDirectory(t), outcome).catch((err: unknown) => reason(err));
+        if (failure !== undefined) {
+          this.logger.warn('cleanup failed', { nativeId: t.id, error: failure });
+          final = { ...final, message: [final.message, `cleanup: ${failure}`].filter(Boolean).join('; ') };
+        }
+      }
+      for (const s of [...stageOutStatus, ...cleanupStatus]) lines.push(statusToJson(s));
+    }
+    let decided: JobStatusJson = statusToJson({ ...final, time: new Date() });
+    try {
+      decided = this.#store.claimFinal(paths, decided);
+      lines.push(decided);
+      this.#store.append(paths, lines);
+    } catch (err) {
+      this.logger.error('could not record the final state of a job', { nativeId: t.id, error: reason(err) });
+    }
+    this.#update(t, statusFromJson(decided));
+    this.#done(t);
+    if (!this.config.keepFiles) rmSync(paths.script, { force: true });
+  }
+
+  #done(t: Tracked): void {
+    t.phase = 'done';
+    this.#unwatch(t);
+    if (!(t.timer === 'escalate' && t.heapIndex >= 0)) this.#heap.remove(t);
+    if (this.#tracked.get(t.id) === t) this.#tracked.delete(t.id);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // signals and deadlines
+
+  /** SIGTERM to the job's process group, SIGKILL after the grace period. */
+  #terminate(t: Tracked): void {
+    if (t.pid === undefined) return;
+    if (!t.child && !(t.startTime !== undefined && isAlive({ pid: t.pid, startTime: t.startTime }))) return;
+    signalGroup(t.pid, 'SIGTERM');
+    t.timer = 'escalate';
+    this.#heap.schedule(t, Date.now() + this.config.killGracePeriod);
+  }
+
+  #onDeadline(t: Tracked): void {
+    if (t.timer === 'walltime') {
+      if (t.phase !== 'running' || !t.owned) return;
+      t.timedOut = true;
+      this.#terminate(t);
+    } else if (t.pid !== undefined && groupExists(t.pid)) {
+      signalGroup(t.pid, 'SIGKILL');
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // cancel
+
+  /**
+   * Cancels a job. Queued: removed from the queue, never started. Running: SIGTERM to its
+   * process group, SIGKILL after `killGracePeriod`; it ends CANCELED. Final: nothing happens.
+   * Works for jobs owned by another process too (through a cancel request in the work directory
+   * and the recorded process group).
+   */
+  async cancel(job: Job): Promise<void> {
+    if (job.executor !== this || job.nativeId === undefined) {
+      throw new InvalidJobStateError(`Job ${job.id} does not belong to this local executor; submit or attach it first.`);
+    }
+    if (job.status.state === JobState.COMPLETED || job.status.state === JobState.FAILED || job.status.state === JobState.CANCELED) return;
+    const t = this.#tracked.get(job.nativeId);
+    const paths = this.#store.paths(job.nativeId);
+    if (!t || this.#closed) {
+      await this.#cancelOnDisk(paths);
+      return;
+    }
+    if (t.phase === 'done' || t.phase === 'finishing') return;
+    t.cancelRequested = true;
+    if (t.phase === 'queued' && t.owned) {
+      t.phase = 'finishing'; // the queue skips it from now on
+      if (this.#store.claim(paths.started, JSON.stringify({ by: this.#owner.id, canceled: true }))) {
+        await this.#finish(t, { state: JobState.CANCELED, message: 'Canceled while queued; it was never started.' }, 'cancel', false);
+      } else {
+        t.owned = false;
+        this.#watch(t);
+        await this.#cancelOnDisk(paths);
+      }
+      return;
+    }
+    if (t.phase === 'starting') return; // checked again just before the process is started
+    if (t.owned) {
+      this.#store.claim(paths.cancel, this.#owner.id); // an adopter must know too, should we die
+      this.#terminate(t);
+      return;
+    }
+    // Watching a job another live executor owns.
+    await this.#cancelOnDisk(paths);
+    if (existsSync(paths.final)) await this.#pollOne(t, new Map());
+  }
+
+  /**
+   * Cancels through the work directory: a cancel request, then either the start claim (the job
+   * never starts) or a signal to its recorded process group.
+   */
+  async #cancelOnDisk(paths: LocalJobPaths): Promise<void> {
+    if (existsSync(paths.final)) return;
+    this.#store.claim(paths.cancel, this.#owner.id);
+    if (this.#store.claim(paths.started, JSON.stringify({ by: this.#owner.id, canceled: true }))) {
+      const status = statusToJson({ state: JobState.CANCELED, time: new Date(), message: 'Canceled while queued; it was never started.' });
+      this.#store.append(paths, [this.#store.claimFinal(paths, status)]);
+      return;
+    }
+    const lines = await this.#store.readLog(paths);
+    const active = lines.findLast((l) => l.pid !== undefined && l.startTime !== undefined);
+    if (!active) return; // being started: the starter checks the request right after starting it
+    const identity: ProcessIdentity = { pid: active.pid!, startTime: active.startTime! };
+    if (!isAlive(identity)) return;
+    signalGroup(identity.pid, 'SIGTERM');
+    // Stay until the group is gone or the grace period is over, so a short-lived caller (the
+    // CLI) still delivers the SIGKILL.
+    const until = Date.now() + this.config.killGracePeriod;
+    while (Date.now() < until && groupExists(identity.pid)) await new Promise((r) => setTimeout(r, 25));
+    if (groupExists(identity.pid)) signalGroup(identity.pid, 'SIGKILL');
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // attach, recovery, watching
+
+  /**
+   * Binds `job` to an existing native id of this work directory (from this or another process),
+   * replays its recorded states, and tracks it to its end. A job whose owner is gone is adopted:
+   * started if it never was, tracked (walltime included) if it runs, finished from its result
+   * file if it ended.
+   * @throws {@link JobNotFoundError} if the work directory has no such job.
+   */
+  async attach(job: Job, nativeId: string): Promise<void> {
+    this.#checkOpen();
+    if (typeof nativeId !== 'string' || !/^[A-Za-z0-9._-]+$/.test(nativeId) || nativeId === '.' || nativeId === '..') {
+      throw new ValidationError('attach', [{ path: 'nativeId', message: `"${String(nativeId)}" is not a local executor native id` }]);
+    }
+    await this.#ready;
+    const existing = this.#tracked.get(nativeId);
+    if (existing) {
+      this.bindJob(job, nativeId, existing.spec);
+      if (existing.job !== job && !existing.extra?.includes(job)) {
+        (existing.extra ??= []).push(job);
+        for (const s of existing.job.history.slice(1)) job._update(s);
+      }
+      return;
+    }
+    const record = this.#store.readRecord(nativeId);
+    if (!record) throw new JobNotFoundError(nativeId, this.name);
+    const spec = createJobSpec(record.spec);
+    this.bindJob(job, nativeId, spec);
+    const t = this.#newTracked(nativeId, job, spec, record, false);
+    this.#tracked.set(nativeId, t);
+    await this.#replay(t, record);
+    const paths = this.#store.paths(nativeId);
+    const final = this.#store.readFinal(paths);
+    if (final) {
+      this.#update(t, statusFromJson(final));
+      this.#done(t);
+      return;
+    }
+    const current = this.#store.readOwner(paths, record);
+    if (!this.#store.ownerAlive(current.owner) && (await this.#store.adopt(paths, current, this.#owner))) {
+      t.owned = true;
+      await this.#resume(t);
+      return;
+    }
+    this.#watch(t);
+  }
+
+  /** Native ids of the jobs in the work directory, oldest first. */
+  async list(): Promise<string[]> {
+    return this.#store.list();
+  }
+
+  /** Adopts every unfinished job whose owner is gone. */
+  async #recoverAll(): Promise<void> {
+    for (const id of this.#store.list()) {
+      const paths = this.#store.paths(id);
+      if (existsSync(paths.final)) continue;
+      let record: JobRecord | undefined;
+      try {
+        record = this.#store.readRecord(id);
+      } catch (err) {
+        this.logger.warn('skipping an unreadable job record', { nativeId: id, error: reason(err) });
+        continue;
+      }
+      if (!record) continue;
+      const current = this.#store.readOwner(paths, record);
+      if (this.#store.ownerAlive(current.owner)) continue;
+      if (!(await this.#store.adopt(paths, current, this.#owner))) continue;
+      let spec: JobSpec;
+      try {
+        spec = createJobSpec(record.spec);
+      } catch (err) {
+        const status = statusToJson({ state: JobState.FAILED, time: new Date(), message: `The job's record cannot be read back: ${reason(err)}` });
+        this.#store.append(paths, [this.#store.claimFinal(paths, status)]);
+        continue;
+      }
+      const job = new Job(spec, { id: record.jobId });
+      this.bindJob(job, id);
+      const t = this.#newTracked(id, job, spec, record, true);
+      this.#tracked.set(id, t);
+      this.logger.info('adopting a job whose executor is gone', { nativeId: id, previousOwner: current.owner.id });
+      await this.#replay(t, record);
+      await this.#resume(t);
+    }
+  }
+
+  /** Replays QUEUED (implied by the record) and the status log. */
+  async #replay(t: Tracked, record: JobRecord): Promise<void> {
+    this.#update(t, { state: JobState.QUEUED, time: new Date(record.submittedAt) });
+    await this.#applyLog(t);
+  }
+
+  async #applyLog(t: Tracked): Promise<LogLine[]> {
+    const lines = await this.#store.readLog(this.#store.paths(t.id));
+    for (const line of lines.slice(t.applied)) {
+      const { pid, startTime, ...status } = line;
+      if (pid !== undefined) {
+        t.pid = pid;
+        t.startTime = startTime;
+        t.activeAt = new Date(status.time).getTime();
+      }
+      this.#update(t, statusFromJson(status));
+    }
+    t.applied = lines.length;
+    return lines;
+  }
+
+  /** Continues a job this executor just adopted, from what the work directory says. */
+  async #resume(t: Tracked): Promise<void> {
+    const paths = this.#store.paths(t.id);
+    const final = this.#store.readFinal(paths);
+    if (final) {
+      this.#update(t, statusFromJson(final));
+      this.#done(t);
+      return;
+    }
+    if (!existsSync(paths.started)) {
+      this.#enqueue(t);
+      return;
+    }
+    await this.#applyLog(t);
+    let identity: ProcessIdentity | undefined = t.pid !== undefined && t.startTime ? { pid: t.pid, startTime: t.startTime } : undefined;
+    if (identity === undefined) {
+      // Started, but its pid never made it to the log: look for its script among live processes.
+      identity = findProcessRunning(paths.script);
+      if (identity) {
+        t.pid = identity.pid;
+        t.startTime = identity.startTime;
+        t.activeAt = Date.now();
+        this.#store.append(paths, [{ state: JobState.ACTIVE, time: new Date().toISOString(), pid: identity.pid, startTime: identity.startTime }]);
+        this.#update(t, { state: JobState.ACTIVE, metadata: { pid: identity.pid } });
+      }
+    }
+    if (identity && isAlive(identity)) {
+      t.phase = 'running';
+      t.timer = 'walltime';
+      this.#heap.schedule(t, (t.activeAt ?? Date.now()) + t.spec.attributes.duration * 1000);
+      this.#watch(t);
+      if (existsSync(paths.cancel)) {
+        t.cancelRequested = true;
+        this.#terminate(t);
+      }
+      return;
+    }
+    const ran = identity !== undefined || existsSync(paths.exitCode);
+    await this.#complete(t, undefined, ran);
+  }
+
+  #watch(t: Tracked): void {
+    if (t.phase !== 'running') t.phase = 'watching';
+    this.#watched.add(t);
+    if (!this.#pollTimer && !this.#closed) {
+      this.#pollTimer = setInterval(() => void this.#poll(), this.config.pollInterval);
+    }
+  }
+
+  #unwatch(t: Tracked): void {
+    this.#watched.delete(t);
+    if (this.#watched.size === 0 && this.#pollTimer) {
+      clearInterval(this.#pollTimer);
+      this.#pollTimer = undefined;
+    }
+  }
+
+  /** One pass over every watched job: one timer for all of them. */
+  async #poll(): Promise<void> {
+    if (this.#polling) return;
+    this.#polling = true;
+    const owners = new Map<string, boolean>();
+    try {
+      for (const t of [...this.#watched]) {
+        if (this.#closed) break;
+        try {
+          await this.#pollOne(t, owners);
+        } catch (err) {
+          this.logger.warn('checking a watched job failed', { nativeId: t.id, error: reason(err) });
+        }
+      }
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  async #pollOne(t: Tracked, owners: Map<string, boolean>): Promise<void> {
+    if (!this.#watched.has(t)) return;
+    const paths = this.#store.paths(t.id);
+    if (t.owned) {
+      // Adopted while running: we have no child handle, so check the process itself.
+      if (t.pid !== undefined && t.startTime !== undefined && isAlive({ pid: t.pid, startTime: t.startTime })) return;
+      this.#unwatch(t);
+      await this.#complete(t, undefined, true);
+      return;
+    }
+    await this.#applyLog(t);
+    const final = this.#store.readFinal(paths);
+    if (final) {
+      this.#update(t, statusFromJson(final));
+      this.#done(t);
+      return;
+    }
+    const record = { owner: t.recordOwner } as JobRecord;
+    const current = this.#store.readOwner(paths, record);
+    let alive = owners.get(current.owner.id);
+    if (alive === undefined) {
+      alive = this.#store.ownerAlive(current.owner);
+      owners.set(current.owner.id, alive);
+    }
+    if (alive) return;
+    if (await this.#store.adopt(paths, current, this.#owner)) {
+      this.#unwatch(t);
+      t.owned = true;
+      await this.#resume(t);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  /** Moves a job (and any extra attached Job objects) through the state machine. */
+  #update(t: Tracked, update: JobStatusUpdate): JobStatus[] {
+    const entered = this.updateJobStatus(t.job, update);
+    if (t.extra) for (const j of t.extra) j._update(update);
+    return entered;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ExecutorClosedError(this.name);
+  }
+
+  /**
+   * Stops this executor's timers and lets go of its jobs: running jobs keep running (they are
+   * detached), queued jobs stay in the work directory, and the next local executor on it adopts
+   * them. Job objects of this executor get no more updates.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#ready.catch(noop);
+    this.#heap.stop();
+    if (this.#pollTimer) clearInterval(this.#pollTimer);
+    this.#pollTimer = undefined;
+    for (const t of this.#tracked.values()) t.child?.unref();
+    this.#store.unregisterOwner(this.#owner);
+  }
+}
+
+/**
+ * Creates a local executor.
+ * @throws {@link ValidationError} naming each invalid config field.
+ */
+export function createLocalExecutor(config: LocalExecutorConfigInput = {}): LocalExecutor {
+  return new LocalExecutor(config);
+}
+
+/** Registry entry: `getExecutor('local', config)` creates a {@link LocalExecutor}. */
+export const executorProvider: ExecutorProvider = {
+  name: 'local',
+  create: (config?: unknown) => new LocalExecutor((config ?? {}) as LocalExecutorConfigInput),
+};

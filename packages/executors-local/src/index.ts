@@ -1,0 +1,30 @@
+/**
+ * `@exaworks/executors-local`: the embedded default PSI/J executor. Jobs run as detached process
+ * groups on this machine, at most `maxCores` cores at once in FIFO order, with walltimes,
+ * cancellation (from any process), staging, and a work directory that survives crashes of the
+ * executor: another executor on the same directory adopts its jobs.
+ *
+ * ### Usage
+ * ```ts
+ * import { createLocalExecutor } from '@exaworks/executors-local';
+ *
+ * const executor = createLocalExecutor({ maxCores: 4 });
+ * const job = await executor.submit({ executable: '/bin/echo', arguments: ['hello'] });
+ * const status = await job.wait();
+ * console.log(status?.state, status?.exitCode); // COMPLETED 0
+ * await executor.close();
+ * ```
+ * Or by name, through the registry: `await getExecutor('local', { maxCores: 4 })`.
+ * @module
+ */
+export {
+  LocalExecutor,
+  LocalExecutorConfigSchema,
+  VERSION,
+  coresFor,
+  createLocalExecutor,
+  executorProvider,
+  type LocalExecutorConfig,
+  type LocalExecutorConfigInput,
+} from './executor.js';
+export { RECORD_FORMAT, localJobPaths, type JobRecord, type LocalJobPaths, type LogLine, type OwnerFile, type OwnerInfo } from './store.js';

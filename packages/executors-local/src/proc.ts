@@ -1,0 +1,84 @@
+/**
+ * Linux process identity from /proc: a pid alone can be reused, a pid plus its start time cannot.
+ * @module
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+
+/** What identifies a process across pid reuse. */
+export interface ProcessIdentity {
+  readonly pid: number;
+  /** Field 22 of /proc/<pid>/stat: start time in clock ticks since boot. */
+  readonly startTime: string;
+}
+
+/**
+ * The start time of a live (non-zombie) process, or undefined if there is none with this pid.
+ * A zombie counts as gone (its program has ended, only its exit status is left to collect)
+ * unless `zombies` is set.
+ */
+export function processStartTime(pid: number, options: { zombies?: boolean } = {}): string | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may itself contain spaces or ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (!options.zombies && (fields[0] === 'Z' || fields[0] === 'X')) return undefined;
+  return fields[19];
+}
+
+/** True if the process with this identity is still running. */
+export function isAlive(identity: ProcessIdentity): boolean {
+  return processStartTime(identity.pid) === identity.startTime;
+}
+
+/** This process's identity. */
+export function selfIdentity(): ProcessIdentity {
+  const startTime = processStartTime(process.pid);
+  if (startTime === undefined) throw new Error('cannot read /proc/self/stat: the local executor needs Linux /proc');
+  return { pid: process.pid, startTime };
+}
+
+/** Sends a signal to a whole process group; false if the group no longer exists. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True while any process of the group is left (zombies included). */
+export function groupExists(pgid: number): boolean {
+  return signalGroup(pgid, 0);
+}
+
+/**
+ * Finds a live process whose command line names `scriptPath` (the job script), for the rare case
+ * where its pid was never recorded because the executor died right after starting it.
+ */
+export function findProcessRunning(scriptPath: string): ProcessIdentity | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (!cmdline.split('\0').includes(scriptPath)) continue;
+    const pid = Number(entry);
+    const startTime = processStartTime(pid);
+    if (startTime !== undefined) return { pid, startTime };
+  }
+  return undefined;
+}

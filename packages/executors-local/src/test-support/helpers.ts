@@ -1,0 +1,77 @@
+// Shared test helpers: temp work directories and a second Node process running the executor.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The script run in a second process (see child.ts). */
+export const CHILD_SCRIPT = path.join(here, 'child.ts');
+
+const dirs: string[] = [];
+
+/** A fresh temporary directory, removed by cleanupDirs(). */
+export function tempDir(prefix = 'xw-local-'): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
+/** Removes the directories made by tempDir(). */
+export function cleanupDirs(): void {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+/** Runs child.ts with a JSON command; resolves with its stdout parsed as JSON. */
+export async function runChild(command: Record<string, unknown>, timeout = 30_000): Promise<unknown> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CHILD_SCRIPT, JSON.stringify(command)], {
+    timeout,
+    env: { ...process.env, EXAWORKS_LOG_LEVEL: 'silent' },
+  });
+  const last = stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(last);
+}
+
+/** Starts child.ts without waiting; lines it prints arrive through onLine. */
+export function startChild(command: Record<string, unknown>, onLine: (line: string) => void): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD_SCRIPT, JSON.stringify(command)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, EXAWORKS_LOG_LEVEL: 'silent' },
+  });
+  let buf = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      onLine(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+  return child;
+}
+
+/** Resolves when `cond` is true, polling; rejects after `timeout` ms. */
+export async function until(cond: () => boolean | Promise<boolean>, timeout = 15_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeout;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** True if a process with this pid exists (and is not a zombie). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return !/^\S+ \(.*\) [ZX]/.test(stat);
+  } catch {
+    return false;
+  }
+}
