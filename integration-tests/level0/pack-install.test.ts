@@ -157,7 +157,9 @@ describe('level 0: every public package packed and installed together', () => {
   it('ships each build, its sources (for source maps), README and bin, and no tests or build caches', () => {
     for (const m of manifests) {
       const files = (packed.get(m.name)?.files ?? []).map((f) => f.path);
-      expect(files, m.name).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'src/index.ts']));
+      expect(files, m.name).toEqual(
+        expect.arrayContaining(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'src/index.ts']),
+      );
       expect(
         files.filter((f) => /\.test\.|(^|\/)test-support\//.test(f) || f.endsWith('.tsbuildinfo')),
         `${m.name} ships files it should not`,

@@ -86,7 +86,13 @@ export function psijConformanceSuite(target: ConformanceTarget): void {
       // The executor process (here: this one) is the parent whose environment is inherited.
       await runJob({ executable: '/usr/bin/env', environment: env, stdoutPath: inherit });
       await runJob({ executable: '/usr/bin/env', environment: env, inheritEnvironment: false, stdoutPath: clean });
-      const parse = (text: string) => new Map(text.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      const parse = (text: string) =>
+        new Map(
+          text
+            .trim()
+            .split('\n')
+            .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+        );
       const a = parse(await readFile(inherit, 'utf8'));
       const b = parse(await readFile(clean, 'utf8'));
       for (const [k, v] of Object.entries(env)) {
@@ -110,7 +116,13 @@ export function psijConformanceSuite(target: ConformanceTarget): void {
       await writeFile(input, 'line one\nline two\n');
       const out = file('io.out');
       const err = file('io.err');
-      const { status } = await runJob({ executable: '/bin/sh', arguments: ['-c', 'cat; echo "to stderr" >&2'], stdinPath: input, stdoutPath: out, stderrPath: err });
+      const { status } = await runJob({
+        executable: '/bin/sh',
+        arguments: ['-c', 'cat; echo "to stderr" >&2'],
+        stdinPath: input,
+        stdoutPath: out,
+        stderrPath: err,
+      });
       expect(status.state).toBe('COMPLETED');
       expect(await readFile(out, 'utf8')).toBe('line one\nline two\n');
       expect(await readFile(err, 'utf8')).toBe('to stderr\n');
@@ -119,7 +131,10 @@ export function psijConformanceSuite(target: ConformanceTarget): void {
     it('reports exit codes: 0 COMPLETED, non-zero FAILED with the code', async () => {
       expect((await runJob({ executable: '/bin/true' })).status).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
       expect((await runJob({ executable: '/bin/false' })).status).toMatchObject({ state: 'FAILED', exitCode: 1 });
-      expect((await runJob({ executable: '/bin/sh', arguments: ['-c', 'exit 42'] })).status).toMatchObject({ state: 'FAILED', exitCode: 42 });
+      expect((await runJob({ executable: '/bin/sh', arguments: ['-c', 'exit 42'] })).status).toMatchObject({
+        state: 'FAILED',
+        exitCode: 42,
+      });
     });
 
     it('fails a job whose executable does not exist, saying so', async () => {
@@ -137,7 +152,10 @@ export function psijConformanceSuite(target: ConformanceTarget): void {
     });
 
     it('shows listeners the PSI/J state sequence, once each, for success and failure', async () => {
-      for (const [exe, final] of [['/bin/date', 'COMPLETED'], ['/bin/false', 'FAILED']] as const) {
+      for (const [exe, final] of [
+        ['/bin/date', 'COMPLETED'],
+        ['/bin/false', 'FAILED'],
+      ] as const) {
         const jobSeen: JobState[] = [];
         const exSeen: JobState[] = [];
         const job = new Job({ executable: exe, stdoutPath: '/dev/null' });
@@ -156,8 +174,13 @@ export function psijConformanceSuite(target: ConformanceTarget): void {
 
     it('cancels a running job, killing its processes', async () => {
       const pidFile = file('cancel-running.pid');
-      const job = await ex.submit({ executable: '/bin/sh', arguments: ['-c', `echo $$ > '${pidFile}'; sleep 60 & echo $! >> '${pidFile}'; wait`] });
-      expect(await until(async () => (await readFile(pidFile, 'utf8').catch(() => '')).trim().split('\n').length === 2, T(20_000))).toBe(true);
+      const job = await ex.submit({
+        executable: '/bin/sh',
+        arguments: ['-c', `echo $$ > '${pidFile}'; sleep 60 & echo $! >> '${pidFile}'; wait`],
+      });
+      expect(
+        await until(async () => (await readFile(pidFile, 'utf8').catch(() => '')).trim().split('\n').length === 2, T(20_000)),
+      ).toBe(true);
       const pids = (await readFile(pidFile, 'utf8')).trim().split('\n').map(Number);
       await job.cancel();
       const status = await job.wait({ timeout: T(20_000) });
@@ -204,17 +227,29 @@ export function psijConformanceSuite(target: ConformanceTarget): void {
 
     it('lets a second process attach by native id, see the job end, and list it', async () => {
       const out = file('attach.out');
-      const job = await ex.submit({ executable: '/bin/sh', arguments: ['-c', 'sleep 1; echo attached; exit 7'], stdoutPath: out });
+      const job = await ex.submit({
+        executable: '/bin/sh',
+        arguments: ['-c', 'sleep 1; echo attached; exit 7'],
+        stdoutPath: out,
+      });
       const child = path.join(HERE, 'attach-child.mjs');
-      const { stdout } = await run(process.execPath, [child, target.name, JSON.stringify(target.config), job.nativeId!], { timeout: T(60_000) });
-      const report = JSON.parse(stdout) as { seenAtAttach: string; final: { state: string; exitCode: number } | null; listed: boolean };
+      const { stdout } = await run(process.execPath, [child, target.name, JSON.stringify(target.config), job.nativeId!], {
+        timeout: T(60_000),
+      });
+      const report = JSON.parse(stdout) as {
+        seenAtAttach: string;
+        final: { state: string; exitCode: number } | null;
+        listed: boolean;
+      };
       expect(['QUEUED', 'STAGE_IN', 'ACTIVE', 'FAILED']).toContain(report.seenAtAttach);
       expect(report.final).toMatchObject({ state: 'FAILED', exitCode: 7 });
       expect(report.listed).toBe(true);
       expect(await job.wait({ timeout: T(20_000) })).toMatchObject({ state: 'FAILED', exitCode: 7 });
       expect(await readFile(out, 'utf8')).toBe('attached\n');
       // Attaching to a finished job reports its final state.
-      const again = await run(process.execPath, [child, target.name, JSON.stringify(target.config), job.nativeId!], { timeout: T(60_000) });
+      const again = await run(process.execPath, [child, target.name, JSON.stringify(target.config), job.nativeId!], {
+        timeout: T(60_000),
+      });
       expect(JSON.parse(again.stdout)).toMatchObject({ seenAtAttach: 'FAILED', final: { state: 'FAILED', exitCode: 7 } });
     });
 
@@ -222,7 +257,11 @@ export function psijConformanceSuite(target: ConformanceTarget): void {
       const job = await ex.submit({ executable: '/bin/sleep', arguments: ['60'] });
       await job.wait({ targetStates: ['ACTIVE'], timeout: T(20_000) });
       const child = path.join(HERE, 'attach-child.mjs');
-      const { stdout } = await run(process.execPath, [child, target.name, JSON.stringify(target.config), job.nativeId!, 'cancel'], { timeout: T(60_000) });
+      const { stdout } = await run(
+        process.execPath,
+        [child, target.name, JSON.stringify(target.config), job.nativeId!, 'cancel'],
+        { timeout: T(60_000) },
+      );
       expect(JSON.parse(stdout).final).toMatchObject({ state: 'CANCELED' });
       expect((await job.wait({ timeout: T(20_000) }))?.state).toBe('CANCELED');
     });
@@ -249,7 +288,12 @@ export function psijConformanceSuite(target: ConformanceTarget): void {
       it.runIf(target.launchers.includes('multiple'))('multiple launcher runs N copies, each knowing its rank', async () => {
         const out = file('multiple.out');
         const rank = await script('rank.sh', 'echo "rank=$EXAWORKS_RANK size=$EXAWORKS_SIZE"');
-        const { status } = await runJob({ executable: rank, launcher: 'multiple', resources: { processCount: 3 }, stdoutPath: out });
+        const { status } = await runJob({
+          executable: rank,
+          launcher: 'multiple',
+          resources: { processCount: 3 },
+          stdoutPath: out,
+        });
         expect(status.state).toBe('COMPLETED');
         const lines = (await readFile(out, 'utf8')).trim().split('\n').sort();
         expect(lines).toEqual(['rank=0 size=3', 'rank=1 size=3', 'rank=2 size=3']);
@@ -264,8 +308,14 @@ export function psijConformanceSuite(target: ConformanceTarget): void {
       for (const n of [1, 2, 4]) {
         it.runIf(target.launchers.includes('mpirun'))(`mpirun runs ${n} ranks, each seeing its rank and the size`, async () => {
           const out = file(`mpirun-${n}.out`);
-          const rank = await script(`mpi-rank-${n}.sh`, 'echo "rank=${OMPI_COMM_WORLD_RANK:-$PMI_RANK} size=${OMPI_COMM_WORLD_SIZE:-$PMI_SIZE}"');
-          const { status } = await runJob({ executable: rank, launcher: 'mpirun', resources: { processCount: n }, stdoutPath: out }, T(60_000));
+          const rank = await script(
+            `mpi-rank-${n}.sh`,
+            'echo "rank=${OMPI_COMM_WORLD_RANK:-$PMI_RANK} size=${OMPI_COMM_WORLD_SIZE:-$PMI_SIZE}"',
+          );
+          const { status } = await runJob(
+            { executable: rank, launcher: 'mpirun', resources: { processCount: n }, stdoutPath: out },
+            T(60_000),
+          );
           expect(status.state).toBe('COMPLETED');
           const lines = (await readFile(out, 'utf8')).trim().split('\n').sort();
           expect(lines).toEqual(Array.from({ length: n }, (_, i) => `rank=${i} size=${n}`));
@@ -279,7 +329,11 @@ export function psijConformanceSuite(target: ConformanceTarget): void {
         expect(status.exitCode).toBe(5);
       });
 
-      const parallel = target.launchers.includes('mpirun') ? 'mpirun' : target.launchers.includes('multiple') ? 'multiple' : undefined;
+      const parallel = target.launchers.includes('mpirun')
+        ? 'mpirun'
+        : target.launchers.includes('multiple')
+          ? 'multiple'
+          : undefined;
 
       it.runIf(parallel !== undefined)(`pre- and post-launch scripts run once per job, not per rank (${parallel})`, async () => {
         const log = file('prepost.log');
@@ -288,7 +342,14 @@ export function psijConformanceSuite(target: ConformanceTarget): void {
         const out = file('prepost.out');
         const body = await script('prepost-body.sh', 'echo "from-pre=$EXA_FROM_PRE"');
         const { status } = await runJob(
-          { executable: body, launcher: parallel, resources: { processCount: 4 }, preLaunch: pre, postLaunch: post, stdoutPath: out },
+          {
+            executable: body,
+            launcher: parallel,
+            resources: { processCount: 4 },
+            preLaunch: pre,
+            postLaunch: post,
+            stdoutPath: out,
+          },
           T(60_000),
         );
         expect(status.state).toBe('COMPLETED');
@@ -296,21 +357,32 @@ export function psijConformanceSuite(target: ConformanceTarget): void {
         expect((await readFile(out, 'utf8')).trim().split('\n')).toEqual(Array(4).fill('from-pre=yes'));
       });
 
-      it.runIf(parallel !== undefined)(`a failing pre-launch script fails the job without launching it (${parallel})`, async () => {
-        const ran = file('prefail-ran');
-        const pre = await script('pre-fail.sh', 'return 3 2>/dev/null || exit 3');
-        const body = await script('prefail-body.sh', `touch '${ran}'`);
-        const { status } = await runJob({ executable: body, launcher: parallel, resources: { processCount: 2 }, preLaunch: pre }, T(60_000));
-        expect(status.state).toBe('FAILED');
-        expect(status.message ?? '').toMatch(/pre-launch/i);
-        await expect(readFile(ran)).rejects.toThrow();
-      });
+      it.runIf(parallel !== undefined)(
+        `a failing pre-launch script fails the job without launching it (${parallel})`,
+        async () => {
+          const ran = file('prefail-ran');
+          const pre = await script('pre-fail.sh', 'return 3 2>/dev/null || exit 3');
+          const body = await script('prefail-body.sh', `touch '${ran}'`);
+          const { status } = await runJob(
+            { executable: body, launcher: parallel, resources: { processCount: 2 }, preLaunch: pre },
+            T(60_000),
+          );
+          expect(status.state).toBe('FAILED');
+          expect(status.message ?? '').toMatch(/pre-launch/i);
+          await expect(readFile(ran)).rejects.toThrow();
+        },
+      );
 
       it.runIf(parallel !== undefined)(`cancel kills every rank (${parallel})`, async () => {
         const pids = file('ranks.pids');
         const body = await script('rank-sleep.sh', `echo $$ >> '${pids}'\nexec sleep 60`);
         const job = await ex.submit({ executable: body, launcher: parallel, resources: { processCount: 2 } });
-        expect(await until(async () => (await readFile(pids, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).length === 2, T(30_000))).toBe(true);
+        expect(
+          await until(
+            async () => (await readFile(pids, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).length === 2,
+            T(30_000),
+          ),
+        ).toBe(true);
         const ranks = (await readFile(pids, 'utf8')).trim().split('\n').map(Number);
         await job.cancel();
         expect((await job.wait({ timeout: T(20_000) }))?.state).toBe('CANCELED');

@@ -54,7 +54,13 @@ export const JobExecutorConfigSchema = z.object({
   keepFiles: z.boolean().optional(),
   /** Where the executor logs. Default: JSON lines on stderr at `EXAWORKS_LOG_LEVEL` (default warn). */
   logger: z
-    .custom<Logger>((v) => typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'), 'logger must have debug, info, warn and error methods')
+    .custom<Logger>(
+      (v) =>
+        typeof v === 'object' &&
+        v !== null &&
+        ['debug', 'info', 'warn', 'error'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'),
+      'logger must have debug, info, warn and error methods',
+    )
     .optional(),
 });
 
@@ -98,7 +104,9 @@ export abstract class BaseJobExecutor<C extends JobExecutorConfig = JobExecutorC
   protected jobForSubmit(job: Job | JobSpecInput | JobSpec): Job & { spec: JobSpec } {
     const j = job instanceof Job ? job : new Job(isJobSpec(job) ? job : (job as JobSpecInput));
     if (j.executor !== undefined || j.status.state !== JobState.NEW) {
-      throw new InvalidJobStateError(`Job ${j.id} was already submitted (state ${j.status.state}); create a new Job to run it again.`);
+      throw new InvalidJobStateError(
+        `Job ${j.id} was already submitted (state ${j.status.state}); create a new Job to run it again.`,
+      );
     }
     if (!j.spec) throw new InvalidJobStateError(`Job ${j.id} has no spec: give one to new Job(spec) before submitting.`);
     return j as Job & { spec: JobSpec };

@@ -126,6 +126,13 @@ describe('Job', () => {
     const ex = new ScriptedExecutor();
     const job = await ex.submit({ executable: '/bin/true', name: 'n' });
     ex.report(job, { state: 'COMPLETED', exitCode: 0 });
-    expect(JSON.parse(JSON.stringify(job))).toMatchObject({ nativeId: `n-${job.id}`, executor: 'scripted', name: 'n', state: 'COMPLETED', exitCode: 0, message: null });
+    expect(JSON.parse(JSON.stringify(job))).toMatchObject({
+      nativeId: `n-${job.id}`,
+      executor: 'scripted',
+      name: 'n',
+      state: 'COMPLETED',
+      exitCode: 0,
+      message: null,
+    });
   });
 });

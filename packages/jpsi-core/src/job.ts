@@ -144,10 +144,13 @@ export class Job {
       this.#waiters.add(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
       if (timeout !== undefined) {
-        timer = setTimeout(() => {
-          finish();
-          resolve(undefined);
-        }, Math.max(0, timeout));
+        timer = setTimeout(
+          () => {
+            finish();
+            resolve(undefined);
+          },
+          Math.max(0, timeout),
+        );
       }
     });
   }
@@ -164,7 +167,9 @@ export class Job {
    */
   _bind(executor: JobExecutor, nativeId: string, spec?: JobSpec): void {
     if (this.#executor && (this.#executor !== executor || this.#nativeId !== nativeId)) {
-      throw new InvalidJobStateError(`Job ${this.id} is already bound to native id ${this.#nativeId} of the ${this.#executor.name} executor.`);
+      throw new InvalidJobStateError(
+        `Job ${this.id} is already bound to native id ${this.#nativeId} of the ${this.#executor.name} executor.`,
+      );
     }
     this.#executor = executor;
     this.#nativeId = nativeId;

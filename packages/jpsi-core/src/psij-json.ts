@@ -33,7 +33,11 @@ const PsijResourcesSchema = z
   })
   .superRefine((r, ctx) => {
     const d = deriveCounts(
-      { nodeCount: r.node_count ?? undefined, processCount: r.process_count ?? undefined, processesPerNode: r.processes_per_node ?? undefined },
+      {
+        nodeCount: r.node_count ?? undefined,
+        processCount: r.process_count ?? undefined,
+        processesPerNode: r.processes_per_node ?? undefined,
+      },
       SNAKE_COUNT_FIELDS,
     );
     if ('field' in d) ctx.addIssue({ code: 'custom', path: [d.field], message: d.message });
@@ -46,7 +50,12 @@ const PsijAttributesSchema = z.strictObject({
   project_name: z.string().min(1).nullish(),
   reservation_id: z.string().min(1).nullish(),
   custom_attributes: z
-    .record(z.string().regex(CUSTOM_ATTRIBUTE_KEY, 'custom attribute keys are an executor name, a dot and a name, e.g. "slurm.constraint"'), z.union([z.string(), z.number(), z.boolean()]))
+    .record(
+      z
+        .string()
+        .regex(CUSTOM_ATTRIBUTE_KEY, 'custom attribute keys are an executor name, a dot and a name, e.g. "slurm.constraint"'),
+      z.union([z.string(), z.number(), z.boolean()]),
+    )
     .nullish(),
 });
 
@@ -106,7 +115,9 @@ export function jobSpecFromPsijJson(document: string | unknown): JobSpec {
     try {
       raw = JSON.parse(document);
     } catch (cause) {
-      throw new ValidationError('psij-python JSON', [{ path: '', message: `not valid JSON: ${(cause as Error).message}` }], { cause });
+      throw new ValidationError('psij-python JSON', [{ path: '', message: `not valid JSON: ${(cause as Error).message}` }], {
+        cause,
+      });
     }
   }
   const v = parseWith(PsijJobSpecSchema, raw, 'psij-python job spec');

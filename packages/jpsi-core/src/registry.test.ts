@@ -8,7 +8,13 @@ describe('registry', () => {
   it('creates registered executors and passes config through', async () => {
     const fake = { name: 'fake-test' } as unknown as JobExecutor;
     let got: unknown;
-    registerExecutor({ name: 'fake-test', create: (c) => ((got = c), fake) });
+    registerExecutor({
+      name: 'fake-test',
+      create: (c) => {
+        got = c;
+        return fake;
+      },
+    });
     expect(await getExecutor('fake-test', { a: 1 })).toBe(fake);
     expect(got).toEqual({ a: 1 });
     expect(await listExecutors()).toContain('fake-test');
@@ -22,7 +28,9 @@ describe('registry', () => {
   });
   it('rejects names that are not package-name safe before importing anything', async () => {
     await expect(getExecutor('../../etc')).rejects.toBeInstanceOf(ValidationError);
-    expect(() => registerLauncher({ name: 'Bad Name', create: () => ({ name: 'x', launchCommand: async () => ({ argv: [], env: {} }) }) })).toThrow(ValidationError);
+    expect(() =>
+      registerLauncher({ name: 'Bad Name', create: () => ({ name: 'x', launchCommand: async () => ({ argv: [], env: {} }) }) }),
+    ).toThrow(ValidationError);
   });
   it('registers launchers by name and reports unknown ones', async () => {
     const launcher = { name: 'echo-test', launchCommand: async () => ({ argv: ['echo'], env: {} }) };

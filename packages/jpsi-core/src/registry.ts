@@ -19,7 +19,9 @@ const NAME = /^[a-z][a-z0-9_-]*$/;
 
 function checkName(kind: string, name: string): void {
   if (!NAME.test(name)) {
-    throw new ValidationError(`${kind} name`, [{ path: 'name', message: `"${name}" is not a valid ${kind} name (lower-case letters, digits, _ and -)` }]);
+    throw new ValidationError(`${kind} name`, [
+      { path: 'name', message: `"${name}" is not a valid ${kind} name (lower-case letters, digits, _ and -)` },
+    ]);
   }
 }
 
@@ -57,7 +59,12 @@ async function importInstalled(specifier: string): Promise<Record<string, unknow
 }
 
 function isProvider(value: unknown): value is { name: string; create: (c?: unknown) => unknown } {
-  return typeof value === 'object' && value !== null && typeof (value as { name?: unknown }).name === 'string' && typeof (value as { create?: unknown }).create === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { name?: unknown }).name === 'string' &&
+    typeof (value as { create?: unknown }).create === 'function'
+  );
 }
 
 async function loadExecutorPackage(name: string): Promise<void> {
@@ -137,7 +144,8 @@ export function installedExaworksPackages(): Map<string, string> {
 /** Names of registered executors and of installed `@exaworks/executors-*` packages, sorted. */
 export async function listExecutors(): Promise<string[]> {
   const names = new Set(executors.keys());
-  for (const pkg of installedExaworksPackages().keys()) if (pkg.startsWith('executors-')) names.add(pkg.slice('executors-'.length));
+  for (const pkg of installedExaworksPackages().keys())
+    if (pkg.startsWith('executors-')) names.add(pkg.slice('executors-'.length));
   return [...names].sort();
 }
 

@@ -20,18 +20,21 @@ describe('shellQuote', () => {
   });
   it('output outside single quotes only ever contains escaped quotes (property)', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'grapheme' }).filter((s) => !s.includes('\0')), (s) => {
-        const q = shellQuote(s);
-        if (q === s) {
-          expect(s).toMatch(/^[A-Za-z0-9_@%+:,./-]+$/);
-          return;
-        }
-        // Quoted form: '…' with each embedded ' written as '\'' and no other quote inside.
-        expect(q.startsWith("'") && q.endsWith("'")).toBe(true);
-        const pieces = q.slice(1, -1).split("'\\''");
-        for (const piece of pieces) expect(piece).not.toContain("'");
-        expect(pieces.join("'")).toBe(s);
-      }),
+      fc.property(
+        fc.string({ unit: 'grapheme' }).filter((s) => !s.includes('\0')),
+        (s) => {
+          const q = shellQuote(s);
+          if (q === s) {
+            expect(s).toMatch(/^[A-Za-z0-9_@%+:,./-]+$/);
+            return;
+          }
+          // Quoted form: '…' with each embedded ' written as '\'' and no other quote inside.
+          expect(q.startsWith("'") && q.endsWith("'")).toBe(true);
+          const pieces = q.slice(1, -1).split("'\\''");
+          for (const piece of pieces) expect(piece).not.toContain("'");
+          expect(pieces.join("'")).toBe(s);
+        },
+      ),
     );
   });
   it('validates environment names', () => {

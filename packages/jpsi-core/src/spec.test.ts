@@ -24,7 +24,13 @@ describe('createJobSpec', () => {
       inheritEnvironment: true,
       environment: {},
       attributes: { duration: 600, customAttributes: {} },
-      resources: { version: 1, exclusiveNodeUse: false, computedNodeCount: 1, computedProcessCount: 1, computedProcessesPerNode: 1 },
+      resources: {
+        version: 1,
+        exclusiveNodeUse: false,
+        computedNodeCount: 1,
+        computedProcessCount: 1,
+        computedProcessesPerNode: 1,
+      },
       cleanupFlags: ['ALWAYS'],
     });
     expect(spec.launcher).toBeUndefined();
@@ -34,7 +40,11 @@ describe('createJobSpec', () => {
   });
 
   it('writes integer environment values as strings and folds projectName into account', () => {
-    const spec = createJobSpec({ executable: 'x', environment: { N: 4 }, attributes: { projectName: 'p1', duration: '01:00:00' } });
+    const spec = createJobSpec({
+      executable: 'x',
+      environment: { N: 4 },
+      attributes: { projectName: 'p1', duration: '01:00:00' },
+    });
     expect(spec.environment.N).toBe('4');
     expect(spec.attributes.account).toBe('p1');
     expect(spec.attributes.duration).toBe(3600);
@@ -76,7 +86,9 @@ describe('createJobSpec', () => {
     const [issue] = issuesOf(() => createJobSpec({ executable: 'x', resources: { nodeCount: 2, processCount: 5 } }));
     expect(issue!.path).toBe('resources.processCount');
     expect(issue!.message).toContain('multiple of nodeCount');
-    const [i2] = issuesOf(() => createJobSpec({ executable: 'x', resources: { nodeCount: 2, processCount: 6, processesPerNode: 2 } }));
+    const [i2] = issuesOf(() =>
+      createJobSpec({ executable: 'x', resources: { nodeCount: 2, processCount: 6, processesPerNode: 2 } }),
+    );
     expect(i2!.message).toContain('must equal');
   });
 
@@ -93,7 +105,10 @@ describe('createJobSpec', () => {
   });
 
   it('selects custom attributes by executor prefix', () => {
-    const spec = createJobSpec({ executable: 'x', attributes: { customAttributes: { 'slurm.constraint': 'haswell', 'pbs.l': 'x', 'slurm.qos': 2 } } });
+    const spec = createJobSpec({
+      executable: 'x',
+      attributes: { customAttributes: { 'slurm.constraint': 'haswell', 'pbs.l': 'x', 'slurm.qos': 2 } },
+    });
     expect(customAttributesFor(spec.attributes, 'slurm')).toEqual({ constraint: 'haswell', qos: 2 });
   });
 });
@@ -135,7 +150,11 @@ describe('staging flags', () => {
     expect(stagingConditions([])).toEqual({ ifPresent: false, onSuccess: true, onError: true, onCancel: true });
     expect(stagingConditions(['IF_PRESENT'])).toEqual({ ifPresent: true, onSuccess: true, onError: true, onCancel: true });
     const onErr = stagingConditions(['ON_ERROR']);
-    expect([stagingApplies(onErr, 'success'), stagingApplies(onErr, 'error'), stagingApplies(onErr, 'cancel')]).toEqual([false, true, false]);
+    expect([stagingApplies(onErr, 'success'), stagingApplies(onErr, 'error'), stagingApplies(onErr, 'cancel')]).toEqual([
+      false,
+      true,
+      false,
+    ]);
   });
 });
 
@@ -152,9 +171,34 @@ describe('jobSpecToInput', () => {
 });
 
 describe('validation never fails unhelpfully (property)', () => {
-  const anyValue = fc.oneof(fc.string(), fc.integer({ min: -3, max: 20 }), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 }), fc.dictionary(fc.string(), fc.string(), { maxKeys: 2 }));
-  const field = fc.constantFrom('executable', 'arguments', 'directory', 'name', 'inheritEnvironment', 'environment', 'stdoutPath', 'launcher', 'nope');
-  const resourceField = fc.constantFrom('nodeCount', 'processCount', 'processesPerNode', 'cpuCoresPerProcess', 'memory', 'exclusiveNodeUse');
+  const anyValue = fc.oneof(
+    fc.string(),
+    fc.integer({ min: -3, max: 20 }),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.string(), { maxLength: 2 }),
+    fc.dictionary(fc.string(), fc.string(), { maxKeys: 2 }),
+  );
+  const field = fc.constantFrom(
+    'executable',
+    'arguments',
+    'directory',
+    'name',
+    'inheritEnvironment',
+    'environment',
+    'stdoutPath',
+    'launcher',
+    'nope',
+  );
+  const resourceField = fc.constantFrom(
+    'nodeCount',
+    'processCount',
+    'processesPerNode',
+    'cpuCoresPerProcess',
+    'memory',
+    'exclusiveNodeUse',
+  );
 
   it('either accepts the input or throws a ValidationError whose paths exist in the input', () => {
     fc.assert(
@@ -178,15 +222,19 @@ describe('validation never fails unhelpfully (property)', () => {
 
   it('rejects every non-positive or fractional count, naming that field', () => {
     fc.assert(
-      fc.property(resourceField.filter((f) => f !== 'exclusiveNodeUse'), fc.oneof(fc.integer({ max: 0 }), fc.double({ min: 0.01, max: 100, noInteger: true })), (key, value) => {
-        try {
-          createJobSpec({ executable: 'x', resources: { [key]: value } });
-        } catch (err) {
-          expect((err as ValidationError).issues.map((i) => i.path)).toContain(`resources.${key}`);
-          return;
-        }
-        throw new Error(`accepted resources.${key} = ${value}`);
-      }),
+      fc.property(
+        resourceField.filter((f) => f !== 'exclusiveNodeUse'),
+        fc.oneof(fc.integer({ max: 0 }), fc.double({ min: 0.01, max: 100, noInteger: true })),
+        (key, value) => {
+          try {
+            createJobSpec({ executable: 'x', resources: { [key]: value } });
+          } catch (err) {
+            expect((err as ValidationError).issues.map((i) => i.path)).toContain(`resources.${key}`);
+            return;
+          }
+          throw new Error(`accepted resources.${key} = ${value}`);
+        },
+      ),
     );
   });
 });

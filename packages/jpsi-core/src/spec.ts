@@ -12,7 +12,10 @@ const NO_NUL = (s: string): boolean => !s.includes('\0');
 const text = (what: string) => z.string().refine(NO_NUL, `${what} cannot contain a NUL character`);
 const nonEmptyText = (what: string) => text(what).refine((s) => s.length > 0, `${what} cannot be empty`);
 const positiveInt = (what: string) =>
-  z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be at least 1`);
+  z
+    .number({ error: `${what} must be a number` })
+    .int(`${what} must be a whole number`)
+    .positive(`${what} must be at least 1`);
 
 /** Default walltime of a job, in seconds (psij-python: 10 minutes). */
 export const DEFAULT_DURATION_SECONDS = 600;
@@ -64,12 +67,18 @@ export function deriveCounts(
   if (n !== undefined && p !== undefined && k !== undefined) {
     return p === n * k
       ? ok(n, p, k)
-      : { field: names.processCount, message: `${names.processCount} (${p}) must equal ${names.nodeCount} × ${names.processesPerNode} (${n} × ${k} = ${n * k})` };
+      : {
+          field: names.processCount,
+          message: `${names.processCount} (${p}) must equal ${names.nodeCount} × ${names.processesPerNode} (${n} × ${k} = ${n * k})`,
+        };
   }
   if (p !== undefined && k !== undefined) {
     return p % k === 0
       ? ok(p / k, p, k)
-      : { field: names.processCount, message: `${names.processCount} (${p}) must be a multiple of ${names.processesPerNode} (${k})` };
+      : {
+          field: names.processCount,
+          message: `${names.processCount} (${p}) must be a multiple of ${names.processesPerNode} (${k})`,
+        };
   }
   if (p !== undefined && n !== undefined) {
     return p % n === 0
@@ -262,8 +271,13 @@ export function stagingApplies(when: StagingConditions, outcome: 'success' | 'er
 // ---------------------------------------------------------------------------------------------
 // JobSpec
 
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _, not starting with a digit');
-const envValue = z.union([z.string(), z.number()]).transform((v) => String(v)).refine(NO_NUL, 'environment values cannot contain a NUL character');
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _, not starting with a digit');
+const envValue = z
+  .union([z.string(), z.number()])
+  .transform((v) => String(v))
+  .refine(NO_NUL, 'environment values cannot contain a NUL character');
 
 /** What a caller may give for a job (TypeScript API, camelCase). Only `executable` is required. */
 export const JobSpecSchema = z.strictObject({
@@ -287,7 +301,10 @@ export const JobSpecSchema = z.strictObject({
   /** A shell script sourced once, after launch, in the job's shell. */
   postLaunch: nonEmptyText('postLaunch').optional(),
   /** Launcher name (`single`, `multiple`, `mpirun`, `srun`, …). Default: the executor's (`single`). */
-  launcher: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'launcher names are lower-case letters, digits, _ and -').optional(),
+  launcher: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]*$/, 'launcher names are lower-case letters, digits, _ and -')
+    .optional(),
   stageIn: z.array(StageInSchema).optional(),
   stageOut: z.array(StageOutSchema).optional(),
   /** Paths (relative to the job directory) removed after stage-out. */
@@ -357,7 +374,10 @@ export function createJobSpec(input: JobSpecInput | JobSpec): JobSpec {
   const attrs = v.attributes ?? {};
   if (attrs.account !== undefined && attrs.projectName !== undefined && attrs.account !== attrs.projectName) {
     throw new ValidationError('job spec', [
-      { path: 'attributes.projectName', message: `is a deprecated alias of account and must not differ from it ("${attrs.projectName}" vs "${attrs.account}")` },
+      {
+        path: 'attributes.projectName',
+        message: `is a deprecated alias of account and must not differ from it ("${attrs.projectName}" vs "${attrs.account}")`,
+      },
     ]);
   }
   const r = v.resources ?? {};
@@ -365,7 +385,14 @@ export function createJobSpec(input: JobSpecInput | JobSpec): JobSpec {
   if ('field' in derived) throw new Error('unreachable: resources were validated'); // schema refines the same rule
 
   const resources: Record<string, unknown> = { version: 1, exclusiveNodeUse: r.exclusiveNodeUse ?? false, ...derived.ok };
-  for (const key of ['nodeCount', 'processCount', 'processesPerNode', 'cpuCoresPerProcess', 'gpuCoresPerProcess', 'memory'] as const) {
+  for (const key of [
+    'nodeCount',
+    'processCount',
+    'processesPerNode',
+    'cpuCoresPerProcess',
+    'gpuCoresPerProcess',
+    'memory',
+  ] as const) {
     setIf(resources, key, r[key]);
   }
   const attributes: Record<string, unknown> = {
@@ -411,7 +438,14 @@ export function createJobSpec(input: JobSpecInput | JobSpec): JobSpec {
 export function jobSpecToInput(spec: JobSpec): JobSpecInput {
   const r = spec.resources;
   const resources: ResourceSpecInput = {};
-  for (const key of ['nodeCount', 'processCount', 'processesPerNode', 'cpuCoresPerProcess', 'gpuCoresPerProcess', 'memory'] as const) {
+  for (const key of [
+    'nodeCount',
+    'processCount',
+    'processesPerNode',
+    'cpuCoresPerProcess',
+    'gpuCoresPerProcess',
+    'memory',
+  ] as const) {
     setIf(resources, key, r[key]);
   }
   if (r.exclusiveNodeUse) resources.exclusiveNodeUse = true;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   JOB_STATES,
-  JobState,
+  type JobState,
   advanceStatus,
   freezeStatus,
   isFinalState,
@@ -15,7 +15,17 @@ import {
 
 describe('JobState order', () => {
   it('has the nine PSI/J states with PSI/J orders', () => {
-    expect(JOB_STATES).toEqual(['NEW', 'QUEUED', 'STAGE_IN', 'ACTIVE', 'STAGE_OUT', 'CLEANUP', 'COMPLETED', 'FAILED', 'CANCELED']);
+    expect(JOB_STATES).toEqual([
+      'NEW',
+      'QUEUED',
+      'STAGE_IN',
+      'ACTIVE',
+      'STAGE_OUT',
+      'CLEANUP',
+      'COMPLETED',
+      'FAILED',
+      'CANCELED',
+    ]);
     expect(JOB_STATES.map(stateOrder)).toEqual([0, 1, 2, 3, 4, 5, 6, 6, 6]);
     expect(JOB_STATES.filter(isFinalState)).toEqual(['COMPLETED', 'FAILED', 'CANCELED']);
     expect(isJobState('ACTIVE')).toBe(true);
@@ -68,7 +78,12 @@ describe('statesToEnter', () => {
 describe('advanceStatus', () => {
   it('stamps filled-in states with the update time and keeps message/exit code on the reported one', () => {
     const time = new Date('2026-01-01T00:00:00Z');
-    const out = advanceStatus(freezeStatus({ state: 'QUEUED', time: new Date(0) }), { state: 'FAILED', exitCode: 3, message: 'boom', time });
+    const out = advanceStatus(freezeStatus({ state: 'QUEUED', time: new Date(0) }), {
+      state: 'FAILED',
+      exitCode: 3,
+      message: 'boom',
+      time,
+    });
     expect(out).toHaveLength(1);
     expect(out[0]).toMatchObject({ state: 'FAILED', exitCode: 3, message: 'boom', time });
     const jump = advanceStatus(freezeStatus({ state: 'QUEUED', time: new Date(0) }), { state: 'COMPLETED', exitCode: 0, time });
@@ -78,7 +93,13 @@ describe('advanceStatus', () => {
     expect(Object.isFrozen(jump[0])).toBe(true);
   });
   it('round-trips through JSON', () => {
-    const s = freezeStatus({ state: 'FAILED', time: new Date('2026-02-03T04:05:06.789Z'), exitCode: 2, message: 'm', metadata: { a: 1 } });
+    const s = freezeStatus({
+      state: 'FAILED',
+      time: new Date('2026-02-03T04:05:06.789Z'),
+      exitCode: 2,
+      message: 'm',
+      metadata: { a: 1 },
+    });
     expect(statusFromJson(JSON.parse(JSON.stringify(statusToJson(s))))).toEqual(s);
   });
 });

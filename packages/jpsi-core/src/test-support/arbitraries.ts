@@ -8,19 +8,31 @@ export const specInputArb = fc
   .record(
     {
       executable: word,
-      arguments: fc.array(fc.string().filter((s) => !s.includes('\0')), { maxLength: 4 }),
+      arguments: fc.array(
+        fc.string().filter((s) => !s.includes('\0')),
+        { maxLength: 4 },
+      ),
       directory: word,
       name: word,
       inheritEnvironment: fc.boolean(),
       environment: fc.dictionary(fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,6}$/), word, { maxKeys: 3 }),
       stdoutPath: word,
-      resources: fc.record({ nodeCount: count, processesPerNode: count, cpuCoresPerProcess: count, exclusiveNodeUse: fc.boolean() }),
+      resources: fc.record({
+        nodeCount: count,
+        processesPerNode: count,
+        cpuCoresPerProcess: count,
+        exclusiveNodeUse: fc.boolean(),
+      }),
       attributes: fc.record(
         {
           duration: fc.integer({ min: 1, max: 100_000 }),
           queueName: word,
           account: word,
-          customAttributes: fc.dictionary(fc.stringMatching(/^(slurm|pbs)\.[a-z]{1,5}$/), fc.oneof(word, fc.integer(), fc.boolean()), { maxKeys: 2 }),
+          customAttributes: fc.dictionary(
+            fc.stringMatching(/^(slurm|pbs)\.[a-z]{1,5}$/),
+            fc.oneof(word, fc.integer(), fc.boolean()),
+            { maxKeys: 2 },
+          ),
         },
         { requiredKeys: [] },
       ),
@@ -33,4 +45,3 @@ export const specInputArb = fc
     if (res) for (const k of Object.keys(res)) if (res[k] === undefined) delete res[k];
     return r;
   });
-
