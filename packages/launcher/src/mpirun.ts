@@ -87,7 +87,7 @@ async function probe(program: string, signal: AbortSignal | undefined): Promise<
 /**
  * The MPI flavour of `program`, probed with `<program> --version` once per process: callers
  * share one promise. Failures and aborts are not cached, so a later call probes again.
- * @throws {@link LauncherError} if the program cannot be run; {@link AbortedError} if `signal` aborts.
+ * @throws {@link @exaworks/jpsi-core!LauncherError} if the program cannot be run; {@link @exaworks/jpsi-core!AbortedError} if `signal` aborts.
  */
 export function detectMpiFlavour(program = 'mpirun', signal?: AbortSignal): Promise<MpiFlavour> {
   if (signal?.aborted) return Promise.reject(new AbortedError(undefined, { cause: signal.reason }));
@@ -151,7 +151,7 @@ export class MpirunLauncher implements Launcher {
   readonly name = 'mpirun';
   private readonly config: z.output<typeof MpirunConfigSchema>;
 
-  /** @throws {@link ValidationError} if `config` is invalid. */
+  /** @throws {@link @exaworks/jpsi-core!ValidationError} if `config` is invalid. */
   constructor(config: MpirunConfig = {}) {
     this.config = parseWith(MpirunConfigSchema, config ?? {}, 'mpirun launcher config');
   }
@@ -163,7 +163,7 @@ export class MpirunLauncher implements Launcher {
 
   /**
    * The launch command, probing the flavour on first use.
-   * @throws {@link LauncherError} if mpirun cannot be found or run.
+   * @throws {@link @exaworks/jpsi-core!LauncherError} if mpirun cannot be found or run.
    */
   async launchCommand(spec: JobSpec, context: LaunchContext = {}): Promise<LaunchCommand> {
     const s = createJobSpec(spec);

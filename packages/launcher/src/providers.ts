@@ -40,7 +40,7 @@ export function launcherNames(): string[] {
 
 /**
  * Creates one of this package's launchers by name, without going through the registry.
- * @throws {@link UnknownLauncherError} listing this package's launchers; {@link ValidationError} for a bad config.
+ * @throws {@link @exaworks/jpsi-core!UnknownLauncherError} listing this package's launchers; {@link @exaworks/jpsi-core!ValidationError} for a bad config.
  */
 export async function createLauncher(name: string, config?: unknown): Promise<Launcher> {
   const provider = launcherProviders.find((p) => p.name === name);

@@ -106,7 +106,7 @@ abstract class SchedulerLauncher implements Launcher {
 export class SrunLauncher extends SchedulerLauncher {
   /** Registry name. */
   readonly name = 'srun';
-  /** @throws {@link ValidationError} if `config` is invalid. */
+  /** @throws {@link @exaworks/jpsi-core!ValidationError} if `config` is invalid. */
   constructor(config?: SchedulerLauncherConfig) {
     super(config, 'srun launcher config');
   }
@@ -119,7 +119,7 @@ export class SrunLauncher extends SchedulerLauncher {
 export class JsrunLauncher extends SchedulerLauncher {
   /** Registry name. */
   readonly name = 'jsrun';
-  /** @throws {@link ValidationError} if `config` is invalid. */
+  /** @throws {@link @exaworks/jpsi-core!ValidationError} if `config` is invalid. */
   constructor(config?: SchedulerLauncherConfig) {
     super(config, 'jsrun launcher config');
   }
@@ -132,7 +132,7 @@ export class JsrunLauncher extends SchedulerLauncher {
 export class AprunLauncher extends SchedulerLauncher {
   /** Registry name. */
   readonly name = 'aprun';
-  /** @throws {@link ValidationError} if `config` is invalid. */
+  /** @throws {@link @exaworks/jpsi-core!ValidationError} if `config` is invalid. */
   constructor(config?: SchedulerLauncherConfig) {
     super(config, 'aprun launcher config');
   }
