@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Job, JobState } from '@exaworks/jpsi-core';
-import { LocalExecutor, createLocalExecutor, type LocalExecutorConfigInput } from './index.js';
+import { type LocalExecutor, createLocalExecutor, type LocalExecutorConfigInput } from './index.js';
 import { cleanupDirs, pidAlive, tempDir, until } from './test-support/helpers.js';
 
 const open: LocalExecutor[] = [];
@@ -23,13 +23,17 @@ describe('LocalExecutor: cancel', () => {
     const pidFile = path.join(dir, 'grandchild.pid');
     // The job starts a grandchild in the background and waits; both must die.
     const job = await e.submit({ executable: '/bin/sh', arguments: ['-c', `sleep 60 & echo $! > ${pidFile}; wait`] });
-    await until(() => {
-      try {
-        return readFileSync(pidFile, 'utf8').trim() !== '';
-      } catch {
-        return false;
-      }
-    }, 10_000, 'grandchild pid');
+    await until(
+      () => {
+        try {
+          return readFileSync(pidFile, 'utf8').trim() !== '';
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+      'grandchild pid',
+    );
     const grandchild = Number(readFileSync(pidFile, 'utf8'));
     expect(pidAlive(grandchild)).toBe(true);
     await e.cancel(job);
@@ -43,14 +47,21 @@ describe('LocalExecutor: cancel', () => {
     const e = executor({ killGracePeriod: 400 });
     const pidFile = path.join(tempDir('xw-term-'), 'pid');
     // The inner shell ignores TERM (and so does its sleep, which inherits that).
-    const job = await e.submit({ executable: '/bin/sh', arguments: ['-c', `trap '' TERM; echo $$ > ${pidFile}; sleep 30; true`] });
-    await until(() => {
-      try {
-        return readFileSync(pidFile, 'utf8').trim() !== '';
-      } catch {
-        return false;
-      }
-    }, 10_000, 'pid file');
+    const job = await e.submit({
+      executable: '/bin/sh',
+      arguments: ['-c', `trap '' TERM; echo $$ > ${pidFile}; sleep 30; true`],
+    });
+    await until(
+      () => {
+        try {
+          return readFileSync(pidFile, 'utf8').trim() !== '';
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+      'pid file',
+    );
     const inner = Number(readFileSync(pidFile, 'utf8'));
     const t0 = Date.now();
     await e.cancel(job);
@@ -97,7 +108,9 @@ describe('LocalExecutor: cancel', () => {
 
   it('enforces many walltimes with one timer, in deadline order', async () => {
     const e = executor({ maxCores: 3 });
-    const jobs = await Promise.all([2, 1, 30].map((d) => e.submit(new Job({ executable: '/bin/sleep', arguments: ['30'], attributes: { duration: d } }))));
+    const jobs = await Promise.all(
+      [2, 1, 30].map((d) => e.submit(new Job({ executable: '/bin/sleep', arguments: ['30'], attributes: { duration: d } }))),
+    );
     const ends: number[] = [];
     await Promise.all(jobs.slice(0, 2).map((j, i) => j.wait().then(() => (ends[i] = Date.now()))));
     expect(jobs[0]!.status.message).toMatch(/walltime of 2 s/);

@@ -1,8 +1,9 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Job, JobState } from '@exaworks/jpsi-core';
-import { LocalExecutor, createLocalExecutor, type LocalExecutorConfigInput } from './index.js';
+import { type LocalExecutor, createLocalExecutor, type LocalExecutorConfigInput } from './index.js';
 import { cleanupDirs, pidAlive, runChild, startChild, tempDir, until } from './test-support/helpers.js';
 
 const open: LocalExecutor[] = [];
@@ -31,7 +32,11 @@ describe('LocalExecutor: durability across processes', () => {
     const wd = tempDir();
     const e = executor(wd);
     const job = await e.submit({ executable: '/bin/sh', arguments: ['-c', 'sleep 0.4; exit 5'] });
-    const seen = (await runChild({ op: 'attach-wait', workDirectory: wd, nativeId: job.nativeId })) as { state: string; exitCode: number; history: string[] };
+    const seen = (await runChild({ op: 'attach-wait', workDirectory: wd, nativeId: job.nativeId })) as {
+      state: string;
+      exitCode: number;
+      history: string[];
+    };
     expect(seen.state).toBe('FAILED');
     expect(seen.exitCode).toBe(5);
     expect(seen.history).toEqual(['NEW', 'QUEUED', 'STAGE_IN', 'ACTIVE', 'STAGE_OUT', 'CLEANUP', 'FAILED']);
@@ -41,7 +46,10 @@ describe('LocalExecutor: durability across processes', () => {
   it('a process that submits and exits leaves the job running; another attaches and sees COMPLETED', async () => {
     const wd = tempDir();
     const runs = path.join(tempDir('xw-runs-'), 'runs');
-    const out = (await runChild({ op: 'submit', workDirectory: wd, waitActive: true, specs: [counted(runs, 'cli', 1)] })) as { ids: string[]; states: string[] };
+    const out = (await runChild({ op: 'submit', workDirectory: wd, waitActive: true, specs: [counted(runs, 'cli', 1)] })) as {
+      ids: string[];
+      states: string[];
+    };
     expect(out.states[0]).toBe('ACTIVE');
     const e = executor(wd);
     const job = new Job();
@@ -68,18 +76,26 @@ describe('LocalExecutor: durability across processes', () => {
       ids = (JSON.parse(line) as { ids: string[] }).ids;
     });
     await until(() => ids.length === 5, 20_000, 'the child to submit');
-    await until(() => {
-      try {
-        return Object.keys(runCounts(runs)).length === 3;
-      } catch {
-        return false;
-      }
-    }, 10_000, 'three jobs to start');
+    await until(
+      () => {
+        try {
+          return Object.keys(runCounts(runs)).length === 3;
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+      'three jobs to start',
+    );
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     // Kill "lost" behind everyone's back, and let "quick" finish while no executor watches.
-    const lostLog = readFileSync(path.join(wd, ids[2]!, 'status.jsonl'), 'utf8');
-    const lostPid = (JSON.parse(lostLog.trim().split('\n')[0]!) as { pid: number }).pid;
+    const lostLog = readFileSync(path.join(wd, `${ids[2]!}.job`), 'utf8');
+    const lostPid = lostLog
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { pid?: number })
+      .find((l) => l.pid !== undefined)!.pid!;
     process.kill(-lostPid, 'SIGKILL');
     await until(() => !pidAlive(lostPid), 5_000, 'the lost job to die');
     await new Promise((r) => setTimeout(r, 400));
@@ -149,12 +165,109 @@ describe('LocalExecutor: durability across processes', () => {
     expect(runCounts(runs)).toEqual({ running: 1 });
   }, 30_000);
 
+  /** One executor (maxCores 1) with a running blocker and a queued job, closed: both are orphans. */
+  async function orphanedQueuedJob(wd: string, runs: string): Promise<string> {
+    const first = executor(wd, { maxCores: 1 });
+    const blocker = await first.submit(counted(runs, 'blocker', 0.3) as never);
+    const orphan = await first.submit(counted(runs, 'orphan', 0) as never);
+    await blocker.wait({ targetStates: [JobState.ACTIVE] });
+    await first.close();
+    return orphan.nativeId!;
+  }
+  const stageInLine = (): string => `${JSON.stringify({ state: 'STAGE_IN', time: new Date().toISOString() })}\n`;
+
+  it('never re-runs a job whose start was claimed (STAGE_IN) when its process is nowhere: FAILED, exit status lost', async () => {
+    const wd = tempDir();
+    const runs = path.join(tempDir('xw-runs-'), 'runs');
+    const id = await orphanedQueuedJob(wd, runs);
+    // An executor that died right after appending its start claim, before it spawned anything.
+    appendFileSync(path.join(wd, `${id}.job`), stageInLine());
+    const e = executor(wd, { maxCores: 1 });
+    const j = new Job();
+    await e.attach(j, id);
+    const status = await j.wait({ timeout: 10_000 });
+    expect(status?.state).toBe('FAILED');
+    expect(status?.message).toMatch(/exit status was lost.*not run again/);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(runCounts(runs)).toEqual({ blocker: 1 });
+  }, 30_000);
+
+  it('finds a job started without a logged pid by its name in /proc and tracks it to its result', async () => {
+    const wd = tempDir();
+    const runs = path.join(tempDir('xw-runs-'), 'runs');
+    const id = await orphanedQueuedJob(wd, runs);
+    appendFileSync(path.join(wd, `${id}.job`), stageInLine());
+    // What the dead executor had started: a shell named exaworks-job:<id> that writes a result.
+    const body = `echo orphan >> ${runs}; sleep 1; printf '4\\n' > ${path.join(wd, `${id}.result`)}; exit 4`;
+    const proc = spawn('/bin/sh', ['-c', body, `exaworks-job:${id}`], { detached: true, stdio: 'ignore' });
+    proc.unref();
+    await until(
+      () => {
+        try {
+          return 'orphan' in runCounts(runs);
+        } catch {
+          return false;
+        }
+      },
+      5_000,
+      'the stand-in job to start',
+    );
+    const e = executor(wd, { maxCores: 1 });
+    const j = new Job();
+    await e.attach(j, id);
+    const status = await j.wait({ timeout: 10_000 });
+    expect(status).toMatchObject({ state: 'FAILED', exitCode: 4 });
+    expect(j.history.map((s) => s.state)).toEqual(['NEW', 'QUEUED', 'STAGE_IN', 'ACTIVE', 'STAGE_OUT', 'CLEANUP', 'FAILED']);
+    const lines = readFileSync(path.join(wd, `${id}.job`), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { state?: string; pid?: number });
+    expect(lines.find((l) => l.state === 'ACTIVE')?.pid).toBe(proc.pid);
+    expect(runCounts(runs)).toEqual({ blocker: 1, orphan: 1 });
+  }, 30_000);
+
+  it('a queued job canceled by a non-owner is decided once: the owner later reports the same final line and never runs it', async () => {
+    const wd = tempDir();
+    const runs = path.join(tempDir('xw-runs-'), 'runs');
+    const owner = executor(wd, { maxCores: 1 });
+    const blocker = await owner.submit(counted(runs, 'blocker', 30) as never);
+    const queued = await owner.submit(counted(runs, 'queued', 0) as never);
+    await blocker.wait({ targetStates: [JobState.ACTIVE] });
+    const other = executor(wd);
+    const seen = new Job();
+    await other.attach(seen, queued.nativeId!);
+    await other.cancel(seen);
+    expect(seen.status.state).toBe('CANCELED');
+    await until(
+      () => {
+        try {
+          return 'blocker' in runCounts(runs); // it got to record its run before being canceled
+        } catch {
+          return false;
+        }
+      },
+      5_000,
+      'the blocker to record its run',
+    );
+    await owner.cancel(blocker);
+    const mine = await queued.wait({ timeout: 10_000 });
+    expect(mine?.state).toBe('CANCELED');
+    expect(mine?.time.getTime()).toBe(seen.status.time.getTime()); // the one decision, not a second one
+    const finals = readFileSync(path.join(wd, `${queued.nativeId!}.job`), 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => /"state":"(CANCELED|FAILED|COMPLETED)"/.test(l));
+    expect(finals).toHaveLength(1);
+    expect(runCounts(runs)).toEqual({ blocker: 1 });
+  }, 30_000);
+
   it('tolerates a torn last line in the status log', async () => {
     const wd = tempDir();
     const e = executor(wd);
     const job = await e.submit({ executable: '/bin/true' });
     await job.wait();
-    writeFileSync(path.join(wd, job.nativeId!, 'status.jsonl'), `${readFileSync(path.join(wd, job.nativeId!, 'status.jsonl'), 'utf8')}{"state":"FAI`);
+    const file = path.join(wd, `${job.nativeId!}.job`);
+    writeFileSync(file, `${readFileSync(file, 'utf8')}{"state":"FAI`);
     const other = executor(wd);
     const j = new Job();
     await other.attach(j, job.nativeId!);

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Job, JobState, ValidationError, getExecutor, type JobStatus } from '@exaworks/jpsi-core';
-import { LocalExecutor, createLocalExecutor, type LocalExecutorConfigInput } from './index.js';
+import { type LocalExecutor, createLocalExecutor, type LocalExecutorConfigInput } from './index.js';
 import { cleanupDirs, tempDir } from './test-support/helpers.js';
 
 const open: LocalExecutor[] = [];
@@ -16,11 +16,15 @@ afterEach(async () => {
 });
 afterAll(cleanupDirs);
 
-async function run(e: LocalExecutor, spec: ConstructorParameters<typeof Job>[0]): Promise<{ job: Job; status: JobStatus; out: string; err: string }> {
-  const job = await e.submit(new Job(spec));
+async function run(
+  e: LocalExecutor,
+  spec: ConstructorParameters<typeof Job>[0],
+): Promise<{ job: Job; status: JobStatus; out: string; err: string }> {
+  // The executor discards output a spec does not route to a file: route it to files to read it.
+  const io = tempDir('xw-io-');
+  const job = await e.submit(new Job({ stdoutPath: path.join(io, 'stdout'), stderrPath: path.join(io, 'stderr'), ...spec }));
   const status = (await job.wait({ timeout: 15_000 }))!;
-  const dir = path.join(e.workDirectory, job.nativeId!);
-  const read = (f: string) => (existsSync(path.join(dir, f)) ? readFileSync(path.join(dir, f), 'utf8') : '');
+  const read = (f: string) => (existsSync(path.join(io, f)) ? readFileSync(path.join(io, f), 'utf8') : '');
   return { job, status, out: read('stdout'), err: read('stderr') };
 }
 
@@ -52,14 +56,23 @@ describe('LocalExecutor: running jobs', () => {
   it('inherits the environment by default and adds spec variables', async () => {
     process.env.XW_TEST_INHERITED = 'from-parent';
     const e = executor();
-    const r = await run(e, { executable: '/bin/sh', arguments: ['-c', 'echo "$XW_TEST_INHERITED/$XW_SPEC"'], environment: { XW_SPEC: 7 } });
+    const r = await run(e, {
+      executable: '/bin/sh',
+      arguments: ['-c', 'echo "$XW_TEST_INHERITED/$XW_SPEC"'],
+      environment: { XW_SPEC: 7 },
+    });
     expect(r.out).toBe('from-parent/7\n');
   });
 
   it('does not inherit the environment when inheritEnvironment is false', async () => {
     process.env.XW_TEST_INHERITED = 'from-parent';
     const e = executor();
-    const r = await run(e, { executable: '/bin/sh', arguments: ['-c', 'echo "[$XW_TEST_INHERITED][$XW_SPEC]"'], inheritEnvironment: false, environment: { XW_SPEC: 'x y' } });
+    const r = await run(e, {
+      executable: '/bin/sh',
+      arguments: ['-c', 'echo "[$XW_TEST_INHERITED][$XW_SPEC]"'],
+      inheritEnvironment: false,
+      environment: { XW_SPEC: 'x y' },
+    });
     expect(r.status.state).toBe('COMPLETED');
     expect(r.out).toBe('[][x y]\n');
   });
@@ -115,14 +128,23 @@ describe('LocalExecutor: running jobs', () => {
 
   it('runs processCount copies with the multiple launcher', async () => {
     const e = executor({ maxCores: 4 });
-    const r = await run(e, { executable: '/bin/sh', arguments: ['-c', 'echo "rank $EXAWORKS_RANK"'], launcher: 'multiple', resources: { processCount: 3 } });
+    const r = await run(e, {
+      executable: '/bin/sh',
+      arguments: ['-c', 'echo "rank $EXAWORKS_RANK"'],
+      launcher: 'multiple',
+      resources: { processCount: 3 },
+    });
     expect(r.status.state).toBe('COMPLETED');
     expect(r.out.trim().split('\n').sort()).toEqual(['rank 0', 'rank 1', 'rank 2']);
   });
 
   it('gives each job a PSIJ_NODEFILE with one line per process', async () => {
     const e = executor({ maxCores: 4 });
-    const r = await run(e, { executable: '/bin/sh', arguments: ['-c', 'wc -l < "$PSIJ_NODEFILE"'], resources: { processCount: 3 } });
+    const r = await run(e, {
+      executable: '/bin/sh',
+      arguments: ['-c', 'wc -l < "$PSIJ_NODEFILE"'],
+      resources: { processCount: 3 },
+    });
     expect(r.out.trim()).toBe('3');
   });
 });
@@ -153,14 +175,41 @@ describe('LocalExecutor: states and bookkeeping', () => {
   it('has the job on disk before submit resolves, and lists native ids sorted by submission', async () => {
     const e = executor();
     const a = await e.submit({ executable: '/bin/true' });
-    expect(existsSync(path.join(e.workDirectory, a.nativeId!, 'job.json'))).toBe(true);
+    expect(readFileSync(path.join(e.workDirectory, `${a.nativeId!}.job`), 'utf8')).toMatch(/^\{"format":"exaworks-local\/1".*\n/);
     const b = await e.submit({ executable: '/bin/true' });
     const c = await e.submit({ executable: '/bin/true' });
     expect(await e.list()).toEqual([a.nativeId, b.nativeId, c.nativeId]);
     expect([c.nativeId, a.nativeId, b.nativeId].sort()).toEqual([a.nativeId, b.nativeId, c.nativeId]);
     await Promise.all([a.wait(), b.wait(), c.wait()]);
-    const log = readFileSync(path.join(e.workDirectory, a.nativeId!, 'status.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).state);
-    expect(log).toEqual(['ACTIVE', 'STAGE_OUT', 'CLEANUP', 'COMPLETED']);
+    const [record, ...log] = readFileSync(path.join(e.workDirectory, `${a.nativeId!}.job`), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(record).toMatchObject({ nativeId: a.nativeId, spec: { executable: '/bin/true' } });
+    expect(log.map((l) => l.state)).toEqual(['STAGE_IN', 'ACTIVE', 'STAGE_OUT', 'CLEANUP', 'COMPLETED']);
+  });
+
+  it('keeps one file per job plus its result, and discards output the spec does not route to a file (as psij-python)', async () => {
+    const e = executor();
+    const job = await e.submit({ executable: '/bin/sh', arguments: ['-c', 'echo out; echo err >&2; exit 3'] });
+    expect((await job.wait())?.exitCode).toBe(3);
+    const id = job.nativeId!;
+    expect(
+      readdirSync(e.workDirectory)
+        .filter((f) => !f.startsWith('.'))
+        .sort(),
+    ).toEqual([`${id}.job`, `${id}.result`]);
+    expect(readFileSync(path.join(e.workDirectory, `${id}.result`), 'utf8')).toBe('3\n');
+  });
+
+  it('with keepFiles, leaves a copy of the job script that reproduces the job', async () => {
+    const e = executor({ keepFiles: true });
+    const out = path.join(tempDir('xw-io-'), 'out');
+    const job = await e.submit({ executable: '/bin/echo', arguments: ['kept'], stdoutPath: out });
+    expect((await job.wait())?.state).toBe('COMPLETED');
+    const script = readFileSync(path.join(e.workDirectory, `${job.nativeId!}.sh`), 'utf8');
+    expect(script.startsWith('#!/bin/sh\n')).toBe(true);
+    expect(script).toContain('/bin/echo kept');
   });
 
   it('rejects an invalid config with a ValidationError naming the field', () => {
@@ -197,7 +246,9 @@ describe('LocalExecutor: states and bookkeeping', () => {
     const e = executor();
     const ac = new AbortController();
     ac.abort();
-    await expect(e.submit({ executable: '/bin/true' }, { signal: ac.signal })).rejects.toMatchObject({ code: 'EXAWORKS_ABORTED' });
+    await expect(e.submit({ executable: '/bin/true' }, { signal: ac.signal })).rejects.toMatchObject({
+      code: 'EXAWORKS_ABORTED',
+    });
     expect(await e.list()).toEqual([]);
   });
 });

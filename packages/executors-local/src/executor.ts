@@ -4,7 +4,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -31,27 +31,59 @@ import {
   type JobStatus,
   type JobStatusJson,
   type JobStatusUpdate,
+  type LaunchCommand,
   type Launcher,
   type SubmitOptions,
 } from '@exaworks/jpsi-core';
 import { jobScriptFor, parseJobResult } from '@exaworks/launcher';
 import { DeadlineHeap, type HeapItem } from './heap.js';
-import { findProcessRunning, groupExists, isAlive, processStartTime, selfIdentity, signalGroup, type ProcessIdentity } from './proc.js';
+import {
+  findProcessRunning,
+  groupExists,
+  isAlive,
+  processStartTime,
+  selfIdentity,
+  signalGroup,
+  type ProcessIdentity,
+} from './proc.js';
 import { cleanup, stageIn, stageOut, type Outcome } from './staging.js';
-import { JobStore, RECORD_FORMAT, type JobRecord, type LocalJobPaths, type LogLine, type OwnerInfo } from './store.js';
+import {
+  JobStore,
+  RECORD_FORMAT,
+  newNativeId,
+  type JobFile,
+  type JobRecord,
+  type LocalJobPaths,
+  type LogLine,
+  type OwnerInfo,
+} from './store.js';
 
 /** The package version, reported as `executor.version`. */
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** Configuration of the local executor (on top of every executor's `workDirectory`, `keepFiles`, `logger`). */
 export const LocalExecutorConfigSchema = z.strictObject({
   ...JobExecutorConfigSchema.shape,
   /** Cores jobs may use at once. Default: `os.availableParallelism()`. */
-  maxCores: z.number({ error: 'maxCores must be a number' }).int('maxCores must be a whole number').positive('maxCores must be at least 1').optional(),
+  maxCores: z
+    .number({ error: 'maxCores must be a number' })
+    .int('maxCores must be a whole number')
+    .positive('maxCores must be at least 1')
+    .optional(),
   /** Milliseconds between SIGTERM and SIGKILL when a job is canceled or runs out of time. Default 5000. */
-  killGracePeriod: z.number({ error: 'killGracePeriod must be a number' }).int('killGracePeriod must be whole milliseconds').nonnegative('killGracePeriod cannot be negative').optional(),
+  killGracePeriod: z
+    .number({ error: 'killGracePeriod must be a number' })
+    .int('killGracePeriod must be whole milliseconds')
+    .nonnegative('killGracePeriod cannot be negative')
+    .optional(),
   /** Milliseconds between checks of jobs this executor watches but did not start itself. Default 1000. */
-  pollInterval: z.number({ error: 'pollInterval must be a number' }).int('pollInterval must be whole milliseconds').positive('pollInterval must be at least 1').optional(),
+  pollInterval: z
+    .number({ error: 'pollInterval must be a number' })
+    .int('pollInterval must be whole milliseconds')
+    .positive('pollInterval must be at least 1')
+    .optional(),
   /** fsync records and status lines, so that accepted jobs survive power loss too. Default false. */
   fsync: z.boolean().optional(),
   /** Adopt jobs of dead executors in the work directory when this one starts. Default true. */
@@ -98,6 +130,35 @@ interface Tracked extends HeapItem {
   timer: 'walltime' | 'escalate';
   /** Status lines already replayed (for jobs watched through the log). */
   applied: number;
+  /** The job script while the job waits to start (dropped once it runs). */
+  script: string | undefined;
+  /** True once the script was written to `<id>.sh` (too long for argv, or `keepFiles`). */
+  scriptFile: boolean;
+  /**
+   * True once no other process can decide this job any more: its STAGE_IN line was appended
+   * and no cancel request was there after it (or the job is known to have run). Until then,
+   * a final status goes through the O_EXCL `<id>.unstarted` decision.
+   */
+  spawnCleared: boolean;
+  /** Taken over from a dead executor. */
+  adopted: boolean;
+  /** The job's files, computed when it starts (queued jobs do not keep them). */
+  paths: LocalJobPaths | undefined;
+  /** The job's file open for appending while this executor runs the job (queued jobs hold none). */
+  logFd: number | undefined;
+}
+
+// Linux refuses a single argv string longer than this (MAX_ARG_STRLEN): longer scripts run from a file.
+const MAX_ARG_STRLEN = 131072;
+
+/** The name a job's shell runs under (`$0`), which recovery looks for in /proc/<pid>/cmdline. */
+function processName(nativeId: string): string {
+  return `exaworks-job:${nativeId}`;
+}
+
+/** The interpreter of a job script, from its #! line. */
+function interpreterOf(script: string): string {
+  return script.startsWith('#!') ? script.slice(2, script.indexOf('\n')).trim() : '/bin/sh';
 }
 
 let instances = 0;
@@ -157,8 +218,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
 
   /**
    * Creates a local executor. Prefer {@link createLocalExecutor} or `getExecutor('local')`.
-   * @throws {@link ValidationError} naming each invalid config field.
-   * @throws {@link StorageError} if the work directory cannot be created.
+   * @throws {@link @exaworks/jpsi-core!ValidationError} naming each invalid config field.
+   * @throws {@link @exaworks/jpsi-core!StorageError} if the work directory cannot be created.
    */
   constructor(config: LocalExecutorConfigInput = {}) {
     const c = parseWith(LocalExecutorConfigSchema, config, 'local executor config');
@@ -211,9 +272,9 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   /**
    * Accepts a job: writes its script and record into the work directory, then queues it.
    * Resolves with the job QUEUED (or later) and `nativeId` set.
-   * @throws {@link ValidationError} for an invalid spec, {@link UnknownLauncherError} for an
-   *   unknown launcher, {@link AbortedError} if `signal` aborts first, {@link StorageError} if
-   *   the work directory cannot be written, {@link ExecutorClosedError} after `close()`.
+   * @throws {@link @exaworks/jpsi-core!ValidationError} for an invalid spec, {@link @exaworks/jpsi-core!UnknownLauncherError} for an
+   *   unknown launcher, {@link @exaworks/jpsi-core!AbortedError} if `signal` aborts first, {@link @exaworks/jpsi-core!StorageError} if
+   *   the work directory cannot be written, {@link @exaworks/jpsi-core!ExecutorClosedError} after `close()`.
    */
   submit(job: Job | JobSpecInput | JobSpec, options: SubmitOptions = {}): Promise<Job> {
     try {
@@ -239,35 +300,62 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     const launcher = await this.#launcher(spec.launcher ?? 'single');
     const nodeFile = this.#store.nodeFile(spec.resources.computedProcessCount);
     const launch = await launcher.launchCommand(spec, signal ? { nodeFile, signal } : { nodeFile });
-    const id = this.#store.createJobDirectory();
-    const paths = this.#store.paths(id);
-    const submittedAt = new Date();
-    const record: JobRecord = {
-      format: RECORD_FORMAT,
-      nativeId: id,
-      jobId: job.id,
-      submittedAt: submittedAt.toISOString(),
-      cwd: process.cwd(),
-      cores: coresFor(spec),
-      owner: this.#owner,
-      spec: jobSpecToInput(spec),
-    };
-    try {
-      const script = jobScriptFor(spec, launch, { resultFile: paths.exitCode, stdout: paths.stdout, stderr: paths.stderr, nodeFile });
-      // The script is complete before the record exists: the record is the commit point.
-      writeFileSync(paths.script, script, { mode: 0o755 });
+    const inputSpec = jobSpecToInput(spec);
+    const cwd = process.cwd();
+    const cores = coresFor(spec);
+    for (;;) {
+      const id = newNativeId();
+      // Everything that can fail is done before the record exists: the record is the commit point.
+      const script = this.#scriptFor(id, spec, launch, nodeFile);
       throwIfAborted(signal);
-      this.#store.writeRecord(record);
-    } catch (err) {
-      this.#store.discard(id);
-      throw err;
+      const submittedAt = new Date();
+      const record: JobRecord = {
+        format: RECORD_FORMAT,
+        nativeId: id,
+        jobId: job.id,
+        submittedAt: submittedAt.toISOString(),
+        cwd,
+        cores,
+        owner: this.#owner,
+        spec: inputSpec,
+      };
+      if (!this.#store.createRecord(record)) continue; // id taken (practically never): pick another
+      this.bindJob(job, id);
+      const t = this.#newTracked(id, job, spec, record, true);
+      t.script = script;
+      this.#tracked.set(id, t);
+      this.#update(t, { state: JobState.QUEUED, time: submittedAt });
+      this.#enqueue(t);
+      return job;
     }
-    this.bindJob(job, id);
-    const t = this.#newTracked(id, job, spec, record, true);
-    this.#tracked.set(id, t);
-    this.#update(t, { state: JobState.QUEUED, time: submittedAt });
-    this.#enqueue(t);
-    return job;
+  }
+
+  /** The job script of job `id` (the executor keeps no default stdout/stderr files: /dev/null, as psij-python). */
+  #scriptFor(id: string, spec: JobSpec, launch: LaunchCommand, nodeFile: string): string {
+    return jobScriptFor(spec, launch, { resultFile: this.#store.paths(id).exitCode, nodeFile });
+  }
+
+  /** Regenerates the script of an adopted job that never started (the submitter kept it in memory only). */
+  async #prepare(t: Tracked): Promise<boolean> {
+    try {
+      const launcher = await this.#launcher(t.spec.launcher ?? 'single');
+      const nodeFile = this.#store.nodeFile(t.spec.resources.computedProcessCount);
+      t.script = this.#scriptFor(t.id, t.spec, await launcher.launchCommand(t.spec, { nodeFile }), nodeFile);
+      return true;
+    } catch (err) {
+      await this.#finish(
+        t,
+        { state: JobState.FAILED, message: `Could not prepare the job script: ${reason(err)}` },
+        'error',
+        false,
+      );
+      return false;
+    }
+  }
+
+  #paths(t: Tracked): LocalJobPaths {
+    if (t.paths === undefined) t.paths = this.#store.paths(t.id);
+    return t.paths;
   }
 
   #launcher(name: string): Promise<Launcher> {
@@ -300,6 +388,12 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       timedOut: false,
       timer: 'walltime',
       applied: 0,
+      script: undefined,
+      scriptFile: false,
+      spawnCleared: false,
+      adopted: false,
+      paths: undefined,
+      logFd: undefined,
       deadline: 0,
       heapIndex: -1,
     };
@@ -346,25 +440,27 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     this.#pump();
   }
 
+  /**
+   * Starts a job. The STAGE_IN line appended here is the start claim: only the owner appends it
+   * (ownership is exclusive), and a canceller in another process that still sees no such line
+   * after writing its cancel request may decide the job itself. So the owner appends first and
+   * checks for a request after (in #spawn): of the two, at least one sees the other.
+   */
   #start(t: Tracked): void {
-    const paths = this.#store.paths(t.id);
+    const paths = this.#paths(t);
     t.phase = 'starting';
-    let claimed: boolean;
+    // No look for a cancel request before the claim (a stat per job for a rare case): a request
+    // that came first is seen right after it, and readers ignore lines after a final one.
+    const time = new Date();
     try {
-      claimed = this.#store.claim(paths.started, JSON.stringify({ by: this.#owner.id, time: new Date().toISOString() }));
+      t.logFd = this.#store.openLog(paths);
+      this.#store.append(paths, [{ state: JobState.STAGE_IN, time: time.toISOString() }], t.logFd);
     } catch (err) {
       this.#release(t);
       void this.#finish(t, { state: JobState.FAILED, message: `Could not start the job: ${reason(err)}` }, 'error', false);
       return;
     }
-    if (!claimed) {
-      // Someone else started it (another adopter) or canceled it before it started: watch it.
-      this.#release(t);
-      t.owned = false;
-      this.#watch(t);
-      return;
-    }
-    this.#update(t, { state: JobState.STAGE_IN });
+    this.#update(t, { state: JobState.STAGE_IN, time });
     if (t.spec.stageIn.length === 0) {
       this.#spawn(t, paths);
       return;
@@ -373,7 +469,12 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       () => this.#spawn(t, paths),
       (err: unknown) => {
         this.#release(t);
-        void this.#finish(t, { state: JobState.FAILED, message: `Stage-in failed, the job was not run: ${reason(err)}` }, 'error', false);
+        void this.#finish(
+          t,
+          { state: JobState.FAILED, message: `Stage-in failed, the job was not run: ${reason(err)}` },
+          'error',
+          false,
+        );
       },
     );
   }
@@ -389,13 +490,27 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       void this.#finish(t, { state: JobState.CANCELED, message: 'Canceled before it started.' }, 'cancel', false);
       return;
     }
+    // From here on a canceller sees the STAGE_IN line and only signals: the owner decides.
+    t.spawnCleared = true;
+    const script = t.script ?? '';
+    t.script = undefined;
     let child: ChildProcess;
     try {
+      // No script file: `sh -c <script> <name>` costs no file creation, and <name> lets recovery
+      // find the process in /proc. A script too long for one argv string runs from a file.
+      const name = processName(t.id);
+      const interpreter = interpreterOf(script);
+      let args = ['-c', script, name];
+      if (this.config.keepFiles || Buffer.byteLength(script) >= MAX_ARG_STRLEN) {
+        writeFileSync(paths.script, script, { mode: 0o700 });
+        t.scriptFile = true;
+        if (!this.config.keepFiles) args = [paths.script, name];
+      }
       // node:child_process rather than execa: we need a detached group leader with no pipes and
       // no kill-on-parent-exit cleanup, and nothing else from a wrapper on the hot path.
       // An absolute spec.directory does not depend on the submitter's directory still existing.
       const cwd = t.spec.directory !== undefined && path.isAbsolute(t.spec.directory) ? paths.dir : t.cwd;
-      child = spawn(paths.script, [], { cwd, detached: true, stdio: 'ignore' });
+      child = spawn(interpreter, args, { cwd, detached: true, stdio: 'ignore' });
     } catch (err) {
       this.#release(t);
       void this.#finish(t, { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}` }, 'error', false);
@@ -405,7 +520,12 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     if (pid === undefined) {
       child.once('error', (err) => {
         this.#release(t);
-        void this.#finish(t, { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}` }, 'error', false);
+        void this.#finish(
+          t,
+          { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}` },
+          'error',
+          false,
+        );
       });
       return;
     }
@@ -418,9 +538,9 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     const time = new Date();
     t.activeAt = time.getTime();
     try {
-      this.#store.append(paths, [{ state: JobState.ACTIVE, time: time.toISOString(), pid, startTime: t.startTime }]);
+      this.#store.append(paths, [{ state: JobState.ACTIVE, time: time.toISOString(), pid, startTime: t.startTime }], t.logFd);
     } catch (err) {
-      // The job runs regardless; recovery would find it by its script path.
+      // The job runs regardless; recovery would find it by its name in /proc/<pid>/cmdline.
       this.logger.error('could not record that a job started', { nativeId: t.id, error: reason(err) });
     }
     this.#update(t, { state: JobState.ACTIVE, time, metadata: { pid } });
@@ -445,32 +565,62 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   // ending
 
   /** Works out how a job that has stopped running ended, then stages out, cleans up and records. */
-  async #complete(t: Tracked, exit: { code: number | null; signal: NodeJS.Signals | null } | undefined, ran = true): Promise<void> {
+  async #complete(
+    t: Tracked,
+    exit: { code: number | null; signal: NodeJS.Signals | null } | undefined,
+    ran = true,
+  ): Promise<void> {
     t.phase = 'finishing';
-    const paths = this.#store.paths(t.id);
+    const paths = this.#paths(t);
     let text: string | undefined;
-    try {
-      text = readFileSync(paths.exitCode, 'utf8');
-    } catch {
-      text = undefined;
+    if (exit?.code === 0) {
+      // Our own child exited 0: the script writes a failure line only with a non-zero code, so
+      // the result can only say "0" and reading it would be one more open per job.
+      text = '0\n';
+    } else {
+      try {
+        text = readFileSync(paths.exitCode, 'utf8');
+      } catch {
+        text = undefined;
+      }
     }
     const result = text === undefined ? undefined : parseJobResult(text);
     const canceled = t.cancelRequested || existsSync(paths.cancel);
     let update: JobStatusUpdate;
     if (canceled) {
-      update = result ? { state: JobState.CANCELED, message: 'Canceled.', exitCode: result.exitCode } : { state: JobState.CANCELED, message: 'Canceled.' };
+      update = result
+        ? { state: JobState.CANCELED, message: 'Canceled.', exitCode: result.exitCode }
+        : { state: JobState.CANCELED, message: 'Canceled.' };
     } else if (t.timedOut) {
-      update = { state: JobState.FAILED, message: `The job exceeded its walltime of ${t.spec.attributes.duration} s and was killed.` };
+      update = {
+        state: JobState.FAILED,
+        message: `The job exceeded its walltime of ${t.spec.attributes.duration} s and was killed.`,
+      };
     } else if (result) {
       const ok = result.exitCode === 0 && result.failure === undefined;
-      update = { state: ok ? JobState.COMPLETED : JobState.FAILED, exitCode: result.exitCode, ...(result.failure !== undefined ? { message: result.failure } : {}) };
+      update = {
+        state: ok ? JobState.COMPLETED : JobState.FAILED,
+        exitCode: result.exitCode,
+        ...(result.failure !== undefined ? { message: result.failure } : {}),
+      };
     } else if (exit) {
       const how = exit.signal ? `was killed by ${exit.signal}` : `exited with status ${exit.code}`;
-      update = { state: JobState.FAILED, message: `The job script ${how} without recording the job's exit status.`, ...(exit.code !== null ? { exitCode: exit.code } : {}) };
+      update = {
+        state: JobState.FAILED,
+        message: `The job script ${how} without recording the job's exit status.`,
+        ...(exit.code !== null ? { exitCode: exit.code } : {}),
+      };
     } else if (ran) {
-      update = { state: JobState.FAILED, message: "The job's exit status was lost: its process ended while no executor was tracking it and left no result." };
+      update = {
+        state: JobState.FAILED,
+        message: "The job's exit status was lost: its process ended while no executor was tracking it and left no result.",
+      };
     } else {
-      update = { state: JobState.FAILED, message: 'The executor that was starting this job died before the job started; it was not run.' };
+      update = {
+        state: JobState.FAILED,
+        message:
+          'The executor died while starting this job: it may have run, but no process or result of it was found, so its exit status was lost. It was not run again.',
+      };
     }
     const outcome: Outcome = canceled ? 'cancel' : update.state === JobState.COMPLETED ? 'success' : 'error';
     await this.#finish(t, update, outcome, ran);
@@ -483,7 +633,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   async #finish(t: Tracked, update: JobStatusUpdate, outcome: Outcome, staging: boolean): Promise<void> {
     t.phase = 'finishing';
     this.#unwatch(t);
-    const paths = this.#store.paths(t.id);
+    const paths = this.#paths(t);
     const lines: LogLine[] = [];
     let final = update;
     if (staging) {
@@ -491,7 +641,10 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       if (t.spec.stageOut.length) {
         const failure = await stageOut(t.spec, this.#jobDirectory(t), t.cwd, outcome).catch((err: unknown) => reason(err));
         if (failure !== undefined) {
-          final = final.state === JobState.COMPLETED ? { ...final, state: JobState.FAILED, message: failure } : { ...final, message: [final.message, failure].filter(Boolean).join('; ') };
+          final =
+            final.state === JobState.COMPLETED
+              ? { ...final, state: JobState.FAILED, message: failure }
+              : { ...final, message: [final.message, failure].filter(Boolean).join('; ') };
         }
       }
       const cleanupStatus = this.#update(t, { state: JobState.CLEANUP });
@@ -506,19 +659,26 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     }
     let decided: JobStatusJson = statusToJson({ ...final, time: new Date() });
     try {
-      decided = this.#store.claimFinal(paths, decided);
-      lines.push(decided);
-      this.#store.append(paths, lines);
+      if (t.spawnCleared) {
+        // Only the owner decides a job that may have run: one append, final line last.
+        lines.push(decided);
+        this.#store.append(paths, lines, t.logFd);
+      } else {
+        // Never started: a canceller in another process may be deciding it too; one wins.
+        decided = await this.#store.decideUnstarted(paths, decided);
+      }
     } catch (err) {
       this.logger.error('could not record the final state of a job', { nativeId: t.id, error: reason(err) });
     }
     this.#update(t, statusFromJson(decided));
     this.#done(t);
-    if (!this.config.keepFiles) rmSync(paths.script, { force: true });
+    if (!this.config.keepFiles && (t.scriptFile || t.adopted)) rmSync(paths.script, { force: true });
   }
 
   #done(t: Tracked): void {
     t.phase = 'done';
+    if (t.logFd !== undefined) closeSync(t.logFd);
+    t.logFd = undefined;
     this.#unwatch(t);
     if (!(t.timer === 'escalate' && t.heapIndex >= 0)) this.#heap.remove(t);
     if (this.#tracked.get(t.id) === t) this.#tracked.delete(t.id);
@@ -559,24 +719,25 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     if (job.executor !== this || job.nativeId === undefined) {
       throw new InvalidJobStateError(`Job ${job.id} does not belong to this local executor; submit or attach it first.`);
     }
-    if (job.status.state === JobState.COMPLETED || job.status.state === JobState.FAILED || job.status.state === JobState.CANCELED) return;
+    if (job.status.state === JobState.COMPLETED || job.status.state === JobState.FAILED || job.status.state === JobState.CANCELED)
+      return;
     const t = this.#tracked.get(job.nativeId);
     const paths = this.#store.paths(job.nativeId);
     if (!t || this.#closed) {
-      await this.#cancelOnDisk(paths);
+      await this.#cancelOnDisk(job.nativeId);
       return;
     }
     if (t.phase === 'done' || t.phase === 'finishing') return;
     t.cancelRequested = true;
     if (t.phase === 'queued' && t.owned) {
       t.phase = 'finishing'; // the queue skips it from now on
-      if (this.#store.claim(paths.started, JSON.stringify({ by: this.#owner.id, canceled: true }))) {
-        await this.#finish(t, { state: JobState.CANCELED, message: 'Canceled while queued; it was never started.' }, 'cancel', false);
-      } else {
-        t.owned = false;
-        this.#watch(t);
-        await this.#cancelOnDisk(paths);
-      }
+      // Never started: decided through `<id>.unstarted`, in case another process cancels it too.
+      await this.#finish(
+        t,
+        { state: JobState.CANCELED, message: 'Canceled while queued; it was never started.' },
+        'cancel',
+        false,
+      );
       return;
     }
     if (t.phase === 'starting') return; // checked again just before the process is started
@@ -586,33 +747,42 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       return;
     }
     // Watching a job another live executor owns.
-    await this.#cancelOnDisk(paths);
-    if (existsSync(paths.final)) await this.#pollOne(t, new Map());
+    if (await this.#cancelOnDisk(t.id)) await this.#pollOne(t, new Map());
   }
 
   /**
-   * Cancels through the work directory: a cancel request, then either the start claim (the job
-   * never starts) or a signal to its recorded process group.
+   * Cancels through the work directory, for a job this executor does not own: a cancel request
+   * first, then a fresh look at the log. No STAGE_IN line yet: the owner will see the request
+   * before it starts the job (it appends that line first, then checks), so the job never runs,
+   * and this process decides it CANCELED through `<id>.unstarted` (the owner may race for the
+   * same decision; one wins). Otherwise only the owner decides: this signals the recorded
+   * process group. True if the job has a final state now.
    */
-  async #cancelOnDisk(paths: LocalJobPaths): Promise<void> {
-    if (existsSync(paths.final)) return;
+  async #cancelOnDisk(nativeId: string): Promise<boolean> {
+    const paths = this.#store.paths(nativeId);
+    if (this.#store.readJob(nativeId)?.final) return true;
     this.#store.claim(paths.cancel, this.#owner.id);
-    if (this.#store.claim(paths.started, JSON.stringify({ by: this.#owner.id, canceled: true }))) {
-      const status = statusToJson({ state: JobState.CANCELED, time: new Date(), message: 'Canceled while queued; it was never started.' });
-      this.#store.append(paths, [this.#store.claimFinal(paths, status)]);
-      return;
+    const file = this.#store.readJob(nativeId);
+    if (!file) return false;
+    if (file.final) return true;
+    if (!file.starting) {
+      await this.#store.decideUnstarted(
+        paths,
+        statusToJson({ state: JobState.CANCELED, time: new Date(), message: 'Canceled while queued; it was never started.' }),
+      );
+      return true;
     }
-    const lines = await this.#store.readLog(paths);
-    const active = lines.findLast((l) => l.pid !== undefined && l.startTime !== undefined);
-    if (!active) return; // being started: the starter checks the request right after starting it
+    const active = file.lines.findLast((l) => l.pid !== undefined && l.startTime !== undefined);
+    if (!active) return false; // being started: the starter checks the request right after starting it
     const identity: ProcessIdentity = { pid: active.pid!, startTime: active.startTime! };
-    if (!isAlive(identity)) return;
+    if (!isAlive(identity)) return false;
     signalGroup(identity.pid, 'SIGTERM');
     // Stay until the group is gone or the grace period is over, so a short-lived caller (the
     // CLI) still delivers the SIGKILL.
     const until = Date.now() + this.config.killGracePeriod;
     while (Date.now() < until && groupExists(identity.pid)) await new Promise((r) => setTimeout(r, 25));
     if (groupExists(identity.pid)) signalGroup(identity.pid, 'SIGKILL');
+    return false;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -623,37 +793,39 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
    * replays its recorded states, and tracks it to its end. A job whose owner is gone is adopted:
    * started if it never was, tracked (walltime included) if it runs, finished from its result
    * file if it ended.
-   * @throws {@link JobNotFoundError} if the work directory has no such job.
+   * @throws {@link @exaworks/jpsi-core!JobNotFoundError} if the work directory has no such job.
    */
   async attach(job: Job, nativeId: string): Promise<void> {
     this.#checkOpen();
     if (typeof nativeId !== 'string' || !/^[A-Za-z0-9._-]+$/.test(nativeId) || nativeId === '.' || nativeId === '..') {
-      throw new ValidationError('attach', [{ path: 'nativeId', message: `"${String(nativeId)}" is not a local executor native id` }]);
+      throw new ValidationError('attach', [
+        { path: 'nativeId', message: `"${String(nativeId)}" is not a local executor native id` },
+      ]);
     }
     await this.#ready;
     const existing = this.#tracked.get(nativeId);
     if (existing) {
       this.bindJob(job, nativeId, existing.spec);
       if (existing.job !== job && !existing.extra?.includes(job)) {
-        (existing.extra ??= []).push(job);
+        existing.extra ??= [];
+        existing.extra.push(job);
         for (const s of existing.job.history.slice(1)) job._update(s);
       }
       return;
     }
-    const record = this.#store.readRecord(nativeId);
-    if (!record) throw new JobNotFoundError(nativeId, this.name);
+    const file = this.#store.readJob(nativeId);
+    if (!file) throw new JobNotFoundError(nativeId, this.name);
+    const record = file.record;
     const spec = createJobSpec(record.spec);
     this.bindJob(job, nativeId, spec);
     const t = this.#newTracked(nativeId, job, spec, record, false);
     this.#tracked.set(nativeId, t);
-    await this.#replay(t, record);
-    const paths = this.#store.paths(nativeId);
-    const final = this.#store.readFinal(paths);
-    if (final) {
-      this.#update(t, statusFromJson(final));
+    this.#replay(t, file);
+    if (file.final) {
       this.#done(t);
       return;
     }
+    const paths = this.#store.paths(nativeId);
     const current = this.#store.readOwner(paths, record);
     if (!this.#store.ownerAlive(current.owner) && (await this.#store.adopt(paths, current, this.#owner))) {
       t.owned = true;
@@ -672,15 +844,15 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   async #recoverAll(): Promise<void> {
     for (const id of this.#store.list()) {
       const paths = this.#store.paths(id);
-      if (existsSync(paths.final)) continue;
-      let record: JobRecord | undefined;
+      let file: JobFile | undefined;
       try {
-        record = this.#store.readRecord(id);
+        file = this.#store.readJob(id);
       } catch (err) {
         this.logger.warn('skipping an unreadable job record', { nativeId: id, error: reason(err) });
         continue;
       }
-      if (!record) continue;
+      if (!file || file.final) continue;
+      const record = file.record;
       const current = this.#store.readOwner(paths, record);
       if (this.#store.ownerAlive(current.owner)) continue;
       if (!(await this.#store.adopt(paths, current, this.#owner))) continue;
@@ -688,28 +860,41 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       try {
         spec = createJobSpec(record.spec);
       } catch (err) {
-        const status = statusToJson({ state: JobState.FAILED, time: new Date(), message: `The job's record cannot be read back: ${reason(err)}` });
-        this.#store.append(paths, [this.#store.claimFinal(paths, status)]);
+        const status = statusToJson({
+          state: JobState.FAILED,
+          time: new Date(),
+          message: `The job's record cannot be read back: ${reason(err)}`,
+        });
+        if (file.starting) this.#store.append(paths, [status]);
+        else await this.#store.decideUnstarted(paths, status);
         continue;
       }
       const job = new Job(spec, { id: record.jobId });
       this.bindJob(job, id);
       const t = this.#newTracked(id, job, spec, record, true);
+      t.adopted = true;
       this.#tracked.set(id, t);
       this.logger.info('adopting a job whose executor is gone', { nativeId: id, previousOwner: current.owner.id });
-      await this.#replay(t, record);
+      this.#replay(t, file);
       await this.#resume(t);
     }
   }
 
-  /** Replays QUEUED (implied by the record) and the status log. */
-  async #replay(t: Tracked, record: JobRecord): Promise<void> {
-    this.#update(t, { state: JobState.QUEUED, time: new Date(record.submittedAt) });
-    await this.#applyLog(t);
+  /** Replays QUEUED (implied by the record) and the status lines. */
+  #replay(t: Tracked, file: JobFile): void {
+    this.#update(t, { state: JobState.QUEUED, time: new Date(file.record.submittedAt) });
+    this.#applyLines(t, file);
   }
 
-  async #applyLog(t: Tracked): Promise<LogLine[]> {
-    const lines = await this.#store.readLog(this.#store.paths(t.id));
+  /** Re-reads the job's file and applies the status lines not applied yet. */
+  #applyLog(t: Tracked): JobFile | undefined {
+    const file = this.#store.readJob(t.id);
+    if (file) this.#applyLines(t, file);
+    return file;
+  }
+
+  #applyLines(t: Tracked, file: JobFile): void {
+    const lines = file.lines;
     for (const line of lines.slice(t.applied)) {
       const { pid, startTime, ...status } = line;
       if (pid !== undefined) {
@@ -720,36 +905,40 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       this.#update(t, statusFromJson(status));
     }
     t.applied = lines.length;
-    return lines;
   }
 
   /** Continues a job this executor just adopted, from what the work directory says. */
   async #resume(t: Tracked): Promise<void> {
-    const paths = this.#store.paths(t.id);
-    const final = this.#store.readFinal(paths);
-    if (final) {
-      this.#update(t, statusFromJson(final));
+    const paths = this.#paths(t);
+    t.adopted = true;
+    const file = this.#applyLog(t);
+    if (!file || file.final) {
       this.#done(t);
       return;
     }
-    if (!existsSync(paths.started)) {
-      this.#enqueue(t);
+    if (!file.starting) {
+      // Never started: start it through the same claim-then-check protocol as any job.
+      if (await this.#prepare(t)) this.#enqueue(t);
       return;
     }
-    await this.#applyLog(t);
-    let identity: ProcessIdentity | undefined = t.pid !== undefined && t.startTime ? { pid: t.pid, startTime: t.startTime } : undefined;
+    let identity: ProcessIdentity | undefined =
+      t.pid !== undefined && t.startTime ? { pid: t.pid, startTime: t.startTime } : undefined;
+    const ranBefore = identity !== undefined;
     if (identity === undefined) {
-      // Started, but its pid never made it to the log: look for its script among live processes.
-      identity = findProcessRunning(paths.script);
+      // STAGE_IN without ACTIVE: the job may have been started; look for it among live processes.
+      identity = findProcessRunning(processName(t.id), paths.script);
       if (identity) {
         t.pid = identity.pid;
         t.startTime = identity.startTime;
         t.activeAt = Date.now();
-        this.#store.append(paths, [{ state: JobState.ACTIVE, time: new Date().toISOString(), pid: identity.pid, startTime: identity.startTime }]);
+        this.#store.append(paths, [
+          { state: JobState.ACTIVE, time: new Date().toISOString(), pid: identity.pid, startTime: identity.startTime },
+        ]);
         this.#update(t, { state: JobState.ACTIVE, metadata: { pid: identity.pid } });
       }
     }
     if (identity && isAlive(identity)) {
+      t.spawnCleared = true;
       t.phase = 'running';
       t.timer = 'walltime';
       this.#heap.schedule(t, (t.activeAt ?? Date.now()) + t.spec.attributes.duration * 1000);
@@ -761,6 +950,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       return;
     }
     const ran = identity !== undefined || existsSync(paths.exitCode);
+    // A job known to have run was cleared to start by its owner: only its owner (now us) decides.
+    t.spawnCleared = ranBefore || ran;
     await this.#complete(t, undefined, ran);
   }
 
@@ -801,7 +992,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
 
   async #pollOne(t: Tracked, owners: Map<string, boolean>): Promise<void> {
     if (!this.#watched.has(t)) return;
-    const paths = this.#store.paths(t.id);
+    const paths = this.#paths(t);
     if (t.owned) {
       // Adopted while running: we have no child handle, so check the process itself.
       if (t.pid !== undefined && t.startTime !== undefined && isAlive({ pid: t.pid, startTime: t.startTime })) return;
@@ -809,10 +1000,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       await this.#complete(t, undefined, true);
       return;
     }
-    await this.#applyLog(t);
-    const final = this.#store.readFinal(paths);
-    if (final) {
-      this.#update(t, statusFromJson(final));
+    const file = this.#applyLog(t);
+    if (file?.final) {
       this.#done(t);
       return;
     }
@@ -856,14 +1045,18 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     this.#heap.stop();
     if (this.#pollTimer) clearInterval(this.#pollTimer);
     this.#pollTimer = undefined;
-    for (const t of this.#tracked.values()) t.child?.unref();
+    for (const t of this.#tracked.values()) {
+      t.child?.unref();
+      if (t.logFd !== undefined) closeSync(t.logFd);
+      t.logFd = undefined;
+    }
     this.#store.unregisterOwner(this.#owner);
   }
 }
 
 /**
  * Creates a local executor.
- * @throws {@link ValidationError} naming each invalid config field.
+ * @throws {@link @exaworks/jpsi-core!ValidationError} naming each invalid config field.
  */
 export function createLocalExecutor(config: LocalExecutorConfigInput = {}): LocalExecutor {
   return new LocalExecutor(config);

@@ -14,7 +14,7 @@ describe('DeadlineHeap', () => {
     const items = Array.from({ length: 200 }, (_, k) => item(`i${k}`));
     // Shuffled deadlines 5..205 ms ahead.
     const order = items.map((_, k) => k).sort((a, b) => ((a * 7919) % 200) - ((b * 7919) % 200));
-    order.forEach((k, pos) => heap.schedule(items[k]!, now + 5 + pos));
+    for (const [pos, k] of order.entries()) heap.schedule(items[k]!, now + 5 + pos);
     for (let k = 0; k < 200; k += 3) heap.remove(items[k]!);
     heap.schedule(items[1]!, now + 1000); // moved later
     expect(heap.size).toBe(133);

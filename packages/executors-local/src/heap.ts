@@ -63,11 +63,17 @@ export class DeadlineHeap<T extends HeapItem> {
     this.#timer = undefined;
   }
 
+  /**
+   * Re-arms the timer only when the earliest deadline moved earlier, or the heap emptied (so an
+   * idle executor holds no timer). When the head is removed the armed timer stays: it may fire
+   * early, finds nothing due and re-arms. That saves a clearTimeout + setTimeout per job, since
+   * jobs mostly end in the order they started (each end removes the head).
+   */
   #arm(): void {
     if (this.#stopped || this.#firing) return;
     const head = this.#items[0];
     const at = head ? head.deadline : Infinity;
-    if (at === this.#armedFor) return;
+    if (at === this.#armedFor || (head && at > this.#armedFor)) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#armedFor = at;

@@ -27,4 +27,13 @@ export {
   type LocalExecutorConfig,
   type LocalExecutorConfigInput,
 } from './executor.js';
-export { RECORD_FORMAT, localJobPaths, type JobRecord, type LocalJobPaths, type LogLine, type OwnerFile, type OwnerInfo } from './store.js';
+export {
+  RECORD_FORMAT,
+  localJobPaths,
+  type JobRecord,
+  type LocalJobPaths,
+  type LogLine,
+  type OwnerFile,
+  type OwnerInfo,
+} from './store.js';
+export type { ProcessIdentity } from './proc.js';

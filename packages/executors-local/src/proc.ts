@@ -2,7 +2,9 @@
  * Linux process identity from /proc: a pid alone can be reused, a pid plus its start time cannot.
  * @module
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
+
+const statBuffer = Buffer.allocUnsafe(4096);
 
 /** What identifies a process across pid reuse. */
 export interface ProcessIdentity {
@@ -19,7 +21,14 @@ export interface ProcessIdentity {
 export function processStartTime(pid: number, options: { zombies?: boolean } = {}): string | undefined {
   let stat: string;
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // open + one read into a reused buffer: cheaper than readFileSync (no fstat, no allocation),
+    // and this runs once per started job. The stat line is far shorter than the buffer.
+    const fd = openSync(`/proc/${pid}/stat`, 'r');
+    try {
+      stat = statBuffer.toString('latin1', 0, readSync(fd, statBuffer, 0, statBuffer.length, 0));
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return undefined;
   }
@@ -57,10 +66,11 @@ export function groupExists(pgid: number): boolean {
 }
 
 /**
- * Finds a live process whose command line names `scriptPath` (the job script), for the rare case
- * where its pid was never recorded because the executor died right after starting it.
+ * Finds a live process whose command line has one of `words` as an argument (the job's name in
+ * `sh -c <script> <name>`), for the rare case where its pid was never recorded because the
+ * executor died right after starting it.
  */
-export function findProcessRunning(scriptPath: string): ProcessIdentity | undefined {
+export function findProcessRunning(...words: string[]): ProcessIdentity | undefined {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
@@ -75,7 +85,8 @@ export function findProcessRunning(scriptPath: string): ProcessIdentity | undefi
     } catch {
       continue;
     }
-    if (!cmdline.split('\0').includes(scriptPath)) continue;
+    const args = cmdline.split('\0');
+    if (!words.some((w) => args.includes(w))) continue;
     const pid = Number(entry);
     const startTime = processStartTime(pid);
     if (startTime !== undefined) return { pid, startTime };

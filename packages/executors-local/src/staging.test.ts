@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Job } from '@exaworks/jpsi-core';
-import { LocalExecutor, createLocalExecutor } from './index.js';
+import { type LocalExecutor, createLocalExecutor } from './index.js';
 import { cleanupDirs, tempDir } from './test-support/helpers.js';
 
 const open: LocalExecutor[] = [];
@@ -34,6 +34,7 @@ describe('LocalExecutor: staging', () => {
         executable: '/bin/sh',
         arguments: ['-c', 'cat in/c linked moved'],
         directory: d.job,
+        stdoutPath: path.join(d.out, 'stdout'),
         stageIn: [
           { source: path.join(d.src, 'c'), target: 'in/c' },
           { source: pathToFileURL(path.join(d.src, 'l')).href, target: 'linked', mode: 'LINK' },
@@ -43,7 +44,7 @@ describe('LocalExecutor: staging', () => {
     );
     const status = await job.wait();
     expect(status?.state).toBe('COMPLETED');
-    expect(readFileSync(path.join(e.workDirectory, job.nativeId!, 'stdout'), 'utf8')).toBe('content c\ncontent l\ncontent m\n');
+    expect(readFileSync(path.join(d.out, 'stdout'), 'utf8')).toBe('content c\ncontent l\ncontent m\n');
     expect(existsSync(path.join(d.src, 'c'))).toBe(true);
     expect(lstatSync(path.join(d.job, 'linked')).isSymbolicLink()).toBe(true);
     expect(existsSync(path.join(d.src, 'm'))).toBe(false);
@@ -53,7 +54,12 @@ describe('LocalExecutor: staging', () => {
     const e = executor();
     const d = dirs();
     const job = await e.submit(
-      new Job({ executable: '/bin/touch', arguments: ['ran'], directory: d.job, stageIn: [{ source: path.join(d.src, 'missing'), target: 'x' }] }),
+      new Job({
+        executable: '/bin/touch',
+        arguments: ['ran'],
+        directory: d.job,
+        stageIn: [{ source: path.join(d.src, 'missing'), target: 'x' }],
+      }),
     );
     const status = await job.wait();
     expect(status?.state).toBe('FAILED');
@@ -74,7 +80,12 @@ describe('LocalExecutor: staging', () => {
           { source: 'result.txt', target: path.join(d.out, 'copied.txt') },
           { source: 'result.txt', target: path.join(d.out, 'on-error.txt'), flags: ['ON_ERROR'] },
           { source: 'absent.txt', target: path.join(d.out, 'absent.txt'), flags: ['IF_PRESENT'] },
-          { source: 'result.txt', target: pathToFileURL(path.join(d.out, 'moved.txt')).href, mode: 'MOVE', flags: ['ON_SUCCESS'] },
+          {
+            source: 'result.txt',
+            target: pathToFileURL(path.join(d.out, 'moved.txt')).href,
+            mode: 'MOVE',
+            flags: ['ON_SUCCESS'],
+          },
         ],
       }),
     );
@@ -89,7 +100,9 @@ describe('LocalExecutor: staging', () => {
   it('fails a successful job whose stage-out source is missing without IF_PRESENT', async () => {
     const e = executor();
     const d = dirs();
-    const job = await e.submit(new Job({ executable: '/bin/true', directory: d.job, stageOut: [{ source: 'never-made', target: path.join(d.out, 'x') }] }));
+    const job = await e.submit(
+      new Job({ executable: '/bin/true', directory: d.job, stageOut: [{ source: 'never-made', target: path.join(d.out, 'x') }] }),
+    );
     const status = await job.wait();
     expect(status?.state).toBe('FAILED');
     expect(status?.exitCode).toBe(0);
@@ -126,14 +139,28 @@ describe('LocalExecutor: staging', () => {
     const d = dirs();
     writeFileSync(path.join(d.out, 'precious'), 'x');
     const job = await e.submit(
-      new Job({ executable: '/bin/sh', arguments: ['-c', 'touch t'], directory: d.job, cleanup: ['t', path.join(d.out, 'precious')], cleanupFlags: ['ON_SUCCESS'] }),
+      new Job({
+        executable: '/bin/sh',
+        arguments: ['-c', 'touch t'],
+        directory: d.job,
+        cleanup: ['t', path.join(d.out, 'precious')],
+        cleanupFlags: ['ON_SUCCESS'],
+      }),
     );
     const status = await job.wait();
     expect(status?.state).toBe('COMPLETED');
     expect(status?.message).toMatch(/not inside the job directory/);
     expect(existsSync(path.join(d.job, 't'))).toBe(false);
     expect(existsSync(path.join(d.out, 'precious'))).toBe(true);
-    const canceledStyle = await e.submit(new Job({ executable: '/bin/sh', arguments: ['-c', 'touch u'], directory: d.job, cleanup: ['u'], cleanupFlags: ['ON_ERROR'] }));
+    const canceledStyle = await e.submit(
+      new Job({
+        executable: '/bin/sh',
+        arguments: ['-c', 'touch u'],
+        directory: d.job,
+        cleanup: ['u'],
+        cleanupFlags: ['ON_ERROR'],
+      }),
+    );
     await canceledStyle.wait();
     expect(existsSync(path.join(d.job, 'u'))).toBe(true);
   });

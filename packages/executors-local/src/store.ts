@@ -1,17 +1,29 @@
 /**
- * The local executor's files: one directory per job under the work directory, plus a registry of
- * live executors. Everything here is what another process needs to find a job again.
+ * The local executor's files: a flat work directory (`<nativeId>.job` per job, plus rare
+ * per-job files for cancel requests and adoption), and a registry of live executors. Everything here is what another process needs to find a job again.
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
   StorageError,
   jobPaths,
-  readJsonLines,
   writeFileAtomic,
+  writeFileExclusiveSync,
   type JobPaths,
   type JobSpecInput,
   type JobStatusJson,
@@ -57,29 +69,46 @@ export interface OwnerFile {
   readonly owner: OwnerInfo;
 }
 
-/** Every file of one job. */
+/** Every file of one job: all directly in the work directory, named `<nativeId>.<kind>`. */
 export interface LocalJobPaths extends JobPaths {
-  /** Created exclusively by whoever starts the job (or cancels it before it starts): at most once. */
-  readonly started: string;
-  /** The final status, created exclusively: the first decision is the only one. */
-  readonly final: string;
-  /** A cancel request from any process. */
+  /** A cancel request from any process (`<id>.cancel`). */
   readonly cancel: string;
-  /** The current owner after an adoption. */
+  /**
+   * The final status of a job that never started (`<id>.unstarted`), created exclusively: the
+   * owner and a canceller in another process may both decide such a job, and only one may win.
+   */
+  readonly unstarted: string;
+  /** The current owner after an adoption (`<id>.owner`). */
   readonly owner: string;
+  /** Prefix of the O_EXCL adoption claims, `<id>.adopt-<generation>`. */
+  readonly adoptPrefix: string;
 }
 
 /** The files of job `nativeId` in `workDirectory`. */
 export function localJobPaths(workDirectory: string, nativeId: string): LocalJobPaths {
   const p = jobPaths(workDirectory, nativeId);
+  const base = path.join(p.dir, nativeId);
   return {
     ...p,
-    started: path.join(p.dir, 'started'),
-    final: path.join(p.dir, 'final.json'),
-    cancel: path.join(p.dir, 'cancel-requested'),
-    owner: path.join(p.dir, 'owner.json'),
+    cancel: `${base}.cancel`,
+    unstarted: `${base}.unstarted`,
+    owner: `${base}.owner`,
+    adoptPrefix: `${base}.adopt-`,
   };
 }
+
+/** What a job's file says: the record (first line), its status lines, and the final one if any. */
+export interface JobFile {
+  readonly record: JobRecord;
+  /** Status lines up to and including the first final one (later lines never count). */
+  readonly lines: LogLine[];
+  readonly final: JobStatusJson | undefined;
+  /** True once a STAGE_IN line (the start claim, appended before anything runs) is there. */
+  readonly starting: boolean;
+}
+
+const FINAL_STATES: ReadonlySet<string> = new Set(['COMPLETED', 'FAILED', 'CANCELED']);
+const STARTED_STATES: ReadonlySet<string> = new Set(['STAGE_IN', 'ACTIVE', 'STAGE_OUT', 'CLEANUP']);
 
 let sequence = 0;
 
@@ -119,84 +148,98 @@ export class JobStore {
     return localJobPaths(this.workDirectory, nativeId);
   }
 
-  /** Creates a new, empty job directory and returns its native id. */
-  createJobDirectory(): string {
-    for (;;) {
-      const id = newNativeId();
-      try {
-        mkdirSync(path.join(this.workDirectory, id));
-        return id;
-      } catch (cause) {
-        if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') throw storageError('create job directory in', this.workDirectory, cause);
-      }
-    }
-  }
-
-  /** Removes a job directory that was never accepted (its submission failed or was aborted). */
-  discard(nativeId: string): void {
-    rmSync(this.paths(nativeId).dir, { recursive: true, force: true });
+  /**
+   * Accepts a job: creates `<id>.job` exclusively with the record as its first line, in one
+   * write. This is the commit point and the only file created per job on the executor's side.
+   * Returns false if the id is taken (the caller picks another).
+   */
+  createRecord(record: JobRecord): boolean {
+    return writeFileExclusiveSync(this.paths(record.nativeId).record, `${JSON.stringify(record)}\n`, {
+      fsync: this.#fsync,
+      mode: 0o600,
+    });
   }
 
   /**
-   * Writes the record atomically (temp file + rename): from then on the job is accepted.
-   * Synchronous on purpose: on a loaded machine each thread-pool round trip of the async
-   * version costs milliseconds, which made submission the bottleneck (see bench/local-executor.ts).
-   * Same protocol as jpsi-core's writeFileAtomic (a candidate to move there as a sync twin).
+   * Reads a job's file: undefined if there is none or its record line is not complete (never
+   * accepted, or being written right now). Torn or unparseable lines (a writer killed mid-append)
+   * are skipped; nothing after the first final line counts.
    */
-  writeRecord(record: JobRecord): void {
-    const file = this.paths(record.nativeId).record;
-    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  readJob(nativeId: string): JobFile | undefined {
+    const paths = this.paths(nativeId);
+    let text: string;
     try {
-      const fd = openSync(tmp, 'w', 0o600);
-      try {
-        writeSync(fd, JSON.stringify(record));
-        if (this.#fsync) fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, file);
-    } catch (cause) {
-      rmSync(tmp, { force: true });
-      throw storageError('write', file, cause);
+      text = readFileSync(paths.record, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw storageError('read', paths.record, err);
     }
+    const end = text.lastIndexOf('\n');
+    if (end < 0) return undefined;
+    const raw = text.slice(0, end).split('\n');
+    let record: JobRecord;
+    try {
+      record = JSON.parse(raw[0]!) as JobRecord;
+      if (record.format !== RECORD_FORMAT) throw new Error(`unknown format ${String(record.format)}`);
+    } catch (cause) {
+      throw storageError('parse', paths.record, cause);
+    }
+    const lines: LogLine[] = [];
+    let final: JobStatusJson | undefined;
+    let starting = false;
+    for (let i = 1; i < raw.length && !final; i++) {
+      let line: LogLine;
+      try {
+        line = JSON.parse(raw[i]!) as LogLine;
+      } catch {
+        continue;
+      }
+      if (typeof line?.state !== 'string') continue;
+      lines.push(line);
+      if (STARTED_STATES.has(line.state)) starting = true;
+      if (FINAL_STATES.has(line.state)) final = line;
+    }
+    // A never-started job decided by a process that died before appending its decision.
+    if (!final) {
+      const decided = this.readUnstarted(paths);
+      if (decided) {
+        lines.push(decided);
+        final = decided;
+      }
+    }
+    return { record, lines, final, starting };
   }
 
   /** The record of a job, or undefined if there is none (never accepted, or not a job). */
   readRecord(nativeId: string): JobRecord | undefined {
-    let text: string;
+    return this.readJob(nativeId)?.record;
+  }
+
+  /** Opens a job's file for appending: a running job keeps one descriptor instead of opening per line. */
+  openLog(paths: LocalJobPaths): number {
     try {
-      text = readFileSync(this.paths(nativeId).record, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-      throw storageError('read', this.paths(nativeId).record, err);
-    }
-    try {
-      const record = JSON.parse(text) as JobRecord;
-      if (record.format !== RECORD_FORMAT) throw new Error(`unknown format ${String(record.format)}`);
-      return record;
+      return openSync(paths.statusLog, 'a', 0o600);
     } catch (cause) {
-      throw storageError('parse', this.paths(nativeId).record, cause);
+      throw storageError('open', paths.statusLog, cause);
     }
   }
 
-  /** Appends status lines in one write (a crash leaves at most a torn last line, which readers skip). */
-  append(paths: LocalJobPaths, lines: readonly LogLine[]): void {
-    const data = lines.map((l) => `${JSON.stringify(l)}\n`).join('');
-    let fd: number | undefined;
+  /**
+   * Appends status lines in one write (a crash leaves at most a torn last line, which readers
+   * skip), through `fd` from {@link JobStore.openLog} if given.
+   */
+  append(paths: LocalJobPaths, lines: readonly LogLine[], fd?: number): void {
+    const data = lines.length === 1 ? `${JSON.stringify(lines[0])}\n` : lines.map((l) => `${JSON.stringify(l)}\n`).join('');
+    let own: number | undefined;
     try {
-      fd = openSync(paths.statusLog, 'a', 0o600);
+      if (fd === undefined) fd = own = openSync(paths.statusLog, 'a', 0o600);
       writeSync(fd, data);
       if (this.#fsync) fsyncSync(fd);
     } catch (cause) {
       throw storageError('append to', paths.statusLog, cause);
     } finally {
-      if (fd !== undefined) closeSync(fd);
+      if (own !== undefined) closeSync(own);
     }
-  }
-
-  /** The status log, a torn last line skipped. */
-  readLog(paths: LocalJobPaths): Promise<LogLine[]> {
-    return readJsonLines<LogLine>(paths.statusLog);
   }
 
   /**
@@ -204,35 +247,31 @@ export class JobStore {
    * created it: the one way two processes agree on who did something first.
    */
   claim(file: string, content: string): boolean {
-    let fd: number;
-    try {
-      fd = openSync(file, 'wx', 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw storageError('create', file, err);
-    }
-    try {
-      writeSync(fd, content);
-      if (this.#fsync) fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    return true;
+    return writeFileExclusiveSync(file, content, { fsync: this.#fsync, mode: 0o600 });
   }
 
   /**
-   * Records a final status unless one is there already; returns the one that counts.
-   * A reader may find the file empty for a moment (created, not yet written): it then retries.
+   * Decides the final status of a job that never started, against a canceller in another
+   * process doing the same: the O_EXCL `<id>.unstarted` file holds the one decision, and its
+   * winner appends it to the log. Returns the decision that counts.
    */
-  claimFinal(paths: LocalJobPaths, status: JobStatusJson): JobStatusJson {
-    if (this.claim(paths.final, JSON.stringify(status))) return status;
-    return this.readFinal(paths) ?? status;
+  async decideUnstarted(paths: LocalJobPaths, status: JobStatusJson): Promise<JobStatusJson> {
+    if (this.claim(paths.unstarted, JSON.stringify(status))) {
+      this.append(paths, [status]);
+      return status;
+    }
+    // The winner writes its decision right after creating the file: wait for it briefly.
+    for (let i = 0; i < 200; i++) {
+      const decided = this.readUnstarted(paths);
+      if (decided) return decided;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return status;
   }
 
-  /** The final status if one was recorded (and completely written). */
-  readFinal(paths: LocalJobPaths): JobStatusJson | undefined {
+  readUnstarted(paths: LocalJobPaths): JobStatusJson | undefined {
     try {
-      const text = readFileSync(paths.final, 'utf8');
+      const text = readFileSync(paths.unstarted, 'utf8');
       return text === '' ? undefined : (JSON.parse(text) as JobStatusJson);
     } catch {
       return undefined;
@@ -254,7 +293,7 @@ export class JobStore {
    */
   async adopt(paths: LocalJobPaths, current: OwnerFile, me: OwnerInfo): Promise<boolean> {
     const generation = current.generation + 1;
-    if (!this.claim(path.join(paths.dir, `adopt-${generation}`), me.id)) return false;
+    if (!this.claim(`${paths.adoptPrefix}${generation}`, me.id)) return false;
     const next: OwnerFile = { generation, owner: me };
     await writeFileAtomic(paths.owner, JSON.stringify(next), { fsync: this.#fsync, mode: 0o600 });
     return true;
@@ -280,7 +319,7 @@ export class JobStore {
     return isAlive(owner) && existsSync(path.join(this.#ownersDir, owner.id));
   }
 
-  /** Native ids of accepted jobs (those with a record), oldest first. */
+  /** Native ids of accepted jobs (a non-empty `<id>.job`), oldest first. */
   list(): string[] {
     let entries: string[];
     try {
@@ -289,7 +328,18 @@ export class JobStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw storageError('list', this.workDirectory, err);
     }
-    return entries.filter((e) => !e.startsWith('.') && /^[A-Za-z0-9._-]+$/.test(e) && existsSync(path.join(this.workDirectory, e, 'job.json'))).sort();
+    const ids: string[] = [];
+    for (const e of entries) {
+      if (e.startsWith('.') || !e.endsWith('.job')) continue;
+      const id = e.slice(0, -4);
+      if (!/^[A-Za-z0-9._-]+$/.test(id)) continue;
+      try {
+        if (statSync(path.join(this.workDirectory, e)).size > 0) ids.push(id);
+      } catch {
+        // removed while listing
+      }
+    }
+    return ids.sort();
   }
 
   /** A node file with `count` lines naming this host (one per process slot), shared by jobs of that size. */

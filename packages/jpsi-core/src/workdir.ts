@@ -3,6 +3,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,19 +18,24 @@ export function defaultWorkDirectory(executorName: string): string {
   return path.resolve(base, executorName);
 }
 
-/** Where one job's files live inside an executor's work directory. */
+/**
+ * Where one job's files live inside an executor's work directory. The layout is flat: every file
+ * of a job sits directly in the work directory and is named `<nativeId>.<kind>`, so that accepting
+ * a job creates one file and no directory (creating an inode is the costly part of a file system
+ * write on a journaling file system; appending, renaming and reading are not).
+ */
 export interface JobPaths {
-  /** The job's own directory. */
+  /** The directory holding the job's files (the work directory itself). */
   readonly dir: string;
-  /** The job as accepted (spec and submission details), written once. */
+  /** The job as accepted (spec and submission details): `<id>.job`, created exclusively, once. */
   readonly record: string;
-  /** Append-only status log (JSON lines). */
+  /** Append-only status log (JSON lines). The same file as {@link JobPaths.record}: its first line is the record. */
   readonly statusLog: string;
-  /** The generated job script. */
+  /** A copy of the generated job script, `<id>.sh` (executors may run the script without one). */
   readonly script: string;
-  /** Exit code written by the job script when it ends. */
+  /** Result written by the job script when it ends, `<id>.result` (line 1 the exit code). */
   readonly exitCode: string;
-  /** Default stdout and stderr when the spec names none. */
+  /** Default stdout and stderr files, `<id>.out` and `<id>.err`, for executors that keep them. */
   readonly stdout: string;
   readonly stderr: string;
 }
@@ -37,30 +43,66 @@ export interface JobPaths {
 const SAFE_ID = /^[A-Za-z0-9._-]+$/;
 
 /**
- * The layout of a job's files, by native id.
+ * The layout of a job's files, by native id (see {@link JobPaths}).
  * @throws {@link StorageError} for a native id that is not a plain file name.
  */
 export function jobPaths(workDirectory: string, nativeId: string): JobPaths {
   if (!SAFE_ID.test(nativeId) || nativeId === '.' || nativeId === '..') {
     throw new StorageError(`"${nativeId}" is not a valid native id (letters, digits, ., _ and -).`);
   }
-  const dir = path.join(workDirectory, nativeId);
+  const dir = path.resolve(workDirectory);
+  const base = path.join(dir, nativeId);
   return {
     dir,
-    record: path.join(dir, 'job.json'),
-    statusLog: path.join(dir, 'status.jsonl'),
-    script: path.join(dir, 'job.sh'),
-    exitCode: path.join(dir, 'exit-code'),
-    stdout: path.join(dir, 'stdout'),
-    stderr: path.join(dir, 'stderr'),
+    record: `${base}.job`,
+    statusLog: `${base}.job`,
+    script: `${base}.sh`,
+    exitCode: `${base}.result`,
+    stdout: `${base}.out`,
+    stderr: `${base}.err`,
   };
+}
+
+/**
+ * Creates `file` only if it does not exist yet (O_EXCL) and writes `data` to it in one `write`.
+ * Returns false if the file already existed: the one way two processes agree on who did
+ * something first. Synchronous on purpose: on a loaded machine a thread-pool round trip of the
+ * async API costs more than the write itself.
+ * @throws {@link StorageError} for any failure other than the file existing.
+ */
+export function writeFileExclusiveSync(
+  file: string,
+  data: string | Uint8Array,
+  options: { fsync?: boolean; mode?: number } = {},
+): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx', options.mode ?? 0o644);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new StorageError(`Could not create ${file}: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    if (typeof data === 'string') writeSync(fd, data);
+    else writeSync(fd, data);
+    if (options.fsync) fsyncSync(fd);
+  } catch (cause) {
+    throw new StorageError(`Could not write ${file}: ${(cause as Error).message}`, { cause });
+  } finally {
+    closeSync(fd);
+  }
+  return true;
 }
 
 /**
  * Writes a file so that readers see the old content or the new, never a mix: write a temporary
  * file beside it, optionally fsync it, then rename it over the target.
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, options: { fsync?: boolean; mode?: number } = {}): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  options: { fsync?: boolean; mode?: number } = {},
+): Promise<void> {
   const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     const handle = await open(tmp, 'w', options.mode ?? 0o644);

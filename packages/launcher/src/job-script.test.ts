@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -357,6 +358,33 @@ describe('jobScriptFor (scripts run for real)', () => {
     const job = await running;
     expect(job.signal).toBe('SIGKILL');
     expect(job.resultText).toBeUndefined();
+  });
+
+  it('discards stdout and stderr when neither the spec nor the caller names a file (as psij-python does)', () => {
+    const d = scratch();
+    const resultFile = path.join(d, 'r');
+    const script = jobScriptFor(createJobSpec({ executable: 'x' }), sh('echo out; echo err >&2; exit 3'), { resultFile });
+    const run = spawnSync('/bin/sh', ['-c', script, 'exaworks-job'], { cwd: d, encoding: 'utf8' });
+    expect(run.status).toBe(3);
+    expect(run.stdout + run.stderr).toBe('');
+    expect(readFileSync(resultFile, 'utf8')).toBe('3\n');
+    expect(readdirSync(d)).toEqual(['r']); // no output files, no temp file
+  });
+
+  it('run as `sh -c <script> <name>`, a clean-environment job keeps <name> in its command line', () => {
+    const d = scratch();
+    const resultFile = path.join(d, 'r');
+    const out = path.join(d, 'out');
+    const spec = createJobSpec({ executable: 'x', inheritEnvironment: false, stdoutPath: out });
+    // The launched program prints its parent's (the job shell's) command line.
+    const script = jobScriptFor(
+      spec,
+      { argv: ['/bin/sh', '-c', 'tr "\\0" "\\n" < /proc/$PPID/cmdline'], env: {} },
+      { resultFile },
+    );
+    const run = spawnSync('/bin/sh', ['-c', script, 'exaworks-job:abc-1'], { cwd: d, encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(readFileSync(out, 'utf8').split('\n')).toContain('exaworks-job:abc-1');
   });
 
   it('rejects an empty launch command and invalid launcher variable names', () => {

@@ -17,15 +17,17 @@ import {
 /** Files the job script reads and writes. */
 export interface JobScriptFiles {
   /**
-   * Where the script records how the job ended, written atomically (temp + mv) as its last act:
-   * line 1 the exit code; an optional line 2 a failure of the machinery (pre/post-launch script
-   * failed, directory missing, launcher not found…), in words.
+   * Where the script records how the job ended, as its last act: line 1 the exit code; an
+   * optional line 2 a failure of the machinery (pre/post-launch script failed, directory
+   * missing, launcher not found…), in words. Written by one `printf` redirected straight to the
+   * file (a single `write` of a few bytes, no temp file and no `mv` process); a reader that
+   * finds no final newline has caught it mid-write or after a kill (see {@link parseJobResult}).
    */
   readonly resultFile: string;
-  /** stdout used when the spec names none. */
-  readonly stdout: string;
-  /** stderr used when the spec names none. */
-  readonly stderr: string;
+  /** stdout used when the spec names none. Default `/dev/null`, as psij-python does. */
+  readonly stdout?: string;
+  /** stderr used when the spec names none. Default `/dev/null`, as psij-python does. */
+  readonly stderr?: string;
   /** Written to the job's environment as PSIJ_NODEFILE. */
   readonly nodeFile?: string;
 }
@@ -47,6 +49,8 @@ export const CLEAN_ENVIRONMENT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:
 // Linux refuses a single argv string longer than this (MAX_ARG_STRLEN), which bounds `sh -c <script>`.
 const MAX_ARG_STRLEN = 131072;
 
+const DEV_NULL = '/dev/null';
+
 /** One line of text: the result file's line 2 is a single line. */
 function oneLine(text: string): string {
   return text.replace(/[\r\n]+/g, ' ');
@@ -67,7 +71,7 @@ function checkEnvNames(env: Readonly<Record<string, string>>, what: string): voi
  * `files` are resolved against the current directory now; relative spec paths (stdin, stdout,
  * stderr, pre/post-launch) are relative to the job directory.
  *
- * @throws {@link LauncherError} if the launch command is empty or an environment name is invalid.
+ * @throws {@link @exaworks/jpsi-core!LauncherError} if the launch command is empty or an environment name is invalid.
  */
 export function jobScriptFor(spec: JobSpec, launch: LaunchCommand, files: JobScriptFiles): string {
   const s = createJobSpec(spec);
@@ -86,11 +90,10 @@ export function jobScriptFor(spec: JobSpec, launch: LaunchCommand, files: JobScr
   const body: string[] = [];
   const fail = (code: string, message: string) => `_xw_finish ${code} ${shellQuote(oneLine(message))}`;
   body.push(
-    '# _xw_finish CODE [FAILURE]: write the result file atomically (temp file + mv), then exit CODE.',
+    // One printf is one write of a few bytes: no temp file and no `mv` process on the hot path.
+    '# _xw_finish CODE [FAILURE]: write the result file (one printf, one write), then exit CODE.',
     '_xw_finish() {',
-    `  _xw_tmp=${shellQuote(`${resultFile}.tmp.`)}$$`,
-    '  if [ -n "$2" ]; then printf \'%s\\n%s\\n\' "$1" "$2"; else printf \'%s\\n\' "$1"; fi >"$_xw_tmp" && mv -f "$_xw_tmp" ' +
-      shellQuote(resultFile),
+    `  if [ -n "$2" ]; then printf '%s\\n%s\\n' "$1" "$2"; else printf '%s\\n' "$1"; fi >${shellQuote(resultFile)}`,
     '  exit "$1"',
     '}',
   );
@@ -104,14 +107,15 @@ export function jobScriptFor(spec: JobSpec, launch: LaunchCommand, files: JobScr
   }
 
   const stdin = s.stdinPath ?? '/dev/null';
-  const stdout = s.stdoutPath ?? path.resolve(files.stdout);
-  const stderr = s.stderrPath ?? path.resolve(files.stderr);
-  // Open (and truncate) each stream once up front so that a bad path is reported as such.
-  body.push(
-    `{ :; } 2>/dev/null <${shellQuote(stdin)} || ${fail('1', `cannot read the job's stdin file: ${stdin}`)}`,
-    `{ :; } 2>/dev/null >${shellQuote(stdout)} || ${fail('1', `cannot write the job's stdout file: ${stdout}`)}`,
-  );
-  if (stderr !== stdout)
+  const stdout = s.stdoutPath ?? (files.stdout === undefined ? DEV_NULL : path.resolve(files.stdout));
+  const stderr = s.stderrPath ?? (files.stderr === undefined ? DEV_NULL : path.resolve(files.stderr));
+  // Open (and truncate) each stream once up front so that a bad path is reported as such
+  // (/dev/null cannot be bad: skipping it saves work on every job that names no file).
+  if (stdin !== DEV_NULL)
+    body.push(`{ :; } 2>/dev/null <${shellQuote(stdin)} || ${fail('1', `cannot read the job's stdin file: ${stdin}`)}`);
+  if (stdout !== DEV_NULL)
+    body.push(`{ :; } 2>/dev/null >${shellQuote(stdout)} || ${fail('1', `cannot write the job's stdout file: ${stdout}`)}`);
+  if (stderr !== stdout && stderr !== DEV_NULL)
     body.push(`{ :; } 2>/dev/null >${shellQuote(stderr)} || ${fail('1', `cannot write the job's stderr file: ${stderr}`)}`);
 
   const job: string[] = ['_xw_job() {'];
@@ -154,7 +158,7 @@ export function jobScriptFor(spec: JobSpec, launch: LaunchCommand, files: JobScr
   }
   job.push('}');
   body.push(...job);
-  const errRedirect = stderr === stdout ? '2>&1' : `2>>${shellQuote(stderr)}`;
+  const errRedirect = stderr === stdout && stdout !== DEV_NULL ? '2>&1' : `2>>${shellQuote(stderr)}`;
   body.push(
     '_xw_rc=1',
     '_xw_failure=',
@@ -174,7 +178,9 @@ export function jobScriptFor(spec: JobSpec, launch: LaunchCommand, files: JobScr
     );
   }
   const assignments = Object.entries(env).map(([name, value]) => `${name}=${value}`);
-  return `${[...header, `exec /usr/bin/env -i ${shellJoin([...assignments, shell, '-c', inner, 'exaworks-job'])}`].join('\n')}\n`;
+  // "$0" passes the outer shell's name on, so a job started as `sh -c <script> <name>` keeps
+  // <name> in its command line (the local executor finds its processes by it).
+  return `${[...header, `exec /usr/bin/env -i ${shellJoin([...assignments, shell, '-c', inner])} "$0"`].join('\n')}\n`;
 }
 
 /**

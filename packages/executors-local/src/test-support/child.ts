@@ -14,7 +14,12 @@ interface Command {
 }
 
 const cmd = JSON.parse(process.argv[2]!) as Command;
-const executor = createLocalExecutor({ workDirectory: cmd.workDirectory, maxCores: cmd.maxCores ?? 2, pollInterval: 50, killGracePeriod: 500 });
+const executor = createLocalExecutor({
+  workDirectory: cmd.workDirectory,
+  maxCores: cmd.maxCores ?? 2,
+  pollInterval: 50,
+  killGracePeriod: 500,
+});
 
 if (cmd.op === 'submit' || cmd.op === 'submit-and-hang') {
   const jobs: Job[] = [];
@@ -27,7 +32,14 @@ if (cmd.op === 'submit' || cmd.op === 'submit-and-hang') {
   const job = new Job();
   await executor.attach(job, cmd.nativeId!);
   const status = await job.wait({ timeout: 20_000 });
-  console.log(JSON.stringify({ state: status?.state, exitCode: status?.exitCode, message: status?.message, history: job.history.map((s) => s.state) }));
+  console.log(
+    JSON.stringify({
+      state: status?.state,
+      exitCode: status?.exitCode,
+      message: status?.message,
+      history: job.history.map((s) => s.state),
+    }),
+  );
   await executor.close();
 } else if (cmd.op === 'cancel') {
   const job = new Job();

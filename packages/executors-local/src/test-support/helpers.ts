@@ -43,8 +43,7 @@ export function startChild(command: Record<string, unknown>, onLine: (line: stri
   let buf = '';
   child.stdout!.on('data', (d: Buffer) => {
     buf += d.toString();
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
       onLine(buf.slice(0, i));
       buf = buf.slice(i + 1);
     }
