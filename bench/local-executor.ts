@@ -1,7 +1,10 @@
 // Benchmark of @exaworks/executors-local: `npx tsx bench/local-executor.ts`.
 // 1,000 /bin/true jobs at maxCores 2 and 8 against raw child_process.spawn of /bin/true at the
-// same concurrency (and of the job script itself, the floor the executor cannot go below), then
-// the heap growth for 10,000 queued jobs. The last line is one JSON object.
+// same concurrency (and of the job script itself, the floor the executor cannot go below), and
+// against /bin/true forked by a minimal sh fork server (the shape of the executor's spawn agent:
+// what a small forking process can reach from here), then the heap growth for 10,000 queued
+// jobs, then both spawn paths in a process with 1 GiB more resident memory. The last line is one
+// JSON object.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -23,6 +26,8 @@ const gc = globalThis.gc as () => void;
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
 const QUEUED = Number(process.env.BENCH_QUEUED ?? 10_000);
+// BENCH_SPAWN_AGENT=0 measures the direct child_process.spawn path (the executor before its spawn agent).
+const SPAWN_AGENT = process.env.BENCH_SPAWN_AGENT !== '0';
 const dirs: string[] = [];
 const tmp = (): string => {
   const d = mkdtempSync(path.join(os.tmpdir(), 'xw-bench-'));
@@ -54,14 +59,58 @@ async function raw(argv: string[], n: number, concurrency: number): Promise<numb
   return n / ((performance.now() - t0) / 1000);
 }
 
+/**
+ * Runs `n` /bin/true through a minimal sh fork server (one request line per job, a watcher per
+ * job, setsid for a process group each), at most `concurrency` at once; returns jobs per second.
+ */
+async function rawForkServer(n: number, concurrency: number): Promise<number> {
+  const server = spawn(
+    '/bin/sh',
+    [
+      '-c',
+      'while IFS= read -r id; do { setsid /bin/true </dev/null >/dev/null 2>&1 & p=$!; echo "pid $id $p"; wait "$p"; echo "exit $id $?"; } & done',
+    ],
+    { stdio: ['pipe', 'pipe', 'ignore'], detached: true },
+  );
+  const t0 = performance.now();
+  let started = 0;
+  let done = 0;
+  await new Promise<void>((resolve) => {
+    const next = (): void => {
+      if (started >= n) {
+        if (done === n) resolve();
+        return;
+      }
+      server.stdin!.write(`${started++}\n`);
+    };
+    let buf = '';
+    server.stdout!.setEncoding('latin1');
+    server.stdout!.on('data', (chunk: string) => {
+      buf += chunk;
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        if (buf.startsWith('exit ')) {
+          done++;
+          next();
+        }
+        buf = buf.slice(i + 1);
+      }
+    });
+    for (let i = 0; i < concurrency; i++) next();
+  });
+  const rate = n / ((performance.now() - t0) / 1000);
+  server.stdin!.end();
+  return rate;
+}
+
 /** Submits `n` /bin/true jobs to a fresh executor and waits for all; returns jobs/s. */
 async function executor(
   n: number,
   maxCores: number,
   keepFiles = false,
+  spawnAgent = SPAWN_AGENT,
 ): Promise<{ jobsPerSec: number; ids: string[]; workDirectory: string }> {
   const workDirectory = tmp();
-  const ex = createLocalExecutor({ workDirectory, maxCores, keepFiles, recover: false });
+  const ex = createLocalExecutor({ workDirectory, maxCores, keepFiles, recover: false, spawnAgent });
   const t0 = performance.now();
   const jobs: Promise<Job>[] = [];
   for (let i = 0; i < n; i++) jobs.push(ex.submit({ executable: '/bin/true' }));
@@ -80,7 +129,7 @@ const jobScript = readFileSync(path.join(sample.workDirectory, `${sample.ids[0]!
 const scriptArgv = ['/bin/sh', '-c', jobScript, `exaworks-job:${sample.ids[0]!}`];
 
 const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
-const result: Record<string, unknown> = { bench: 'local-executor' };
+const result: Record<string, unknown> = { bench: 'local-executor', spawnAgent: SPAWN_AGENT };
 console.log(
   `local-executor bench: ${JOBS} /bin/true jobs, ${os.availableParallelism()} cores, node ${process.version}, load ${os
     .loadavg()
@@ -93,10 +142,14 @@ for (const cores of [2, 8]) {
   const ours = await executor(JOBS, cores);
   const rawTrue = await raw(['/bin/true'], JOBS, cores);
   const rawScript = await raw(scriptArgv, JOBS, cores);
+  const forkServer = await rawForkServer(JOBS, cores);
   const ratio = ours.jobsPerSec / rawTrue;
   console.log(
-    `maxCores ${cores}: executor ${ours.jobsPerSec.toFixed(0)} jobs/s | raw spawn /bin/true ${rawTrue.toFixed(0)}/s (ratioToRaw ${ratio.toFixed(2)}) | raw spawn of the job script ${rawScript.toFixed(0)}/s (executor/script ${(ours.jobsPerSec / rawScript).toFixed(2)})`,
+    `maxCores ${cores}: executor ${ours.jobsPerSec.toFixed(0)} jobs/s | raw spawn /bin/true ${rawTrue.toFixed(0)}/s (ratioToRaw ${ratio.toFixed(2)}) | raw spawn of the job script ${rawScript.toFixed(0)}/s (executor/script ${(ours.jobsPerSec / rawScript).toFixed(2)}) | /bin/true via a sh fork server ${forkServer.toFixed(0)}/s (ratioToForkServer ${(ours.jobsPerSec / forkServer).toFixed(2)})`,
   );
+  result[`rawSpawnPerSec${cores}`] = round(rawTrue, 1);
+  result[`rawForkServerPerSec${cores}`] = round(forkServer, 1);
+  result[`ratioToForkServer${cores}`] = round(ours.jobsPerSec / forkServer);
   result[`jobsPerSec${cores}`] = round(ours.jobsPerSec, 1);
   result[`ratioToRaw${cores}`] = round(ratio);
   result[`ratioToScript${cores}`] = round(ours.jobsPerSec / rawScript);
@@ -129,6 +182,26 @@ for (const cores of [2, 8]) {
   );
   await ex.close();
   result.heapMBFor10kQueued = round(mb, 1);
+}
+
+// A large Node process: fork copies its page tables, so direct spawns slow down with its memory
+// and the spawn agent does not. BENCH_BALLAST_MB=0 skips this part.
+const BALLAST_MB = Number(process.env.BENCH_BALLAST_MB ?? 1024);
+if (BALLAST_MB > 0) {
+  const ballast: Buffer[] = [];
+  for (let i = 0; i < BALLAST_MB; i++) ballast.push(Buffer.alloc(2 ** 20, 1));
+  const n = 200;
+  const agent = await executor(n, 2, false, true);
+  const direct = await executor(n, 2, false, false);
+  const rawTrue = await raw(['/bin/true'], n, 2);
+  console.log(
+    `with ${BALLAST_MB} MB more resident, maxCores 2: spawn agent ${agent.jobsPerSec.toFixed(0)} jobs/s | direct spawn ${direct.jobsPerSec.toFixed(0)} jobs/s | raw spawn /bin/true ${rawTrue.toFixed(0)}/s`,
+  );
+  result.ballastMB = BALLAST_MB;
+  result.largeProcessAgentPerSec2 = round(agent.jobsPerSec, 1);
+  result.largeProcessDirectPerSec2 = round(direct.jobsPerSec, 1);
+  result.largeProcessRawSpawnPerSec2 = round(rawTrue, 1);
+  ballast.length = 0;
 }
 
 for (const d of dirs) rmSync(d, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Job, JobState, ValidationError, getExecutor, type JobStatus } from '@exaworks/jpsi-core';
+import { Job, JobState, ValidationError, getExecutor, type JobSpecInput, type JobStatus } from '@exaworks/jpsi-core';
 import { type LocalExecutor, createLocalExecutor, type LocalExecutorConfigInput } from './index.js';
 import { cleanupDirs, tempDir } from './test-support/helpers.js';
 
@@ -16,10 +16,7 @@ afterEach(async () => {
 });
 afterAll(cleanupDirs);
 
-async function run(
-  e: LocalExecutor,
-  spec: ConstructorParameters<typeof Job>[0],
-): Promise<{ job: Job; status: JobStatus; out: string; err: string }> {
+async function run(e: LocalExecutor, spec: JobSpecInput): Promise<{ job: Job; status: JobStatus; out: string; err: string }> {
   // The executor discards output a spec does not route to a file: route it to files to read it.
   const io = tempDir('xw-io-');
   const job = await e.submit(new Job({ stdoutPath: path.join(io, 'stdout'), stderrPath: path.join(io, 'stderr'), ...spec }));

@@ -44,8 +44,10 @@ import {
   processStartTime,
   selfIdentity,
   signalGroup,
+  signalProcess,
   type ProcessIdentity,
 } from './proc.js';
+import { SpawnAgents } from './spawner.js';
 import { cleanup, stageIn, stageOut, type Outcome } from './staging.js';
 import {
   JobStore,
@@ -88,6 +90,11 @@ export const LocalExecutorConfigSchema = z.strictObject({
   fsync: z.boolean().optional(),
   /** Adopt jobs of dead executors in the work directory when this one starts. Default true. */
   recover: z.boolean().optional(),
+  /**
+   * Start jobs through a long-lived `/bin/sh` spawn agent (cheaper than forking Node per job).
+   * Default true; it falls back to `child_process.spawn` where the agent cannot work.
+   */
+  spawnAgent: z.boolean().optional(),
 });
 
 /** Configuration of the local executor as given. */
@@ -102,6 +109,7 @@ export interface LocalExecutorConfig extends LocalExecutorConfigInput {
   readonly pollInterval: number;
   readonly fsync: boolean;
   readonly recover: boolean;
+  readonly spawnAgent: boolean;
 }
 
 type Phase = 'queued' | 'starting' | 'running' | 'finishing' | 'done' | 'watching';
@@ -121,6 +129,8 @@ interface Tracked extends HeapItem {
   owned: boolean;
   holdsCores: boolean;
   child: ChildProcess | undefined;
+  /** True while the spawn agent runs the job for this executor (the counterpart of `child`). */
+  viaAgent: boolean;
   pid: number | undefined;
   startTime: string | undefined;
   activeAt: number | undefined;
@@ -214,7 +224,14 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   #pollTimer: NodeJS.Timeout | undefined;
   #polling = false;
   #closed = false;
+  #agents: SpawnAgents | undefined;
   readonly #ready: Promise<void>;
+
+  /**
+   * Test hook: the `setsid` and `env` commands the spawn agents of executors created from now on
+   * use (tests name a missing one to force the fallback to direct spawns).
+   */
+  static agentOptions: { setsid?: string; env?: string } = {};
 
   /**
    * Creates a local executor. Prefer {@link createLocalExecutor} or `getExecutor('local')`.
@@ -232,6 +249,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       pollInterval: c.pollInterval ?? 1000,
       fsync: c.fsync ?? false,
       recover: c.recover ?? true,
+      spawnAgent: c.spawnAgent ?? true,
     };
     super('local', VERSION, resolved);
     this.#store = new JobStore(resolved.workDirectory, resolved.fsync);
@@ -381,6 +399,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       owned,
       holdsCores: false,
       child: undefined,
+      viaAgent: false,
       pid: undefined,
       startTime: undefined,
       activeAt: undefined,
@@ -494,30 +513,46 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     t.spawnCleared = true;
     const script = t.script ?? '';
     t.script = undefined;
-    let child: ChildProcess;
+    // No script file: `sh -c <script> <name>` costs no file creation, and <name> lets recovery
+    // find the process in /proc. A script too long for one argv string runs from a file.
+    const name = processName(t.id);
+    const interpreter = interpreterOf(script);
+    let args = ['-c', script, name];
+    let cwd: string;
     try {
-      // No script file: `sh -c <script> <name>` costs no file creation, and <name> lets recovery
-      // find the process in /proc. A script too long for one argv string runs from a file.
-      const name = processName(t.id);
-      const interpreter = interpreterOf(script);
-      let args = ['-c', script, name];
+      let viaFile = false;
       if (this.config.keepFiles || Buffer.byteLength(script) >= MAX_ARG_STRLEN) {
         writeFileSync(paths.script, script, { mode: 0o700 });
         t.scriptFile = true;
-        if (!this.config.keepFiles) args = [paths.script, name];
+        if (!this.config.keepFiles) {
+          args = [paths.script, name];
+          viaFile = true;
+        }
       }
+      // An absolute spec.directory does not depend on the submitter's directory still existing.
+      cwd = t.spec.directory !== undefined && path.isAbsolute(t.spec.directory) ? paths.dir : t.cwd;
+      if (!viaFile && this.#spawnViaAgent(t, paths, { id: t.id, interpreter, cwd, script })) return;
+    } catch (err) {
+      this.#release(t);
+      void this.#finish(t, { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}` }, 'error', false);
+      return;
+    }
+    this.#spawnDirect(t, paths, interpreter, args, cwd);
+  }
+
+  /** Spawns directly from Node (the fallback of the spawn agent, and for scripts run from a file). */
+  #spawnDirect(t: Tracked, paths: LocalJobPaths, interpreter: string, args: string[], cwd: string): void {
+    let child: ChildProcess;
+    try {
       // node:child_process rather than execa: we need a detached group leader with no pipes and
       // no kill-on-parent-exit cleanup, and nothing else from a wrapper on the hot path.
-      // An absolute spec.directory does not depend on the submitter's directory still existing.
-      const cwd = t.spec.directory !== undefined && path.isAbsolute(t.spec.directory) ? paths.dir : t.cwd;
       child = spawn(interpreter, args, { cwd, detached: true, stdio: 'ignore' });
     } catch (err) {
       this.#release(t);
       void this.#finish(t, { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}` }, 'error', false);
       return;
     }
-    const pid = child.pid;
-    if (pid === undefined) {
+    if (child.pid === undefined) {
       child.once('error', (err) => {
         this.#release(t);
         void this.#finish(
@@ -532,6 +567,69 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     child.once('error', (err) => this.logger.warn('job process error', { nativeId: t.id, error: reason(err) }));
     child.once('exit', (code, signal) => this.#onChildExit(t, code, signal));
     t.child = child;
+    this.#started(t, paths, child.pid);
+  }
+
+  /**
+   * Hands the job to the spawn agent, which forks it from a small shell instead of this (large)
+   * Node process. False when the agent cannot take it: the caller spawns directly.
+   */
+  #spawnViaAgent(
+    t: Tracked,
+    paths: LocalJobPaths,
+    req: { id: string; interpreter: string; cwd: string; script: string },
+  ): boolean {
+    if (!this.config.spawnAgent || this.#closed) return false;
+    this.#agents ??= new SpawnAgents({
+      ...LocalExecutor.agentOptions,
+      onUnavailable: (why) => this.logger.info('the spawn agent is not usable here; spawning jobs directly', { reason: why }),
+    });
+    return this.#agents.run(req, {
+      started: (pid) => {
+        if (this.#closed) return; // no longer ours: an adopter finds it in /proc by its name
+        t.viaAgent = true;
+        this.#started(t, paths, pid);
+      },
+      exited: (code, signal) => {
+        t.viaAgent = false;
+        this.#onChildExit(t, code, signal);
+      },
+      failed: (why, message) => {
+        if (this.#closed) return;
+        t.viaAgent = false;
+        if (why === 'nocwd') {
+          this.#release(t);
+          void this.#finish(
+            t,
+            { state: JobState.FAILED, message: `Could not start the job script: ${message} (${req.cwd})` },
+            'error',
+            false,
+          );
+          return;
+        }
+        if (why === 'unavailable') {
+          // The agent read no request: the job never ran, so it can be spawned directly.
+          this.#spawnDirect(t, paths, req.interpreter, ['-c', req.script, processName(t.id)], req.cwd);
+          return;
+        }
+        this.logger.warn('the spawn agent died while it ran a job; checking the process', { nativeId: t.id });
+        if (t.pid === undefined) {
+          const identity = findProcessRunning(processName(t.id));
+          if (identity) this.#started(t, paths, identity.pid);
+        }
+        // Like an adopted running job: the shared poll timer sees it end, the result file says how.
+        if (t.pid !== undefined) {
+          this.#watch(t);
+        } else {
+          this.#release(t);
+          void this.#complete(t, undefined, true);
+        }
+      },
+    });
+  }
+
+  /** A job's process runs: record ACTIVE (pid and start time), arm its walltime, honour a cancel. */
+  #started(t: Tracked, paths: LocalJobPaths, pid: number): void {
     t.pid = pid;
     t.startTime = processStartTime(pid, { zombies: true }) ?? '';
     t.phase = 'running';
@@ -690,8 +788,9 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   /** SIGTERM to the job's process group, SIGKILL after the grace period. */
   #terminate(t: Tracked): void {
     if (t.pid === undefined) return;
-    if (!t.child && !(t.startTime !== undefined && isAlive({ pid: t.pid, startTime: t.startTime }))) return;
-    signalGroup(t.pid, 'SIGTERM');
+    if (!t.child && !t.viaAgent && !(t.startTime !== undefined && isAlive({ pid: t.pid, startTime: t.startTime }))) return;
+    // An agent's job is its own group only once setsid ran: just before, the process alone is it.
+    if (!signalGroup(t.pid, 'SIGTERM') && t.viaAgent) signalProcess(t.pid, 'SIGTERM');
     t.timer = 'escalate';
     this.#heap.schedule(t, Date.now() + this.config.killGracePeriod);
   }
@@ -776,7 +875,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     if (!active) return false; // being started: the starter checks the request right after starting it
     const identity: ProcessIdentity = { pid: active.pid!, startTime: active.startTime! };
     if (!isAlive(identity)) return false;
-    signalGroup(identity.pid, 'SIGTERM');
+    // A job from a spawn agent leads its group only once setsid ran: just before, signal it alone.
+    if (!signalGroup(identity.pid, 'SIGTERM')) signalProcess(identity.pid, 'SIGTERM');
     // Stay until the group is gone or the grace period is over, so a short-lived caller (the
     // CLI) still delivers the SIGKILL.
     const until = Date.now() + this.config.killGracePeriod;
@@ -997,6 +1097,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       // Adopted while running: we have no child handle, so check the process itself.
       if (t.pid !== undefined && t.startTime !== undefined && isAlive({ pid: t.pid, startTime: t.startTime })) return;
       this.#unwatch(t);
+      this.#release(t); // a job whose spawn agent died still held its cores
       await this.#complete(t, undefined, true);
       return;
     }
@@ -1047,9 +1148,11 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     this.#pollTimer = undefined;
     for (const t of this.#tracked.values()) {
       t.child?.unref();
+      t.viaAgent = false;
       if (t.logFd !== undefined) closeSync(t.logFd);
       t.logFd = undefined;
     }
+    this.#agents?.close();
     this.#store.unregisterOwner(this.#owner);
   }
 }

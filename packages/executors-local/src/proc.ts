@@ -93,3 +93,13 @@ export function findProcessRunning(...words: string[]): ProcessIdentity | undefi
   }
   return undefined;
 }
+
+/** Sends a signal to one process; false if it no longer exists. */
+export function signalProcess(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
