@@ -99,6 +99,19 @@ const CAMEL_TO_SNAKE: Readonly<Record<string, string>> = {
   customAttributes: 'custom_attributes',
 };
 
+const SNAKE_TO_CAMEL: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(CAMEL_TO_SNAKE).map(([camel, snake]) => [snake, camel]),
+);
+
+/** Copies a psij-python object's set values under their camelCase names (`__version` is dropped). */
+function fromSnake(obj: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(obj)) {
+    if (key !== '__version' && value !== undefined && value !== null) out[SNAKE_TO_CAMEL[key] ?? key] = value;
+  }
+  return out;
+}
+
 function snakePath(path: string): string {
   return path.replace(/[A-Za-z]+/g, (seg) => CAMEL_TO_SNAKE[seg] ?? seg);
 }
@@ -121,50 +134,10 @@ export function jobSpecFromPsijJson(document: string | unknown): JobSpec {
     }
   }
   const v = parseWith(PsijJobSpecSchema, raw, 'psij-python job spec');
-  const input: JobSpecInput = { executable: v.executable };
-  const set = (key: keyof JobSpecInput, value: unknown) => {
-    if (value !== undefined && value !== null) (input as Record<string, unknown>)[key] = value;
-  };
-  set('arguments', v.arguments);
-  set('directory', v.directory);
-  set('name', v.name);
-  set('inheritEnvironment', v.inherit_environment);
-  set('environment', v.environment);
-  set('stdinPath', v.stdin_path);
-  set('stdoutPath', v.stdout_path);
-  set('stderrPath', v.stderr_path);
-  set('preLaunch', v.pre_launch);
-  set('postLaunch', v.post_launch);
-  set('launcher', v.launcher);
-  if (v.resources) {
-    const r = v.resources;
-    const resources: Record<string, unknown> = {};
-    const put = (key: string, value: unknown) => {
-      if (value !== undefined && value !== null) resources[key] = value;
-    };
-    put('nodeCount', r.node_count);
-    put('processCount', r.process_count);
-    put('processesPerNode', r.processes_per_node);
-    put('cpuCoresPerProcess', r.cpu_cores_per_process);
-    put('gpuCoresPerProcess', r.gpu_cores_per_process);
-    put('exclusiveNodeUse', r.exclusive_node_use);
-    put('memory', r.memory);
-    input.resources = resources;
-  }
-  if (v.attributes) {
-    const a = v.attributes;
-    const attributes: Record<string, unknown> = {};
-    const put = (key: string, value: unknown) => {
-      if (value !== undefined && value !== null) attributes[key] = value;
-    };
-    put('duration', a.duration);
-    put('queueName', a.queue_name);
-    put('account', a.account);
-    put('projectName', a.project_name);
-    put('reservationId', a.reservation_id);
-    put('customAttributes', a.custom_attributes);
-    input.attributes = attributes;
-  }
+  const { resources, attributes, ...top } = v;
+  const input = fromSnake(top) as JobSpecInput;
+  if (resources) input.resources = fromSnake(resources);
+  if (attributes) input.attributes = fromSnake(attributes);
   try {
     return createJobSpec(input);
   } catch (err) {

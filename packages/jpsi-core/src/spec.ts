@@ -353,6 +353,17 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+// Optional fields copied as they are between input and normalised forms.
+const OPTIONAL_RESOURCE_KEYS = [
+  'nodeCount',
+  'processCount',
+  'processesPerNode',
+  'cpuCoresPerProcess',
+  'gpuCoresPerProcess',
+  'memory',
+] as const;
+const OPTIONAL_SPEC_KEYS = ['directory', 'stdinPath', 'stdoutPath', 'stderrPath', 'preLaunch', 'postLaunch', 'launcher'] as const;
+
 function setIf<T extends object, K extends string, V>(target: T, key: K, value: V | undefined): void {
   if (value !== undefined) (target as Record<string, unknown>)[key] = value;
 }
@@ -385,16 +396,7 @@ export function createJobSpec(input: JobSpecInput | JobSpec): JobSpec {
   if ('field' in derived) throw new Error('unreachable: resources were validated'); // schema refines the same rule
 
   const resources: Record<string, unknown> = { version: 1, exclusiveNodeUse: r.exclusiveNodeUse ?? false, ...derived.ok };
-  for (const key of [
-    'nodeCount',
-    'processCount',
-    'processesPerNode',
-    'cpuCoresPerProcess',
-    'gpuCoresPerProcess',
-    'memory',
-  ] as const) {
-    setIf(resources, key, r[key]);
-  }
+  for (const key of OPTIONAL_RESOURCE_KEYS) setIf(resources, key, r[key]);
   const attributes: Record<string, unknown> = {
     duration: attrs.duration ?? DEFAULT_DURATION_SECONDS,
     customAttributes: { ...(attrs.customAttributes ?? {}) },
@@ -424,7 +426,7 @@ export function createJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     cleanupFlags: [...cleanupFlags],
     cleanupWhen: stagingConditions(cleanupFlags),
   };
-  for (const key of ['directory', 'stdinPath', 'stdoutPath', 'stderrPath', 'preLaunch', 'postLaunch', 'launcher'] as const) {
+  for (const key of OPTIONAL_SPEC_KEYS) {
     setIf(spec, key, v[key]);
   }
   Object.defineProperty(spec, SPEC_BRAND, { value: true });
@@ -438,16 +440,7 @@ export function createJobSpec(input: JobSpecInput | JobSpec): JobSpec {
 export function jobSpecToInput(spec: JobSpec): JobSpecInput {
   const r = spec.resources;
   const resources: ResourceSpecInput = {};
-  for (const key of [
-    'nodeCount',
-    'processCount',
-    'processesPerNode',
-    'cpuCoresPerProcess',
-    'gpuCoresPerProcess',
-    'memory',
-  ] as const) {
-    setIf(resources, key, r[key]);
-  }
+  for (const key of OPTIONAL_RESOURCE_KEYS) setIf(resources, key, r[key]);
   if (r.exclusiveNodeUse) resources.exclusiveNodeUse = true;
   const a = spec.attributes;
   const attributes: JobAttributesInput = { duration: a.duration };
@@ -464,7 +457,7 @@ export function jobSpecToInput(spec: JobSpec): JobSpecInput {
     resources,
     attributes,
   };
-  for (const key of ['directory', 'stdinPath', 'stdoutPath', 'stderrPath', 'preLaunch', 'postLaunch', 'launcher'] as const) {
+  for (const key of OPTIONAL_SPEC_KEYS) {
     setIf(out, key, spec[key]);
   }
   if (spec.stageIn.length) out.stageIn = spec.stageIn.map((s) => ({ source: s.source, target: s.target, mode: s.mode }));
