@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: ['packages/*', 'integration-tests'],
+    globalSetup: ['./vitest.global-setup.ts'],
     // Two cores: real processes, MPI and schedulers compete for them.
     maxWorkers: 2,
     coverage: { provider: 'v8', include: ['packages/*/src/**'] },
