@@ -525,7 +525,8 @@ ${ENV_HELP}`,
     `
 Output: unless --stdout/--stderr name files, the job's standard output is copied to this
 command's stdout and its standard error to stderr as the job writes them. With --json
-only the final job JSON is printed (output goes to the executor's default files).
+only the final job JSON is printed; give --stdout/--stderr to keep the job's output
+(the local executor discards output that no file is named for).
 
 Examples:
   $ exaworks run -- /bin/echo hello

@@ -13,6 +13,7 @@
  * const job = await executor.submit({ executable: '/bin/echo', arguments: ['hello'] });
  * const status = await job.wait();
  * console.log(status?.state, status?.exitCode);
+ * await executor.close();
  * ```
  * @module
  */

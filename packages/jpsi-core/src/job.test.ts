@@ -136,3 +136,41 @@ describe('Job', () => {
     });
   });
 });
+
+describe('Job input validation (constructor options and wait options)', () => {
+  const issuesOf = (fn: () => unknown): string[] => {
+    try {
+      fn();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ValidationError);
+      return (err as ValidationError).issues.map((i) => i.path);
+    }
+    throw new Error('expected a ValidationError');
+  };
+  it('rejects a bad id in the constructor options, naming the field', () => {
+    expect(issuesOf(() => new Job(undefined, { id: '' }))).toEqual(['id']);
+    expect(issuesOf(() => new Job(undefined, { id: 5 as unknown as string }))).toEqual(['id']);
+    expect(issuesOf(() => new Job(undefined, { colour: 'red' } as unknown as { id?: string }))).toEqual(['colour']);
+    expect(new Job(undefined, { id: 'given' }).id).toBe('given');
+  });
+  it('rejects NaN or negative timeouts and unknown target states instead of treating them as "now"', async () => {
+    const job = new Job({ executable: '/bin/true' });
+    const pathsOf = async (p: Promise<unknown>) => {
+      const err = await p.catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ValidationError);
+      return (err as ValidationError).issues.map((i) => i.path);
+    };
+    expect(await pathsOf(job.wait({ timeout: Number.NaN }))).toEqual(['timeout']);
+    expect(await pathsOf(job.wait({ timeout: -1 }))).toEqual(['timeout']);
+    expect(await pathsOf(job.wait({ timeout: 10, targetStates: ['RUNNING' as JobState] }))).toEqual(['targetStates[0]']);
+    expect(await pathsOf(job.wait({ targetStates: 'ACTIVE' as unknown as JobState[] }))).toEqual(['targetStates']);
+  });
+  it('treats an Infinity timeout as no timeout', async () => {
+    const job = new Job({ executable: '/bin/true' });
+    const waiting = job.wait({ timeout: Number.POSITIVE_INFINITY });
+    const early = await Promise.race([waiting, new Promise((r) => setTimeout(() => r('still waiting'), 30))]);
+    expect(early).toBe('still waiting');
+    await job.cancel();
+    expect((await waiting)?.state).toBe('CANCELED');
+  });
+});

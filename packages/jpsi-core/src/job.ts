@@ -4,6 +4,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import { AbortedError, InvalidJobStateError } from './errors.js';
 import { createJobSpec, type JobSpec, type JobSpecInput } from './spec.js';
 import {
@@ -16,13 +17,14 @@ import {
   type JobStatusUpdate,
 } from './state.js';
 import type { JobExecutor } from './executor.js';
+import { parseWith } from './validation.js';
 
 /** Called once for every state a job enters, in order. */
 export type JobStatusListener = (job: Job, status: JobStatus) => void;
 
 /** Options of {@link Job.wait}. */
 export interface WaitOptions {
-  /** Give up after this many milliseconds; `wait` then resolves to `undefined`. */
+  /** Give up after this many milliseconds (0 or more; `Infinity` = never); `wait` then resolves to `undefined`. */
   timeout?: number;
   /**
    * Return once the job is in one of these states or any later one (or a final state).
@@ -32,6 +34,33 @@ export interface WaitOptions {
   /** Abort the wait (rejects with {@link AbortedError}; the job is not affected). */
   signal?: AbortSignal;
 }
+
+/** Options of the {@link Job} constructor. */
+export interface JobOptions {
+  /** The client-side id; default a random UUID. Executors pass one back when they restore a job. */
+  id?: string;
+}
+
+const JobOptionsSchema = z.strictObject({
+  id: z.string().min(1, 'id cannot be empty').optional(),
+});
+
+const jobStateName = z.enum(Object.values(JobState) as [JobState, ...JobState[]], {
+  error: `must be a job state (${Object.values(JobState).join(', ')})`,
+});
+
+// Checked at run time because a NaN or negative timeout would otherwise silently mean "now".
+const WaitOptionsSchema = z.strictObject({
+  timeout: z
+    .union([z.number().min(0, 'timeout must be 0 or more milliseconds'), z.literal(Number.POSITIVE_INFINITY)], {
+      error: 'timeout must be a number of milliseconds',
+    })
+    .optional(),
+  targetStates: z.array(jobStateName, { error: 'targetStates must be an array of job states' }).optional(),
+  signal: z.instanceof(AbortSignal, { error: 'signal must be an AbortSignal' }).optional(),
+});
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface Waiter {
   done(status: JobStatus): boolean;
@@ -75,10 +104,14 @@ export class Job {
   readonly #listeners = new Set<JobStatusListener>();
   readonly #waiters = new Set<Waiter>();
 
-  /** @param spec what to run; validated here (throws {@link ValidationError} naming the field). */
-  constructor(spec?: JobSpecInput | JobSpec, options: { id?: string } = {}) {
-    this.id = options.id ?? randomUUID();
+  /**
+   * @param spec what to run; validated here (throws {@link ValidationError} naming the field).
+   * @param options see {@link JobOptions}; validated too.
+   */
+  constructor(spec?: JobSpecInput | JobSpec, options: JobOptions = {}) {
+    const o = parseWith(JobOptionsSchema, options ?? {}, 'job options');
     this.#spec = spec === undefined ? undefined : createJobSpec(spec);
+    this.id = o.id ?? randomUUID();
     this.#status = freezeStatus({ state: JobState.NEW, time: new Date() });
     this.#history.push(this.#status);
   }
@@ -117,9 +150,16 @@ export class Job {
   /**
    * Waits until the job is in one of `targetStates`, a state after one of them, or a final state.
    * Resolves to that status, or to `undefined` if `timeout` (ms) passes first.
+   * Rejects with {@link ValidationError} for bad options (a NaN timeout, an unknown state name).
    */
   wait(options: WaitOptions = {}): Promise<JobStatus | undefined> {
-    const { timeout, targetStates, signal } = options;
+    let parsed: WaitOptions;
+    try {
+      parsed = parseWith(WaitOptionsSchema, options ?? {}, 'wait options');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const { timeout, targetStates, signal } = parsed;
     if (signal?.aborted) return Promise.reject(new AbortedError('wait was aborted', { cause: signal.reason }));
     if (isWaitSatisfied(this.#status.state, targetStates)) return Promise.resolve(this.#status);
     return new Promise<JobStatus | undefined>((resolve, reject) => {
@@ -143,14 +183,21 @@ export class Job {
       };
       this.#waiters.add(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeout !== undefined) {
-        timer = setTimeout(
-          () => {
-            finish();
-            resolve(undefined);
-          },
-          Math.max(0, timeout),
-        );
+      if (timeout !== undefined && Number.isFinite(timeout)) {
+        const deadline = Date.now() + timeout;
+        // setTimeout fires at once for delays over 2^31-1 ms (~24.8 days), so long waits re-arm.
+        const arm = () => {
+          const left = deadline - Date.now();
+          timer = setTimeout(
+            () => {
+              if (deadline - Date.now() > 0) return arm();
+              finish();
+              resolve(undefined);
+            },
+            Math.min(Math.max(0, left), MAX_TIMER_MS),
+          );
+        };
+        arm();
       }
     });
   }

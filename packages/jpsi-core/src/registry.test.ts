@@ -68,3 +68,58 @@ describe('runtime info', () => {
     expect(whichSync('definitely-not-a-command-xyz')).toBeNull();
   });
 });
+
+describe('registry input validation (names and providers)', () => {
+  it('rejects a non-string executor or launcher name with a field-level error', async () => {
+    const err = await getExecutor(undefined as unknown as string).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).issues[0]!.path).toBe('name');
+    expect((err as ValidationError).issues[0]!.message).toContain('must be a string');
+    await expect(getLauncher(42 as unknown as string)).rejects.toBeInstanceOf(ValidationError);
+  });
+  it('rejects a provider without a name or without create, naming the field', () => {
+    let err: unknown;
+    try {
+      registerExecutor({ create: () => ({}) } as unknown as Parameters<typeof registerExecutor>[0]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).issues.map((i) => i.path)).toEqual(['name']);
+    try {
+      registerLauncher({ name: 'no-create' } as unknown as Parameters<typeof registerLauncher>[0]);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ValidationError).issues.map((i) => i.path)).toEqual(['create']);
+    expect((err as ValidationError).subject).toBe('launcher provider');
+  });
+});
+
+describe('registry: an installed package that fails to load', () => {
+  it('becomes an ExaworksError with a stable code, the package named and the loader error as cause', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'exaworks-broken-'));
+    const pkg = path.join(dir, 'node_modules', '@exaworks', 'executors-broken');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(
+      path.join(pkg, 'package.json'),
+      JSON.stringify({ name: '@exaworks/executors-broken', version: '0.0.0', type: 'module', main: 'index.js' }),
+    );
+    writeFileSync(path.join(pkg, 'index.js'), 'export const executorProvider = {;\n'); // a syntax error, as from a broken build
+    const before = process.cwd();
+    process.chdir(dir);
+    try {
+      const err = await getExecutor('broken').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ExaworksError);
+      expect((err as ExaworksError).code).toBe(ErrorCode.UNKNOWN_EXECUTOR);
+      expect((err as Error).message).toContain('@exaworks/executors-broken is installed but could not be loaded');
+      expect((err as Error).cause).toBeInstanceOf(SyntaxError);
+    } finally {
+      process.chdir(before);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

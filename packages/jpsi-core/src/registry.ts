@@ -9,31 +9,68 @@ import { readdirSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ExaworksError, UnknownExecutorError, UnknownLauncherError, ValidationError } from './errors.js';
+import { z } from 'zod';
+import {
+  ErrorCode,
+  ExaworksError,
+  type ExaworksErrorCode,
+  UnknownExecutorError,
+  UnknownLauncherError,
+  ValidationError,
+} from './errors.js';
 import type { JobExecutor } from './executor.js';
 import type { ExecutorProvider, Launcher, LauncherProvider } from './launcher.js';
+import { parseWith } from './validation.js';
 
 const executors = new Map<string, ExecutorProvider>();
 const launchers = new Map<string, LauncherProvider>();
 const NAME = /^[a-z][a-z0-9_-]*$/;
 
-function checkName(kind: string, name: string): void {
-  if (!NAME.test(name)) {
-    throw new ValidationError(`${kind} name`, [
-      { path: 'name', message: `"${name}" is not a valid ${kind} name (lower-case letters, digits, _ and -)` },
-    ]);
+const NameSchema = z
+  .string({ error: 'must be a string' })
+  .regex(NAME, 'lower-case letters, digits, _ and -, starting with a letter');
+
+function checkName(kind: string, name: unknown): asserts name is string {
+  const result = NameSchema.safeParse(name);
+  if (!result.success) {
+    throw new ValidationError(
+      `${kind} name`,
+      [
+        {
+          path: 'name',
+          message: `${JSON.stringify(name) ?? String(name)} is not a valid ${kind} name (${result.error.issues[0]!.message})`,
+        },
+      ],
+      { cause: result.error },
+    );
   }
 }
 
-/** Registers an executor provider. A later registration of the same name replaces the earlier one. */
+// A provider from a third party is checked whole, so a typo is reported by field, not as "x is not a function" later.
+const ProviderSchema = z.object({
+  name: NameSchema,
+  create: z.custom<(config?: unknown) => unknown>((v) => typeof v === 'function', 'must be a function (config) => instance'),
+});
+
+function checkProvider(kind: string, provider: unknown): void {
+  parseWith(ProviderSchema, provider, `${kind} provider`);
+}
+
+/**
+ * Registers an executor provider. A later registration of the same name replaces the earlier one.
+ * @throws {@link ValidationError} if the provider has no valid `name` or no `create` function.
+ */
 export function registerExecutor(provider: ExecutorProvider): void {
-  checkName('executor', provider.name);
+  checkProvider('executor', provider);
   executors.set(provider.name, provider);
 }
 
-/** Registers a launcher provider. A later registration of the same name replaces the earlier one. */
+/**
+ * Registers a launcher provider. A later registration of the same name replaces the earlier one.
+ * @throws {@link ValidationError} if the provider has no valid `name` or no `create` function.
+ */
 export function registerLauncher(provider: LauncherProvider): void {
-  checkName('launcher', provider.name);
+  checkProvider('launcher', provider);
   launchers.set(provider.name, provider);
 }
 
@@ -42,8 +79,25 @@ function isModuleNotFound(err: unknown, specifier: string): boolean {
   return (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND') && (e.message ?? '').includes(specifier);
 }
 
-/** Imports a package from here, or else from the current directory's node_modules. */
-async function importInstalled(specifier: string): Promise<Record<string, unknown> | undefined> {
+/**
+ * Imports a package from here, or else from the current directory's node_modules; a package that
+ * is installed but fails to load (broken build, missing dependency) becomes an {@link ExaworksError}
+ * with the loader's error as cause, so callers see a stable code instead of a raw SyntaxError.
+ */
+async function importInstalled(specifier: string, code: ExaworksErrorCode): Promise<Record<string, unknown> | undefined> {
+  try {
+    return await importInstalledRaw(specifier);
+  } catch (cause) {
+    throw new ExaworksError(
+      code,
+      `${specifier} is installed but could not be loaded: ${cause instanceof Error ? cause.message : String(cause)}. ` +
+        `Reinstall it (npm install ${specifier}) or check that its dependencies are installed.`,
+      { cause },
+    );
+  }
+}
+
+async function importInstalledRaw(specifier: string): Promise<Record<string, unknown> | undefined> {
   try {
     return (await import(specifier)) as Record<string, unknown>;
   } catch (err) {
@@ -68,7 +122,7 @@ function isProvider(value: unknown): value is { name: string; create: (c?: unkno
 }
 
 async function loadExecutorPackage(name: string): Promise<void> {
-  const mod = await importInstalled(`@exaworks/executors-${name}`);
+  const mod = await importInstalled(`@exaworks/executors-${name}`, ErrorCode.UNKNOWN_EXECUTOR);
   if (!mod) return;
   const providers = [mod.executorProvider, ...(Array.isArray(mod.executorProviders) ? mod.executorProviders : [])];
   for (const p of providers) if (isProvider(p)) registerExecutor(p as ExecutorProvider);
@@ -76,7 +130,7 @@ async function loadExecutorPackage(name: string): Promise<void> {
 
 async function loadLauncherPackages(name: string): Promise<void> {
   for (const specifier of ['@exaworks/launcher', `@exaworks/launcher-${name}`]) {
-    const mod = await importInstalled(specifier);
+    const mod = await importInstalled(specifier, ErrorCode.UNKNOWN_LAUNCHER);
     if (!mod) continue;
     const providers = [mod.launcherProvider, ...(Array.isArray(mod.launcherProviders) ? mod.launcherProviders : [])];
     for (const p of providers) if (isProvider(p)) registerLauncher(p as LauncherProvider);
@@ -86,7 +140,8 @@ async function loadLauncherPackages(name: string): Promise<void> {
 
 /**
  * Creates an executor by name: a registered one, or `@exaworks/executors-<name>` if installed.
- * @throws {@link UnknownExecutorError} listing the available executors.
+ * `config` is handed to the provider, which validates it.
+ * @throws {@link UnknownExecutorError} listing the available executors; {@link ValidationError} for a bad name or config.
  */
 export async function getExecutor(name: string, config?: unknown): Promise<JobExecutor> {
   checkName('executor', name);
@@ -98,7 +153,8 @@ export async function getExecutor(name: string, config?: unknown): Promise<JobEx
 
 /**
  * Creates a launcher by name: a registered one, or one from an installed launcher package.
- * @throws {@link UnknownLauncherError} listing the available launchers.
+ * `config` is handed to the provider, which validates it.
+ * @throws {@link UnknownLauncherError} listing the available launchers; {@link ValidationError} for a bad name or config.
  */
 export async function getLauncher(name: string, config?: unknown): Promise<Launcher> {
   checkName('launcher', name);

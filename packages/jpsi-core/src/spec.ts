@@ -393,7 +393,9 @@ export function createJobSpec(input: JobSpecInput | JobSpec): JobSpec {
   }
   const r = v.resources ?? {};
   const derived = deriveCounts(r);
-  if ('field' in derived) throw new Error('unreachable: resources were validated'); // schema refines the same rule
+  // The schema refines the same rule, so this only guards against the two drifting apart.
+  if ('field' in derived)
+    throw new ValidationError('job spec', [{ path: `resources.${derived.field}`, message: derived.message }]);
 
   const resources: Record<string, unknown> = { version: 1, exclusiveNodeUse: r.exclusiveNodeUse ?? false, ...derived.ok };
   for (const key of OPTIONAL_RESOURCE_KEYS) setIf(resources, key, r[key]);

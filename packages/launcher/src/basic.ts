@@ -4,15 +4,30 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import {
   createJobSpec,
   LauncherError,
+  parseWith,
   throwIfAborted,
   type JobSpec,
   type LaunchCommand,
   type LaunchContext,
   type Launcher,
 } from '@exaworks/jpsi-core';
+
+/** True if `s` has no NUL character (a NUL cannot pass through a shell or execve: refused when the config is given, not at launch). */
+export const noNul = (s: string): boolean => !s.includes('\0');
+
+const LaunchContextSchema = z.object({
+  nodeFile: z.string().min(1, 'nodeFile cannot be empty').refine(noNul, 'nodeFile cannot contain a NUL character').optional(),
+  signal: z.instanceof(AbortSignal, { error: 'signal must be an AbortSignal' }).optional(),
+});
+
+/** Validates the launch context an executor passes (so a bad node file is named, not quoted blindly). */
+export function parseLaunchContext(context: LaunchContext | undefined): LaunchContext {
+  return parseWith(LaunchContextSchema, context ?? {}, 'launch context') as LaunchContext;
+}
 
 /** The launch command's executable and arguments: `[executable, ...arguments]`. */
 export function programArgv(spec: JobSpec): string[] {
@@ -29,7 +44,7 @@ export class SingleLauncher implements Launcher {
 
   /** The launch command: the program itself. */
   async launchCommand(spec: JobSpec, context: LaunchContext = {}): Promise<LaunchCommand> {
-    throwIfAborted(context.signal);
+    throwIfAborted(parseLaunchContext(context).signal);
     return { argv: programArgv(createJobSpec(spec)), env: {} };
   }
 }
@@ -55,7 +70,7 @@ export class MultipleLauncher implements Launcher {
 
   /** The launch command: `multiple.sh` with the process count and the program. */
   async launchCommand(spec: JobSpec, context: LaunchContext = {}): Promise<LaunchCommand> {
-    throwIfAborted(context.signal);
+    throwIfAborted(parseLaunchContext(context).signal);
     const s = createJobSpec(spec);
     if (!existsSync(MULTIPLE_SCRIPT)) {
       throw new LauncherError(`The multiple launcher's script is missing at ${MULTIPLE_SCRIPT}; reinstall @exaworks/launcher.`);

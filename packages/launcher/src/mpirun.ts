@@ -15,7 +15,7 @@ import {
   type LaunchContext,
   type Launcher,
 } from '@exaworks/jpsi-core';
-import { programArgv } from './basic.js';
+import { noNul, parseLaunchContext, programArgv } from './basic.js';
 
 /** Which MPI implementation an `mpirun` belongs to. `generic` gets only `-n`. */
 export type MpiFlavour = 'openmpi' | 'mpich' | 'generic';
@@ -23,7 +23,7 @@ export type MpiFlavour = 'openmpi' | 'mpich' | 'generic';
 /** Configuration of {@link MpirunLauncher}. */
 export const MpirunConfigSchema = z.strictObject({
   /** The mpirun program: a name looked up on PATH or a path. Default `mpirun`. */
-  program: z.string().min(1, 'program cannot be empty').optional(),
+  program: z.string().min(1, 'program cannot be empty').refine(noNul, 'program cannot contain a NUL character').optional(),
   /** Skip detection and use these flags. Default: detected from `<program> --version`. */
   flavour: z.enum(['openmpi', 'mpich', 'generic']).optional(),
   /**
@@ -32,7 +32,7 @@ export const MpirunConfigSchema = z.strictObject({
    */
   oversubscribe: z.boolean().optional(),
   /** Extra words put right after the program, before the derived flags. */
-  extraArgs: z.array(z.string()).optional(),
+  extraArgs: z.array(z.string().refine(noNul, 'an argument cannot contain a NUL character')).optional(),
 });
 
 /** Input accepted as {@link MpirunLauncher} configuration. */
@@ -165,7 +165,8 @@ export class MpirunLauncher implements Launcher {
    * The launch command, probing the flavour on first use.
    * @throws {@link @exaworks/jpsi-core!LauncherError} if mpirun cannot be found or run.
    */
-  async launchCommand(spec: JobSpec, context: LaunchContext = {}): Promise<LaunchCommand> {
+  async launchCommand(spec: JobSpec, launchContext: LaunchContext = {}): Promise<LaunchCommand> {
+    const context = parseLaunchContext(launchContext);
     const s = createJobSpec(spec);
     const flavour = this.config.flavour ?? (await detectMpiFlavour(this.program, context.signal));
     throwIfAborted(context.signal);

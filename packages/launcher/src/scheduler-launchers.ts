@@ -13,14 +13,14 @@ import {
   type LaunchContext,
   type Launcher,
 } from '@exaworks/jpsi-core';
-import { programArgv } from './basic.js';
+import { noNul, parseLaunchContext, programArgv } from './basic.js';
 
 /** Configuration of the `srun`, `jsrun` and `aprun` launchers. */
 export const SchedulerLauncherConfigSchema = z.strictObject({
   /** The program to run: a name looked up on PATH or a path. Default: the launcher's name. */
-  program: z.string().min(1, 'program cannot be empty').optional(),
+  program: z.string().min(1, 'program cannot be empty').refine(noNul, 'program cannot contain a NUL character').optional(),
   /** Extra words put right after the program, before the derived flags. */
-  extraArgs: z.array(z.string()).optional(),
+  extraArgs: z.array(z.string().refine(noNul, 'an argument cannot contain a NUL character')).optional(),
 });
 
 /** Input accepted as configuration of the `srun`, `jsrun` and `aprun` launchers. */
@@ -96,7 +96,7 @@ abstract class SchedulerLauncher implements Launcher {
 
   /** The launch command: program, extra words, derived flags, executable and arguments. */
   async launchCommand(spec: JobSpec, context: LaunchContext = {}): Promise<LaunchCommand> {
-    throwIfAborted(context.signal);
+    throwIfAborted(parseLaunchContext(context).signal);
     const s = createJobSpec(spec);
     return { argv: [this.program, ...(this.config.extraArgs ?? []), ...this.flags(s), ...programArgv(s)], env: {} };
   }
