@@ -221,6 +221,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   #usedCores = 0;
   #running = 0;
   #submitTail: Promise<unknown> = Promise.resolve();
+  /** Stage-ins in flight: close() lets them end in a spawn before it lets go of the jobs. */
+  readonly #stagingIn = new Set<Promise<void>>();
   #pollTimer: NodeJS.Timeout | undefined;
   #polling = false;
   #closed = false;
@@ -484,7 +486,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       this.#spawn(t, paths);
       return;
     }
-    stageIn(t.spec, this.#jobDirectory(t), t.cwd).then(
+    const staging: Promise<void> = stageIn(t.spec, this.#jobDirectory(t), t.cwd).then(
       () => this.#spawn(t, paths),
       (err: unknown) => {
         this.#release(t);
@@ -496,6 +498,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
         );
       },
     );
+    this.#stagingIn.add(staging);
+    void staging.finally(() => this.#stagingIn.delete(staging));
   }
 
   /** Where relative staging paths point: the spec's directory, else the submitter's. */
@@ -1023,8 +1027,9 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     }
     let identity: ProcessIdentity | undefined =
       t.pid !== undefined && t.startTime ? { pid: t.pid, startTime: t.startTime } : undefined;
-    const ranBefore = identity !== undefined;
-    if (identity === undefined) {
+    // An ACTIVE line whose process was gone before its start time was read still says it ran.
+    const ranBefore = t.pid !== undefined;
+    if (!ranBefore) {
       // STAGE_IN without ACTIVE: the job may have been started; look for it among live processes.
       identity = findProcessRunning(processName(t.id), paths.script);
       if (identity) {
@@ -1049,7 +1054,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       }
       return;
     }
-    const ran = identity !== undefined || existsSync(paths.exitCode);
+    const ran = ranBefore || identity !== undefined || existsSync(paths.exitCode);
     // A job known to have run was cleared to start by its owner: only its owner (now us) decides.
     t.spawnCleared = ranBefore || ran;
     await this.#complete(t, undefined, ran);
@@ -1143,6 +1148,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#ready.catch(noop);
+    // A job past its start claim is started now (and unref'd below), not after this returns.
+    await Promise.all(this.#stagingIn);
     this.#heap.stop();
     if (this.#pollTimer) clearInterval(this.#pollTimer);
     this.#pollTimer = undefined;

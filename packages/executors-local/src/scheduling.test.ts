@@ -79,10 +79,11 @@ describe('LocalExecutor: resource-aware FIFO', () => {
     for (const name of order)
       jobs.push(await e.submit(recordingJob(log, name, 0.15, name === 'big' ? { processCount: 2 } : undefined)));
     await Promise.all(jobs.map((j) => j.wait()));
-    // The executor starts them in submission order (j3 and j4 start together, so the order of
-    // their own first output is up to the OS scheduler: compare the executor's ACTIVE times).
-    const active = jobs.map((j) => j.history.find((s) => s.state === 'ACTIVE')!.time.getTime());
-    for (let i = 1; i < active.length; i++) expect(active[i]!).toBeGreaterThanOrEqual(active[i - 1]!);
+    // The executor starts them in submission order. j3 and j4 start together, so the order of their
+    // own output, and of the spawn agent's pid reports (ACTIVE), is up to the OS: compare STAGE_IN,
+    // the start decision the executor records, in queue order, before it spawns anything.
+    const started = jobs.map((j) => j.history.find((s) => s.state === 'STAGE_IN')!.time.getTime());
+    for (let i = 1; i < started.length; i++) expect(started[i]!).toBeGreaterThanOrEqual(started[i - 1]!);
     const list = spans(log);
     const at = (name: string) => list.find((s) => s.name === name)!;
     expect(at('big').start).toBeGreaterThanOrEqual(at('j1').end); // waited for the whole machine

@@ -93,11 +93,13 @@ class Agent {
   #ready = false;
   #buffer = '';
   #ended = false;
+  /** True if the process died before its input was ended on purpose. */
+  #crashed = false;
   dead = false;
 
-  /** True once its input was ended on purpose. */
+  /** True once its input was ended on purpose (and it did not die before that). */
   get retired(): boolean {
-    return this.#ended;
+    return this.#ended && !this.#crashed;
   }
 
   constructor(
@@ -112,6 +114,11 @@ class Agent {
     });
     this.#child.unref();
     this.#child.on('error', () => undefined); // reported through the close of stdout
+    // Its watchers may keep stdout open for hours: take no more requests once the agent itself is gone.
+    this.#child.on('exit', () => {
+      if (!this.#ended) this.#crashed = true;
+      this.dead = true;
+    });
     this.#child.stdin!.on('error', () => undefined); // EPIPE when it died: same
     const out = this.#child.stdout!;
     out.setEncoding('latin1');

@@ -3,7 +3,7 @@
  * after, and cleanup, all relative to the job's directory.
  * @module
  */
-import { cp, lstat, mkdir, rename, rm, symlink } from 'node:fs/promises';
+import { cp, lstat, mkdir, realpath, rename, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stagingApplies, type JobSpec, type StagingMode } from '@exaworks/jpsi-core';
@@ -99,9 +99,13 @@ export async function cleanup(spec: JobSpec, jobDir: string, outcome: Outcome): 
   if (spec.cleanup.length === 0 || !stagingApplies(spec.cleanupWhen, outcome)) return undefined;
   let failure: string | undefined;
   const root = path.resolve(jobDir);
+  const realRoot = await realpath(root).catch(() => root);
   for (const entry of spec.cleanup) {
     const target = localPath(entry, root);
-    if (target === root || !target.startsWith(root + path.sep)) {
+    // rm does not follow the last component, but a symlinked directory above it would lead outside.
+    const parent = await realpath(path.dirname(target)).catch(() => path.dirname(target));
+    const real = path.join(parent, path.basename(target));
+    if (target === root || !target.startsWith(root + path.sep) || real === realRoot || !real.startsWith(realRoot + path.sep)) {
       failure ??= `cleanup path ${entry} is not inside the job directory ${root}; not removed`;
       continue;
     }

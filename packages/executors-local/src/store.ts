@@ -292,11 +292,27 @@ export class JobStore {
    * (an O_EXCL claim file); the winner then writes the owner file.
    */
   async adopt(paths: LocalJobPaths, current: OwnerFile, me: OwnerInfo): Promise<boolean> {
-    const generation = current.generation + 1;
-    if (!this.claim(`${paths.adoptPrefix}${generation}`, me.id)) return false;
+    let generation = current.generation + 1;
+    // A claimant that died before writing the owner file must not strand the job: claim the next generation.
+    while (!this.claim(`${paths.adoptPrefix}${generation}`, me.id)) {
+      if (!this.#claimantDead(`${paths.adoptPrefix}${generation}`)) return false;
+      generation++;
+    }
     const next: OwnerFile = { generation, owner: me };
     await writeFileAtomic(paths.owner, JSON.stringify(next), { fsync: this.#fsync, mode: 0o600 });
     return true;
+  }
+
+  /** True if the executor that made adoption claim `file` is gone (an empty claim counts once it is stale). */
+  #claimantDead(file: string): boolean {
+    try {
+      const id = readFileSync(file, 'utf8');
+      const m = /^(\d+)-(\d+)-\d+$/.exec(id);
+      if (m) return !this.ownerAlive({ id, pid: Number(m[1]), startTime: m[2]! });
+      return id === '' && Date.now() - statSync(file).mtimeMs > 5000;
+    } catch {
+      return false;
+    }
   }
 
   /** Marks an executor instance live (its file is removed by `close`). */
