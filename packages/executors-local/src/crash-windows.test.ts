@@ -90,6 +90,26 @@ describe('LocalExecutor: crash windows', () => {
     expect(runCounts(runs)).toEqual({ staged: 1 });
   }, 30_000);
 
+  it('close() right after submit still records ACTIVE with the pid of a job handed to the spawn agent', async () => {
+    const wd = tempDir();
+    const runs = path.join(wd, 'runs');
+    const first = executor(wd);
+    const job = await first.submit(counted(runs, 'handed-over', 0.5) as never);
+    await first.close(); // the agent may not have reported the pid yet
+    const lines = readFileSync(path.join(wd, `${job.nativeId!}.job`), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1);
+    const active = lines.map((l) => JSON.parse(l) as { state: string; pid?: number }).find((l) => l.state === 'ACTIVE');
+    expect(active?.pid).toBeGreaterThan(0);
+    // An adopter then tracks it to its end; it ran exactly once.
+    const second = executor(wd);
+    const again = new Job();
+    await second.attach(again, job.nativeId!);
+    expect(await again.wait({ timeout: 20_000 })).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
+    expect(runCounts(runs)).toEqual({ 'handed-over': 1 });
+  });
+
   it('a spawn agent killed alone (its job watchers live on) gets no more jobs: the next job runs at once', async () => {
     const e = executor(tempDir(), { recover: false });
     const long = await e.submit({ executable: '/bin/sleep', arguments: ['6'] });

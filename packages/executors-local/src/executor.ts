@@ -223,6 +223,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   #submitTail: Promise<unknown> = Promise.resolve();
   /** Stage-ins in flight: close() lets them end in a spawn before it lets go of the jobs. */
   readonly #stagingIn = new Set<Promise<void>>();
+  // Jobs handed to the spawn agent whose pid has not come back yet: close() waits for them.
+  readonly #awaitingPid = new Set<Tracked>();
   #pollTimer: NodeJS.Timeout | undefined;
   #polling = false;
   #closed = false;
@@ -588,17 +590,21 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       ...LocalExecutor.agentOptions,
       onUnavailable: (why) => this.logger.info('the spawn agent is not usable here; spawning jobs directly', { reason: why }),
     });
-    return this.#agents.run(req, {
+    this.#awaitingPid.add(t);
+    const sent = this.#agents.run(req, {
       started: (pid) => {
-        if (this.#closed) return; // no longer ours: an adopter finds it in /proc by its name
+        const handedOver = this.#awaitingPid.delete(t);
+        if (this.#closed && !handedOver) return; // no longer ours: an adopter finds it in /proc by its name
         t.viaAgent = true;
         this.#started(t, paths, pid);
       },
       exited: (code, signal) => {
+        this.#awaitingPid.delete(t);
         t.viaAgent = false;
         this.#onChildExit(t, code, signal);
       },
       failed: (why, message) => {
+        this.#awaitingPid.delete(t);
         if (this.#closed) return;
         t.viaAgent = false;
         if (why === 'nocwd') {
@@ -630,6 +636,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
         }
       },
     });
+    if (!sent) this.#awaitingPid.delete(t);
+    return sent;
   }
 
   /** A job's process runs: record ACTIVE (pid and start time), arm its walltime, honour a cancel. */
@@ -1150,6 +1158,11 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     await this.#ready.catch(noop);
     // A job past its start claim is started now (and unref'd below), not after this returns.
     await Promise.all(this.#stagingIn);
+    // A job already handed to the spawn agent gets its ACTIVE line (pid) before we let go of it,
+    // so an adopter never mistakes it for lost; bounded, in case the agent is wedged.
+    for (const until = Date.now() + 5000; this.#awaitingPid.size > 0 && Date.now() < until; ) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     this.#heap.stop();
     if (this.#pollTimer) clearInterval(this.#pollTimer);
     this.#pollTimer = undefined;
