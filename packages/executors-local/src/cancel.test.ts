@@ -1,20 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Job, JobState } from '@exaworks/jpsi-core';
-import { type LocalExecutor, createLocalExecutor, type LocalExecutorConfigInput } from './index.js';
-import { cleanupDirs, pidAlive, tempDir, until } from './test-support/helpers.js';
+import { pidAlive, tempDir, until, useExecutors } from './test-support/helpers.js';
 
-const open: LocalExecutor[] = [];
-function executor(config: LocalExecutorConfigInput = {}): LocalExecutor {
-  const e = createLocalExecutor({ workDirectory: tempDir(), maxCores: 1, killGracePeriod: 300, pollInterval: 50, ...config });
-  open.push(e);
-  return e;
-}
-afterEach(async () => {
-  for (const e of open.splice(0)) await e.close();
-});
-afterAll(cleanupDirs);
+const executor = useExecutors({ maxCores: 1, killGracePeriod: 300, pollInterval: 50 });
 
 describe('LocalExecutor: cancel', () => {
   it('cancels a running job: CANCELED, with stage-out and cleanup states, and the whole process tree gone', async () => {

@@ -1,20 +1,13 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Job, JobState } from '@exaworks/jpsi-core';
-import { type LocalExecutor, createLocalExecutor, type LocalExecutorConfigInput } from './index.js';
-import { cleanupDirs, runChild, tempDir, until } from './test-support/helpers.js';
+import type { LocalExecutor, LocalExecutorConfigInput } from './index.js';
+import { runChild, tempDir, until, useExecutors } from './test-support/helpers.js';
 
-const open: LocalExecutor[] = [];
-function executor(workDirectory: string, config: LocalExecutorConfigInput = {}): LocalExecutor {
-  const e = createLocalExecutor({ workDirectory, maxCores: 2, killGracePeriod: 300, pollInterval: 50, ...config });
-  open.push(e);
-  return e;
-}
-afterEach(async () => {
-  for (const e of open.splice(0)) await e.close();
-});
-afterAll(cleanupDirs);
+const makeExecutor = useExecutors({ maxCores: 2, killGracePeriod: 300, pollInterval: 50 });
+const executor = (workDirectory: string, config: LocalExecutorConfigInput = {}): LocalExecutor =>
+  makeExecutor({ workDirectory, ...config });
 
 function counted(runs: string, name: string, seconds: number): Record<string, unknown> {
   return { executable: '/bin/sh', arguments: ['-c', `echo ${name} >> ${runs}; sleep ${seconds}`], name };

@@ -1,21 +1,14 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Job, JobState } from '@exaworks/jpsi-core';
-import { type LocalExecutor, createLocalExecutor, type LocalExecutorConfigInput } from './index.js';
-import { cleanupDirs, pidAlive, runChild, startChild, tempDir, until } from './test-support/helpers.js';
+import type { LocalExecutor, LocalExecutorConfigInput } from './index.js';
+import { pidAlive, runChild, startChild, tempDir, until, useExecutors } from './test-support/helpers.js';
 
-const open: LocalExecutor[] = [];
-function executor(workDirectory: string, config: LocalExecutorConfigInput = {}): LocalExecutor {
-  const e = createLocalExecutor({ workDirectory, maxCores: 2, killGracePeriod: 300, pollInterval: 50, ...config });
-  open.push(e);
-  return e;
-}
-afterEach(async () => {
-  for (const e of open.splice(0)) await e.close();
-});
-afterAll(cleanupDirs);
+const makeExecutor = useExecutors({ maxCores: 2, killGracePeriod: 300, pollInterval: 50 });
+const executor = (workDirectory: string, config: LocalExecutorConfigInput = {}): LocalExecutor =>
+  makeExecutor({ workDirectory, ...config });
 
 /** A job that appends its name to `runs` (to count runs), then sleeps, then exits with `code`. */
 function counted(runs: string, name: string, seconds: number, code = 0): Record<string, unknown> {

@@ -1,20 +1,11 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Job, JobState, ValidationError, getExecutor, type JobSpecInput, type JobStatus } from '@exaworks/jpsi-core';
-import { type LocalExecutor, createLocalExecutor, type LocalExecutorConfigInput } from './index.js';
-import { cleanupDirs, tempDir } from './test-support/helpers.js';
+import { type LocalExecutor, createLocalExecutor } from './index.js';
+import { tempDir, useExecutors } from './test-support/helpers.js';
 
-const open: LocalExecutor[] = [];
-function executor(config: LocalExecutorConfigInput = {}): LocalExecutor {
-  const e = createLocalExecutor({ workDirectory: tempDir(), maxCores: 2, killGracePeriod: 500, pollInterval: 50, ...config });
-  open.push(e);
-  return e;
-}
-afterEach(async () => {
-  for (const e of open.splice(0)) await e.close();
-});
-afterAll(cleanupDirs);
+const executor = useExecutors({ maxCores: 2, killGracePeriod: 500, pollInterval: 50 });
 
 async function run(e: LocalExecutor, spec: JobSpecInput): Promise<{ job: Job; status: JobStatus; out: string; err: string }> {
   // The executor discards output a spec does not route to a file: route it to files to read it.

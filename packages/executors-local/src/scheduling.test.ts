@@ -1,20 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Job } from '@exaworks/jpsi-core';
-import { type LocalExecutor, createLocalExecutor, type LocalExecutorConfigInput } from './index.js';
-import { cleanupDirs, tempDir } from './test-support/helpers.js';
+import { tempDir, useExecutors } from './test-support/helpers.js';
 
-const open: LocalExecutor[] = [];
-function executor(config: LocalExecutorConfigInput = {}): LocalExecutor {
-  const e = createLocalExecutor({ workDirectory: tempDir(), killGracePeriod: 300, pollInterval: 50, ...config });
-  open.push(e);
-  return e;
-}
-afterEach(async () => {
-  for (const e of open.splice(0)) await e.close();
-});
-afterAll(cleanupDirs);
+const executor = useExecutors({ killGracePeriod: 300, pollInterval: 50 });
 
 /** Each job appends "<name> start <ms>" and "<name> end <ms>" to one file. */
 function recordingJob(log: string, name: string, seconds: number, resources?: Record<string, number>): Job {

@@ -1,21 +1,11 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Job } from '@exaworks/jpsi-core';
-import { type LocalExecutor, createLocalExecutor } from './index.js';
-import { cleanupDirs, tempDir } from './test-support/helpers.js';
+import { tempDir, useExecutors } from './test-support/helpers.js';
 
-const open: LocalExecutor[] = [];
-function executor(): LocalExecutor {
-  const e = createLocalExecutor({ workDirectory: tempDir(), maxCores: 2, pollInterval: 50 });
-  open.push(e);
-  return e;
-}
-afterEach(async () => {
-  for (const e of open.splice(0)) await e.close();
-});
-afterAll(cleanupDirs);
+const executor = useExecutors({ maxCores: 2, pollInterval: 50 });
 
 function dirs(): { src: string; job: string; out: string } {
   const root = tempDir('xw-stage-');

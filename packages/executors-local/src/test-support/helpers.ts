@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { afterAll, afterEach } from 'vitest';
+import { type LocalExecutor, type LocalExecutorConfigInput, createLocalExecutor } from '../index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The script run in a second process (see child.ts). */
@@ -73,4 +75,21 @@ export function pidAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * An executor factory for one test file: each executor gets a fresh temp work directory (unless
+ * the config names one) and is closed after each test; temp directories go at the end.
+ */
+export function useExecutors(defaults: LocalExecutorConfigInput): (config?: LocalExecutorConfigInput) => LocalExecutor {
+  const open: LocalExecutor[] = [];
+  afterEach(async () => {
+    for (const e of open.splice(0)) await e.close();
+  });
+  afterAll(cleanupDirs);
+  return (config = {}) => {
+    const e = createLocalExecutor({ workDirectory: tempDir(), ...defaults, ...config });
+    open.push(e);
+    return e;
+  };
 }
