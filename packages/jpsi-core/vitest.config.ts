@@ -1,3 +1,4 @@
 import { defineProject } from 'vitest/config';
 
-export default defineProject({ test: { include: ['src/**/*.test.ts'] } });
+// Some tests import packages and start processes; on a busy 2-core machine 5 s (vitest's default) is too tight.
+export default defineProject({ test: { include: ['src/**/*.test.ts'], testTimeout: 20_000, hookTimeout: 60_000 } });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Job, JobState } from '@exaworks/jpsi-core';
 import type { LocalExecutor, LocalExecutorConfigInput } from './index.js';
-import { runChild, tempDir, until, useExecutors } from './test-support/helpers.js';
+import { makeFifo, releaseFifo, runChild, tempDir, until, useExecutors } from './test-support/helpers.js';
 
 const makeExecutor = useExecutors({ maxCores: 2, killGracePeriod: 300, pollInterval: 50 });
 const executor = (workDirectory: string, config: LocalExecutorConfigInput = {}): LocalExecutor =>
@@ -65,23 +65,29 @@ describe('LocalExecutor: crash windows', () => {
     const wd = tempDir();
     const dir = tempDir('xw-stage-');
     const runs = path.join(dir, 'runs');
+    const hold = makeFifo(dir);
     writeFileSync(path.join(dir, 'input.txt'), 'data');
     const spec = {
-      ...counted(runs, 'staged', 6),
+      executable: '/bin/sh',
+      // Held on a FIFO until the test lets it go, so the child can only have exited while it still runs.
+      arguments: ['-c', `echo staged >> ${runs}; read _ < ${hold}`],
+      name: 'staged',
       directory: path.join(dir, 'job'),
       stageIn: [{ source: path.join(dir, 'input.txt'), target: 'input.txt' }],
     };
-    const t0 = Date.now();
-    // The child submits and closes at once, while the stage-in is still in flight.
+    // The child submits and closes at once, while the stage-in is still in flight; it exits
+    // although the job it started after close() cannot end before releaseFifo below.
     const out = (await runChild({ op: 'submit', workDirectory: wd, specs: [spec] })) as { ids: string[] };
-    expect(Date.now() - t0).toBeLessThan(5_000); // not held open by the 6 s job it started after close()
     const e = executor(wd);
     const j = new Job();
     await e.attach(j, out.ids[0]!);
-    expect(await j.wait({ timeout: 15_000 })).toMatchObject({ state: 'COMPLETED' });
+    expect(await j.wait({ targetStates: [JobState.ACTIVE], timeout: 20_000 })).toMatchObject({ state: 'ACTIVE' });
+    expect(j.status.state).toBe('ACTIVE'); // still running after its submitter exited
+    await releaseFifo(hold);
+    expect(await j.wait({ timeout: 20_000 })).toMatchObject({ state: 'COMPLETED' });
     expect(j.history.map((s) => s.state)).toContain('ACTIVE');
     expect(runCounts(runs)).toEqual({ staged: 1 });
-  }, 30_000);
+  }, 60_000);
 
   it('close() right after submit still records ACTIVE with the pid of a job handed to the spawn agent', async () => {
     const wd = tempDir();
@@ -101,11 +107,12 @@ describe('LocalExecutor: crash windows', () => {
     await second.attach(again, job.nativeId!);
     expect(await again.wait({ timeout: 20_000 })).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
     expect(runCounts(runs)).toEqual({ 'handed-over': 1 });
-  });
+  }, 30_000);
 
   it('a spawn agent killed alone (its job watchers live on) gets no more jobs: the next job runs at once', async () => {
     const e = executor(tempDir(), { recover: false });
-    const long = await e.submit({ executable: '/bin/sleep', arguments: ['6'] });
+    const hold = makeFifo(tempDir('xw-hold-'));
+    const long = await e.submit({ executable: '/bin/sh', arguments: ['-c', `read _ < ${hold}`] });
     await long.wait({ targetStates: [JobState.ACTIVE], timeout: 10_000 });
     const agent = readdirSync('/proc').find((p) => {
       try {
@@ -121,11 +128,11 @@ describe('LocalExecutor: crash windows', () => {
     process.kill(Number(agent), 'SIGKILL'); // only the agent: the watcher of the long job keeps its stdout open
     // Reaped (gone from /proc, not a zombie): Node has seen it exit.
     await until(() => !existsSync(`/proc/${agent}`), 5_000, 'the agent to die');
-    const t0 = Date.now();
     const next = await e.submit({ executable: '/bin/true' });
-    expect((await next.wait({ timeout: 10_000 }))?.state).toBe('COMPLETED');
-    expect(Date.now() - t0).toBeLessThan(3_000); // not held until the long job ends
-    expect((await long.wait({ timeout: 10_000 }))?.state).toBe('COMPLETED');
+    expect((await next.wait({ timeout: 20_000 }))?.state).toBe('COMPLETED');
+    expect(long.status.state).toBe('ACTIVE'); // the next job was not held until the long one ended: it cannot end yet
+    await releaseFifo(hold);
+    expect((await long.wait({ timeout: 20_000 }))?.state).toBe('COMPLETED');
   }, 30_000);
 });
 

@@ -5,7 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { JobState, shellQuote, type Logger } from '@exaworks/jpsi-core';
 import { LocalExecutor, createLocalExecutor } from './executor.js';
 import { SpawnAgents, type AgentFailure, type AgentRequest } from './spawner.js';
-import { cleanupDirs, tempDir, until } from './test-support/helpers.js';
+import { cleanupDirs, makeFifo, releaseFifo, tempDir, until } from './test-support/helpers.js';
 
 interface Outcome {
   pid: number | undefined;
@@ -88,28 +88,27 @@ describe('spawn agent', () => {
       ),
       { numRuns: 40 },
     );
-  });
+  }, 120_000); // 40 real jobs: several seconds on a loaded 2-core machine
 
   it('runs each job as the leader of its own process group and session (pgid == pid), without the agent', async () => {
     const a = agents();
-    let seen: string[] | undefined;
-    const r = await runJob(a, 'sleep 0.4', {
-      onPid: (pid) => {
-        // env and setsid exec in place right after the pid is reported: wait for the interpreter.
-        void until(() => readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('/bin/sh\0-c\0'), 2000).then(() => {
-          seen = [...stat(pid).slice(2, 4), String(pid)];
-          const status = readFileSync(`/proc/${pid}/status`, 'latin1');
-          const ignored = BigInt(`0x${/SigIgn:\s*([0-9a-f]+)/.exec(status)![1]}`);
-          seen.push(String(ignored & 0b110n)); // SIGINT, SIGQUIT: not ignored, as with a direct spawn
-        });
-      },
-    });
-    expect(r.code).toBe(0);
-    await until(() => seen !== undefined, 2000);
-    const [pgid, sid, pid, ignored] = seen!;
-    expect(pgid).toBe(pid);
-    expect(sid).toBe(pid);
-    expect(ignored).toBe('0');
+    const hold = makeFifo(tempDir('xw-agent-hold-'));
+    let pid = 0;
+    // The job waits on a FIFO (sh's builtin read: no child, no exec) until the test has looked at it.
+    const ended = runJob(a, `read _ < ${shellQuote(hold)}`, { onPid: (p) => (pid = p) });
+    await until(() => pid > 0, 20_000, 'the agent to report the pid');
+    // env and setsid exec in place right after the pid is reported: wait for the interpreter.
+    await until(() => readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('/bin/sh\0-c\0'), 20_000, 'the job shell');
+    const seen = [...stat(pid).slice(2, 4), String(pid)];
+    const status = readFileSync(`/proc/${pid}/status`, 'latin1');
+    const ignored = BigInt(`0x${/SigIgn:\s*([0-9a-f]+)/.exec(status)![1]}`);
+    seen.push(String(ignored & 0b110n)); // SIGINT, SIGQUIT: not ignored, as with a direct spawn
+    await releaseFifo(hold);
+    expect((await ended).code).toBe(0);
+    const [pgid, sid, jobPid, ignoredBits] = seen;
+    expect(pgid).toBe(jobPid);
+    expect(sid).toBe(jobPid);
+    expect(ignoredBits).toBe('0');
     expect(Number(pgid)).not.toBe(process.pid);
   });
 
@@ -203,11 +202,13 @@ describe('local executor with the spawn agent', () => {
   it('survives the death of its spawn agent: a running job is watched to its result, later jobs get a new agent', async () => {
     const e = createLocalExecutor({ workDirectory: tempDir(), maxCores: 2, recover: false, pollInterval: 50, logger });
     try {
-      const job = await e.submit({ executable: '/bin/sh', arguments: ['-c', 'sleep 0.5; exit 4'] });
-      await job.wait({ targetStates: [JobState.ACTIVE], timeout: 10_000 });
+      // Held on a FIFO: it must still run when its agent dies, and end after that.
+      const hold = makeFifo(tempDir('xw-agent-hold-'));
+      const job = await e.submit({ executable: '/bin/sh', arguments: ['-c', `read _ < ${shellQuote(hold)}; exit 4`] });
+      await job.wait({ targetStates: [JobState.ACTIVE], timeout: 20_000 });
       // Until setsid has run, the job is still in the agent's group: wait for its own group.
       const jobPid = job.status.metadata?.pid as number;
-      await until(() => stat(jobPid)[2] === String(jobPid), 5000, 'the job to lead its own group');
+      await until(() => stat(jobPid)[2] === String(jobPid), 20_000, 'the job to lead its own group');
       const agentPids = readdirSync('/proc').filter((p) => {
         if (!/^\d+$/.test(p)) return false;
         try {
@@ -221,7 +222,9 @@ describe('local executor with the spawn agent', () => {
       expect(agentPids.length).toBeGreaterThan(0);
       // The agent and its watchers form one process group; the job is in its own session.
       for (const p of agentPids) process.kill(-Number(p), 'SIGKILL');
-      const status = await job.wait({ timeout: 10_000 });
+      expect(job.status.state).toBe(JobState.ACTIVE);
+      await releaseFifo(hold);
+      const status = await job.wait({ timeout: 20_000 });
       expect(status?.state).toBe(JobState.FAILED);
       expect(status?.exitCode).toBe(4);
       const next = await e.submit({ executable: '/bin/true' });
@@ -232,7 +235,8 @@ describe('local executor with the spawn agent', () => {
   });
 
   it('cancels a job started by the agent right after it starts (SIGTERM to the group, or to the process before setsid)', async () => {
-    const e = createLocalExecutor({ workDirectory: tempDir(), maxCores: 2, recover: false, killGracePeriod: 5000 });
+    // A grace period far beyond what five cancels take on a loaded machine: ending sooner proves SIGTERM did it.
+    const e = createLocalExecutor({ workDirectory: tempDir(), maxCores: 2, recover: false, killGracePeriod: 40_000 });
     try {
       const t0 = Date.now();
       const jobs = [];
@@ -242,10 +246,10 @@ describe('local executor with the spawn agent', () => {
         await j.cancel();
       }
       for (const j of jobs.slice(2)) await j.cancel();
-      for (const j of jobs) expect((await j.wait({ timeout: 10_000 }))?.state).toBe(JobState.CANCELED);
-      expect(Date.now() - t0).toBeLessThan(4000); // SIGTERM worked: no SIGKILL escalation was needed
+      for (const j of jobs) expect((await j.wait({ timeout: 30_000 }))?.state).toBe(JobState.CANCELED);
+      expect(Date.now() - t0).toBeLessThan(35_000); // SIGTERM worked: no SIGKILL escalation was needed
     } finally {
       await e.close();
     }
-  });
+  }, 60_000);
 });

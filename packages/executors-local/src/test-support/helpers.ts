@@ -1,6 +1,7 @@
 // Shared test helpers: temp work directories and a second Node process running the executor.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +28,7 @@ export function cleanupDirs(): void {
 }
 
 /** Runs child.ts with a JSON command; resolves with its stdout parsed as JSON. */
-export async function runChild(command: Record<string, unknown>, timeout = 30_000): Promise<unknown> {
+export async function runChild(command: Record<string, unknown>, timeout = 60_000): Promise<unknown> {
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CHILD_SCRIPT, JSON.stringify(command)], {
     timeout,
     env: { ...process.env, EXAWORKS_LOG_LEVEL: 'silent' },
@@ -92,4 +93,24 @@ export function useExecutors(defaults: LocalExecutorConfigInput): (config?: Loca
     open.push(e);
     return e;
   };
+}
+
+/**
+ * A FIFO for holding a job: a job that runs `read _ < fifo` blocks until `releaseFifo` writes a line,
+ * so a test never races a sleep against process start-up on a busy machine.
+ */
+export function makeFifo(dir: string, name = 'hold'): string {
+  const fifo = path.join(dir, name);
+  execFileSync('mkfifo', ['-m', '600', fifo]);
+  return fifo;
+}
+
+/** Lets every `read _ < fifo` go: opens the FIFO for writing off the event loop (it blocks until a reader opens). */
+export async function releaseFifo(fifo: string): Promise<void> {
+  const handle = await open(fifo, 'w');
+  try {
+    await handle.write('go\n');
+  } finally {
+    await handle.close();
+  }
 }
