@@ -329,7 +329,10 @@ describe('jobScriptFor (scripts run for real)', () => {
   it('a SIGTERM to the process group during a bash pre-launch script records nothing', async () => {
     const d = scratch();
     const pidFile = path.join(d, 'pid');
-    writeFileSync(path.join(d, 'pre.sh'), `echo $$ > '${pidFile}'\nsleep 30\n`);
+    const sleepPidFile = path.join(d, 'sleep-pid');
+    // `wait` (not a foreground sleep): bash runs a trap only once a foreground child ends, and a
+    // SIGTERM that hits that child between fork and exec is lost, so it would sleep on.
+    writeFileSync(path.join(d, 'pre.sh'), `sleep 30 &\necho $! > '${sleepPidFile}'\necho $$ > '${pidFile}'\nwait\n`);
     let group = 0;
     const running = runJob({ executable: 'x', preLaunch: path.join(d, 'pre.sh') }, sh('true'), {
       dir: d,
@@ -337,6 +340,9 @@ describe('jobScriptFor (scripts run for real)', () => {
       onSpawn: (pid) => (group = pid),
     });
     expect(await until(() => readIf(pidFile)?.endsWith('\n') === true)).toBe(true);
+    // Signal only once the sleep has exec'd, so the whole group is in place.
+    const sleepPid = Number(readFileSync(sleepPidFile, 'utf8'));
+    expect(await until(() => readIf(`/proc/${sleepPid}/cmdline`)?.startsWith('sleep\0') === true)).toBe(true);
     process.kill(-group, 'SIGTERM');
     const job = await running;
     expect(job.signal).toBe('SIGTERM');

@@ -103,8 +103,8 @@ export function alive(pid: number): boolean {
   return stat !== undefined && !/^\d+ \(.*\) Z/.test(stat);
 }
 
-/** Waits until `check` is true or `ms` pass. */
-export async function until(check: () => boolean, ms = 5000): Promise<boolean> {
+/** Waits until `check` is true or `ms` pass (the default is sized for a busy 2-core machine). */
+export async function until(check: () => boolean, ms = 20_000): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (check()) return true;
