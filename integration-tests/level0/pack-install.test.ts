@@ -11,11 +11,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { extractSamples } from '../docs/samples.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The public packages the SDK ships today; a package added to packages/ must be added here. */
-const EXPECTED_PACKAGES = ['@exaworks/cli', '@exaworks/executors-local', '@exaworks/jpsi-core', '@exaworks/launcher'];
+/** The foundation packages; every other public package in packages/* is packed and checked too. */
+const FOUNDATION_PACKAGES = ['@exaworks/cli', '@exaworks/executors-local', '@exaworks/jpsi-core', '@exaworks/launcher'];
+const gettingStarted = fileURLToPath(new URL('../../docs/guide/getting-started.md', import.meta.url));
 
 interface Manifest {
   name: string;
@@ -30,6 +32,10 @@ interface PackResult {
   version: string;
   filename: string;
   files: { path: string }[];
+}
+
+interface RootManifest {
+  devDependencies: Record<string, string>;
 }
 
 interface RunResult {
@@ -109,21 +115,21 @@ describe('level 0: every public package packed and installed together', () => {
     home = path.join(work, 'home');
     await Promise.all([mkdir(packDir), mkdir(project), mkdir(home)]);
 
-    const pack = await run(
-      'npm',
-      ['pack', '--json', '--ignore-scripts', '--pack-destination', packDir, ...manifests.flatMap((m) => ['-w', m.name])],
-      {
-        cwd: repoRoot,
-      },
-    );
-    if (pack.code !== 0) throw new Error(describeRun('npm pack', pack));
+    // The steps of docs/guide/getting-started.md ("Install"), as documented there.
+    const pack = await run('npm', ['pack', '--json', '--ignore-scripts', '-w', 'packages', '--pack-destination', packDir], {
+      cwd: repoRoot,
+    });
+    if (pack.code !== 0) throw new Error(describeRun('npm pack -w packages', pack));
     for (const entry of JSON.parse(pack.stdout) as PackResult[]) packed.set(entry.name, entry);
 
     npmCache = (await run('npm', ['config', 'get', 'cache'], { cwd: project })).stdout.trim();
-    await writeFile(
-      path.join(project, 'package.json'),
-      `${JSON.stringify({ name: 'exaworks-level0-consumer', version: '1.0.0', private: true, type: 'module' }, null, 2)}\n`,
-    );
+    for (const step of [
+      ['init', '-y'],
+      ['pkg', 'set', 'type=module'],
+    ]) {
+      const r = await run('npm', step, { cwd: project });
+      if (r.code !== 0) throw new Error(describeRun(`npm ${step.join(' ')}`, r));
+    }
     // Third-party dependencies come from the npm cache when they are there (CI ran `npm ci` just before).
     const tarballs = [...packed.values()].map((p) => path.join(packDir, p.filename));
     const install = await run(
@@ -135,7 +141,16 @@ describe('level 0: every public package packed and installed together', () => {
       },
     );
     if (install.code !== 0) throw new Error(describeRun('npm install of the tarballs', install));
-  }, 240_000);
+    // tsx at the version this repository uses, so that it comes from the cache like the rest.
+    const tsxVersion = (JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as RootManifest).devDependencies
+      .tsx;
+    const tsx = await run(
+      'npm',
+      ['install', '--save-dev', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', `tsx@${tsxVersion}`],
+      { cwd: project, timeout: 180_000 },
+    );
+    if (tsx.code !== 0) throw new Error(describeRun('npm install --save-dev tsx', tsx));
+  }, 360_000);
 
   afterAll(async () => {
     if (work && !process.env.EXAWORKS_KEEP_TMP) await rm(work, { recursive: true, force: true });
@@ -149,8 +164,8 @@ describe('level 0: every public package packed and installed together', () => {
   }
 
   it('packs exactly the public packages, at their manifest versions', () => {
-    expect(manifests.map((m) => m.name)).toEqual(EXPECTED_PACKAGES);
-    expect([...packed.keys()].sort()).toEqual(EXPECTED_PACKAGES);
+    expect(manifests.map((m) => m.name)).toEqual(expect.arrayContaining(FOUNDATION_PACKAGES));
+    expect([...packed.keys()].sort()).toEqual(manifests.map((m) => m.name));
     for (const m of manifests) expect(packed.get(m.name)?.version, m.name).toBe(m.version);
   });
 
@@ -158,7 +173,7 @@ describe('level 0: every public package packed and installed together', () => {
     for (const m of manifests) {
       const files = (packed.get(m.name)?.files ?? []).map((f) => f.path);
       expect(files, m.name).toEqual(
-        expect.arrayContaining(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'src/index.ts']),
+        expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'src/index.ts']),
       );
       expect(
         files.filter((f) => /\.test\.|(^|\/)test-support\//.test(f) || f.endsWith('.tsbuildinfo')),
@@ -255,4 +270,83 @@ console.log(JSON.stringify({ executors: await listExecutors(), name: executor.na
     expect(version.code, describeRun('npx -- exaworks --version', version)).toBe(0);
     expect(version.stdout.trim()).toBe(manifests.find((m) => m.name === '@exaworks/cli')?.version);
   });
+  it('follows getting started: the commands it documents made an ES module project (npm init -y is CommonJS)', async () => {
+    const page = await readFile(gettingStarted, 'utf8');
+    for (const command of [
+      'npm pack -w packages --pack-destination',
+      'npm init -y',
+      'npm pkg set type=module',
+      'npm install ~/exaworks-tarballs/*.tgz',
+      'npm install --save-dev tsx',
+      'npx tsx hello.ts',
+    ]) {
+      expect(page, `docs/guide/getting-started.md no longer says \`${command}\`: update this test with it`).toContain(command);
+    }
+    const manifest = JSON.parse(await readFile(path.join(project, 'package.json'), 'utf8')) as { type?: string };
+    expect(manifest.type).toBe('module');
+  });
+
+  it("runs getting started's hello.ts with npx tsx in the installed project", async () => {
+    const page = await readFile(gettingStarted, 'utf8');
+    const sample = extractSamples('docs/guide/getting-started.md', page).find(
+      (s) => s.lang === 'ts' && page.split('\n').slice(0, s.line).join('\n').includes('hello.ts'),
+    );
+    expect(sample, 'docs/guide/getting-started.md: the ts sample introduced as hello.ts').toBeDefined();
+    await writeFile(path.join(project, 'hello.ts'), sample!.code);
+    const tmp = path.join(work, 'hello-tmp');
+    await mkdir(tmp, { recursive: true });
+    const r = await run('npx', ['--no', 'tsx', 'hello.ts'], {
+      cwd: project,
+      env: childEnv({ HOME: home, TMPDIR: tmp, npm_config_cache: npmCache }),
+      timeout: 60_000,
+    });
+    expect(r.code, describeRun(`npx tsx hello.ts (docs/guide/getting-started.md:${sample!.line})`, r)).toBe(0);
+    expect(r.stdout).toContain('COMPLETED 0');
+    expect(await readFile(path.join(tmp, 'hello.out'), 'utf8')).toBe('hello\n');
+  });
+
+  it('passes publint (every message, suggestions included) for every packed package', async () => {
+    const { publint } = await import('publint');
+    const { formatMessage } = await import('publint/utils');
+    const problems: string[] = [];
+    for (const p of packed.values()) {
+      const tarball = await readFile(path.join(work, 'tarballs', p.filename));
+      const result = await publint({
+        pack: { tarball: tarball.buffer.slice(tarball.byteOffset, tarball.byteOffset + tarball.byteLength) as ArrayBuffer },
+        level: 'suggestion',
+        strict: true,
+      });
+      for (const m of result.messages)
+        problems.push(`${p.name}: ${m.type} ${m.code}: ${formatMessage(m, result.pkg, { color: false })}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('passes arethetypeswrong (ESM-only profile) for every packed package', async () => {
+    const attw = path.join(repoRoot, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js');
+    // The esm-only profile ignores these resolutions (a CommonJS or pre-exports consumer is not supported).
+    const ignored = new Set(['node10', 'node16-cjs']);
+    const problems: string[] = [];
+    for (const p of packed.values()) {
+      const r = await run(
+        process.execPath,
+        [attw, path.join(work, 'tarballs', p.filename), '--profile', 'esm-only', '--format', 'json'],
+        {
+          cwd: work,
+          timeout: 120_000,
+        },
+      );
+      let report: { problems?: Record<string, { kind: string; entrypoint?: string; resolutionKind?: string }[]> };
+      try {
+        report = JSON.parse(r.stdout) as typeof report;
+      } catch (cause) {
+        throw new Error(describeRun(`attw --profile esm-only ${p.filename} (no JSON report)`, r), { cause });
+      }
+      for (const list of Object.values(report.problems ?? {}))
+        for (const x of list)
+          if (!x.resolutionKind || !ignored.has(x.resolutionKind))
+            problems.push(`${p.name}: ${x.kind} at ${x.entrypoint ?? '?'} (${x.resolutionKind ?? 'any resolution'})`);
+    }
+    expect(problems).toEqual([]);
+  }, 240_000);
 });
