@@ -176,11 +176,14 @@ describe('local executor with the spawn agent', () => {
   async function parentOfJob(config: Parameters<typeof createLocalExecutor>[0]): Promise<number> {
     const e = createLocalExecutor({ workDirectory: tempDir(), maxCores: 2, recover: false, logger, ...config });
     try {
-      const job = await e.submit({ executable: '/bin/sleep', arguments: ['0.3'] });
-      await job.wait({ targetStates: [JobState.ACTIVE], timeout: 10_000 });
+      // Held on a FIFO: it must still exist when its /proc entry is read.
+      const hold = makeFifo(tempDir('xw-agent-hold-'));
+      const job = await e.submit({ executable: '/bin/sh', arguments: ['-c', `read _ < ${shellQuote(hold)}`] });
+      await job.wait({ targetStates: [JobState.ACTIVE], timeout: 20_000 });
       const pid = job.status.metadata?.pid as number;
       const ppid = Number(stat(pid)[1]);
-      expect((await job.wait({ timeout: 10_000 }))?.state).toBe(JobState.COMPLETED);
+      await releaseFifo(hold);
+      expect((await job.wait({ timeout: 20_000 }))?.state).toBe(JobState.COMPLETED);
       return ppid;
     } finally {
       await e.close();
