@@ -27,7 +27,7 @@ describe('LocalExecutor: cancel', () => {
     const grandchild = Number(readFileSync(pidFile, 'utf8'));
     expect(pidAlive(grandchild)).toBe(true);
     await e.cancel(job);
-    const status = await job.wait({ timeout: 10_000 });
+    const status = await job.wait({ timeout: 30_000 });
     expect(status?.state).toBe(JobState.CANCELED);
     expect(job.history.map((s) => s.state)).toEqual(['NEW', 'QUEUED', 'STAGE_IN', 'ACTIVE', 'STAGE_OUT', 'CLEANUP', 'CANCELED']);
     await until(() => !pidAlive(grandchild), 5_000, 'grandchild to die');
@@ -56,7 +56,7 @@ describe('LocalExecutor: cancel', () => {
     const inner = Number(readFileSync(pidFile, 'utf8'));
     const t0 = Date.now();
     await e.cancel(job);
-    expect((await job.wait({ timeout: 10_000 }))?.state).toBe('CANCELED');
+    expect((await job.wait({ timeout: 30_000 }))?.state).toBe('CANCELED');
     await new Promise((r) => setTimeout(r, 150));
     expect(pidAlive(inner)).toBe(true); // still in its grace period
     await until(() => !pidAlive(inner), 20_000, 'SIGKILL after the grace period');

@@ -38,9 +38,9 @@ describe('LocalExecutor: crash windows', () => {
     const e = executor(wd, { maxCores: 1 });
     const j = new Job();
     await e.attach(j, id);
-    expect((await j.wait({ timeout: 10_000 }))?.state).toBe('COMPLETED');
+    expect((await j.wait({ timeout: 30_000 }))?.state).toBe('COMPLETED');
     expect(runCounts(runs)).toEqual({ blocker: 1, orphan: 1 });
-  }, 30_000);
+  }, 60_000);
 
   it('a job whose ACTIVE line has no start time (it ended before it was read) and no result ends as run, not as never started', async () => {
     const wd = tempDir();
@@ -55,11 +55,11 @@ describe('LocalExecutor: crash windows', () => {
     const e = executor(wd, { maxCores: 1 });
     const j = new Job();
     await e.attach(j, id);
-    const status = await j.wait({ timeout: 10_000 });
+    const status = await j.wait({ timeout: 30_000 });
     expect(status?.state).toBe('FAILED');
     expect(status?.message).toMatch(/its process ended while no executor was tracking it/);
     expect(j.history.map((s) => s.state)).toEqual(['NEW', 'QUEUED', 'STAGE_IN', 'ACTIVE', 'STAGE_OUT', 'CLEANUP', 'FAILED']);
-  }, 30_000);
+  }, 60_000);
 
   it('close() during a stage-in lets the process exit: the job starts, is recorded ACTIVE, and an adopter tracks it', async () => {
     const wd = tempDir();
@@ -107,13 +107,13 @@ describe('LocalExecutor: crash windows', () => {
     await second.attach(again, job.nativeId!);
     expect(await again.wait({ timeout: 20_000 })).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
     expect(runCounts(runs)).toEqual({ 'handed-over': 1 });
-  }, 30_000);
+  }, 60_000);
 
   it('a spawn agent killed alone (its job watchers live on) gets no more jobs: the next job runs at once', async () => {
     const e = executor(tempDir(), { recover: false });
     const hold = makeFifo(tempDir('xw-hold-'));
     const long = await e.submit({ executable: '/bin/sh', arguments: ['-c', `read _ < ${hold}`] });
-    await long.wait({ targetStates: [JobState.ACTIVE], timeout: 10_000 });
+    await long.wait({ targetStates: [JobState.ACTIVE], timeout: 30_000 });
     const agent = readdirSync('/proc').find((p) => {
       try {
         const args = readFileSync(`/proc/${p}/cmdline`, 'latin1').split('\0');
@@ -133,7 +133,7 @@ describe('LocalExecutor: crash windows', () => {
     expect(long.status.state).toBe('ACTIVE'); // the next job was not held until the long one ended: it cannot end yet
     await releaseFifo(hold);
     expect((await long.wait({ timeout: 20_000 }))?.state).toBe('COMPLETED');
-  }, 30_000);
+  }, 60_000);
 });
 
 describe('LocalExecutor: cleanup path escapes', () => {
@@ -147,10 +147,10 @@ describe('LocalExecutor: cleanup path escapes', () => {
     const j = await e.submit(
       new Job({ executable: '/bin/true', directory: job, cleanup: ['shared/precious', 'shared'], cleanupFlags: ['ON_SUCCESS'] }),
     );
-    const status = await j.wait({ timeout: 10_000 });
+    const status = await j.wait({ timeout: 30_000 });
     expect(status?.state).toBe('COMPLETED');
     expect(status?.message).toMatch(/not inside the job directory/);
     expect(existsSync(path.join(outside, 'precious'))).toBe(true);
     expect(existsSync(path.join(job, 'shared'))).toBe(false); // the link itself is inside: removed, not followed
-  }, 30_000);
+  }, 60_000);
 });

@@ -34,7 +34,7 @@ describe('LocalExecutor: durability across processes', () => {
     expect(seen.exitCode).toBe(5);
     expect(seen.history).toEqual(['NEW', 'QUEUED', 'STAGE_IN', 'ACTIVE', 'STAGE_OUT', 'CLEANUP', 'FAILED']);
     expect((await job.wait())?.exitCode).toBe(5);
-  }, 60_000);
+  }, 120_000);
 
   it('a process that submits and exits leaves the job running; another attaches and sees COMPLETED', async () => {
     const wd = tempDir();
@@ -48,11 +48,11 @@ describe('LocalExecutor: durability across processes', () => {
     const job = new Job();
     await e.attach(job, out.ids[0]!);
     expect(job.spec?.name).toBe('cli');
-    const status = await job.wait({ timeout: 15_000 });
+    const status = await job.wait({ timeout: 30_000 });
     expect(status).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
     expect(runCounts(runs)).toEqual({ cli: 1 });
     expect(await e.list()).toEqual([out.ids[0]]);
-  }, 60_000);
+  }, 120_000);
 
   it('recovers every job after the executor process is SIGKILLed: each runs exactly once, with honest final states', async () => {
     const wd = tempDir();
@@ -102,7 +102,7 @@ describe('LocalExecutor: durability across processes', () => {
         return j;
       }),
     );
-    const finals = await Promise.all(jobs.map((j) => j.wait({ timeout: 15_000 })));
+    const finals = await Promise.all(jobs.map((j) => j.wait({ timeout: 30_000 })));
     expect(finals.map((s) => s?.state)).toEqual(['COMPLETED', 'FAILED', 'FAILED', 'COMPLETED', 'FAILED']);
     expect(finals[1]?.exitCode).toBe(3);
     expect(finals[2]?.message).toMatch(/exit status was lost/);
@@ -136,12 +136,12 @@ describe('LocalExecutor: durability across processes', () => {
       jobs.map(async (j) => {
         const k = new Job();
         await c.attach(k, j.nativeId!);
-        return (await k.wait({ timeout: 15_000 }))?.state;
+        return (await k.wait({ timeout: 30_000 }))?.state;
       }),
     );
     expect(finals).toEqual(Array(6).fill('COMPLETED'));
     expect(runCounts(runs)).toEqual({ j0: 1, j1: 1, j2: 1, j3: 1, j4: 1, j5: 1 });
-  }, 60_000);
+  }, 120_000);
 
   it('cancels from another process: a running job ends CANCELED in its owner, a queued one never runs', async () => {
     const wd = tempDir();
@@ -153,10 +153,10 @@ describe('LocalExecutor: durability across processes', () => {
     const r1 = (await runChild({ op: 'cancel', workDirectory: wd, nativeId: queued.nativeId })) as { state: string };
     expect(r1.state).toBe('CANCELED');
     await runChild({ op: 'cancel', workDirectory: wd, nativeId: running.nativeId });
-    expect((await running.wait({ timeout: 10_000 }))?.state).toBe('CANCELED');
-    expect((await queued.wait({ timeout: 10_000 }))?.state).toBe('CANCELED');
+    expect((await running.wait({ timeout: 30_000 }))?.state).toBe('CANCELED');
+    expect((await queued.wait({ timeout: 30_000 }))?.state).toBe('CANCELED');
     expect(runCounts(runs)).toEqual({ running: 1 });
-  }, 60_000);
+  }, 120_000);
 
   /** One executor (maxCores 1) with a running blocker and a queued job, closed: both are orphans. */
   async function orphanedQueuedJob(wd: string, runs: string): Promise<string> {
@@ -178,12 +178,12 @@ describe('LocalExecutor: durability across processes', () => {
     const e = executor(wd, { maxCores: 1 });
     const j = new Job();
     await e.attach(j, id);
-    const status = await j.wait({ timeout: 10_000 });
+    const status = await j.wait({ timeout: 30_000 });
     expect(status?.state).toBe('FAILED');
     expect(status?.message).toMatch(/exit status was lost.*not run again/);
     await new Promise((r) => setTimeout(r, 700));
     expect(runCounts(runs)).toEqual({ blocker: 1 });
-  }, 60_000);
+  }, 120_000);
 
   it('finds a job started without a logged pid by its name in /proc and tracks it to its result', async () => {
     const wd = tempDir();
@@ -221,7 +221,7 @@ describe('LocalExecutor: durability across processes', () => {
       .map((l) => JSON.parse(l) as { state?: string; pid?: number });
     expect(lines.find((l) => l.state === 'ACTIVE')?.pid).toBe(proc.pid);
     expect(runCounts(runs)).toEqual({ blocker: 1, orphan: 1 });
-  }, 60_000);
+  }, 120_000);
 
   it('a queued job canceled by a non-owner is decided once: the owner later reports the same final line and never runs it', async () => {
     const wd = tempDir();
@@ -247,7 +247,7 @@ describe('LocalExecutor: durability across processes', () => {
       'the blocker to record its run',
     );
     await owner.cancel(blocker);
-    const mine = await queued.wait({ timeout: 10_000 });
+    const mine = await queued.wait({ timeout: 30_000 });
     expect(mine?.state).toBe('CANCELED');
     expect(mine?.time.getTime()).toBe(seen.status.time.getTime()); // the one decision, not a second one
     const finals = readFileSync(path.join(wd, `${queued.nativeId!}.job`), 'utf8')
@@ -256,7 +256,7 @@ describe('LocalExecutor: durability across processes', () => {
       .filter((l) => /"state":"(CANCELED|FAILED|COMPLETED)"/.test(l));
     expect(finals).toHaveLength(1);
     expect(runCounts(runs)).toEqual({ blocker: 1 });
-  }, 60_000);
+  }, 120_000);
 
   it('tolerates a torn last line in the status log', async () => {
     const wd = tempDir();

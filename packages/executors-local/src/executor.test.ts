@@ -11,7 +11,7 @@ async function run(e: LocalExecutor, spec: JobSpecInput): Promise<{ job: Job; st
   // The executor discards output a spec does not route to a file: route it to files to read it.
   const io = tempDir('xw-io-');
   const job = await e.submit(new Job({ stdoutPath: path.join(io, 'stdout'), stderrPath: path.join(io, 'stderr'), ...spec }));
-  const status = (await job.wait({ timeout: 15_000 }))!;
+  const status = (await job.wait({ timeout: 30_000 }))!;
   const read = (f: string) => (existsSync(path.join(io, f)) ? readFileSync(path.join(io, f), 'utf8') : '');
   return { job, status, out: read('stdout'), err: read('stderr') };
 }

@@ -231,7 +231,7 @@ describe('local executor with the spawn agent', () => {
       expect(status?.state).toBe(JobState.FAILED);
       expect(status?.exitCode).toBe(4);
       const next = await e.submit({ executable: '/bin/true' });
-      expect((await next.wait({ timeout: 10_000 }))?.state).toBe(JobState.COMPLETED);
+      expect((await next.wait({ timeout: 30_000 }))?.state).toBe(JobState.COMPLETED);
     } finally {
       await e.close();
     }
@@ -245,7 +245,7 @@ describe('local executor with the spawn agent', () => {
       const jobs = [];
       for (let i = 0; i < 5; i++) jobs.push(await e.submit({ executable: '/bin/sleep', arguments: ['30'] }));
       for (const j of jobs.slice(0, 2)) {
-        await j.wait({ targetStates: [JobState.ACTIVE], timeout: 10_000 });
+        await j.wait({ targetStates: [JobState.ACTIVE], timeout: 30_000 });
         await j.cancel();
       }
       for (const j of jobs.slice(2)) await j.cancel();

@@ -305,7 +305,7 @@ describe('jobScriptFor (scripts run for real)', () => {
       ),
       { numRuns: 60 },
     );
-  }, 60_000);
+  }, 180_000); // 60 real shells: a minute and more on a loaded 2-core machine
 
   it('a SIGTERM to the process group stops the job and leaves no result file', async () => {
     const d = scratch();

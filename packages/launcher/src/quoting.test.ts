@@ -50,7 +50,7 @@ describe.each(['/bin/bash', '/bin/dash'])('shellQuote through real %s', (shell) 
       }),
       { numRuns: 200 },
     );
-  }, 60_000);
+  }, 180_000);
 
   it('keeps special edge cases as one word each', () => {
     const words = [

@@ -31,7 +31,7 @@ if (cmd.op === 'submit' || cmd.op === 'submit-and-hang') {
 } else if (cmd.op === 'attach-wait') {
   const job = new Job();
   await executor.attach(job, cmd.nativeId!);
-  const status = await job.wait({ timeout: 20_000 });
+  const status = await job.wait({ timeout: 40_000 });
   console.log(
     JSON.stringify({
       state: status?.state,

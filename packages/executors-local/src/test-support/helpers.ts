@@ -28,7 +28,7 @@ export function cleanupDirs(): void {
 }
 
 /** Runs child.ts with a JSON command; resolves with its stdout parsed as JSON. */
-export async function runChild(command: Record<string, unknown>, timeout = 60_000): Promise<unknown> {
+export async function runChild(command: Record<string, unknown>, timeout = 90_000): Promise<unknown> {
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CHILD_SCRIPT, JSON.stringify(command)], {
     timeout,
     env: { ...process.env, EXAWORKS_LOG_LEVEL: 'silent' },
