@@ -20,12 +20,14 @@ import {
   createJobSpec,
   defaultWorkDirectory,
   getLauncher,
+  ignoredAttributesWarning,
   jobSpecToInput,
   parseWith,
   statusFromJson,
   statusToJson,
   throwIfAborted,
   type ExecutorProvider,
+  type HonouredAttributes,
   type JobSpec,
   type JobSpecInput,
   type JobStatus,
@@ -64,6 +66,12 @@ import {
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
+
+/**
+ * The attributes the local executor acts on: the walltime, and custom attributes prefixed `local.`
+ * (none is defined yet, so any is accepted silently). Queue, account and reservation mean nothing here.
+ */
+export const LOCAL_HONOURED_ATTRIBUTES: HonouredAttributes = Object.freeze({ executor: 'local', standard: ['duration'] as const });
 
 /** Configuration of the local executor (on top of every executor's `workDirectory`, `keepFiles`, `logger`). */
 export const LocalExecutorConfigSchema = z.strictObject({
@@ -346,10 +354,22 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       const t = this.#newTracked(id, job, spec, record, true);
       t.script = script;
       this.#tracked.set(id, t);
-      this.#update(t, { state: JobState.QUEUED, time: submittedAt });
+      const warnings = this.#warningsFor(spec, launch);
+      for (const warning of warnings) this.logger.warn(warning, { nativeId: id, jobId: job.id });
+      this.#update(t, {
+        state: JobState.QUEUED,
+        time: submittedAt,
+        ...(warnings.length > 0 ? { message: `Warning: ${warnings.join('; ')}.` } : {}),
+      });
       this.#enqueue(t);
       return job;
     }
+  }
+
+  /** What this job asked for that will not happen as asked: the launcher's warnings and ignored attributes. */
+  #warningsFor(spec: JobSpec, launch: LaunchCommand): string[] {
+    const ignored = ignoredAttributesWarning(spec.attributes, LOCAL_HONOURED_ATTRIBUTES);
+    return [...(launch.warnings ?? []), ...(ignored === undefined ? [] : [ignored])];
   }
 
   /** The job script of job `id` (the executor keeps no default stdout/stderr files: /dev/null, as psij-python). */

@@ -18,6 +18,7 @@
  * @module
  */
 export {
+  LOCAL_HONOURED_ATTRIBUTES,
   LocalExecutor,
   LocalExecutorConfigSchema,
   VERSION,

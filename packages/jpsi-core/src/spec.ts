@@ -186,6 +186,53 @@ export function customAttributesFor(attributes: JobAttributes, executorName: str
   return out;
 }
 
+/** A standard job attribute an executor may act on. */
+export type StandardAttribute = 'duration' | 'queueName' | 'account' | 'reservationId';
+
+/** What an executor does with job attributes, for {@link ignoredAttributes}. */
+export interface HonouredAttributes {
+  /** The executor's name: custom attributes prefixed `<executor>.` are meant for it. */
+  readonly executor: string;
+  /** The standard attributes it acts on (`duration` counts only when set to other than the default). */
+  readonly standard: readonly StandardAttribute[];
+  /**
+   * The custom attribute names (without the prefix) it acts on. Default: every custom attribute
+   * with its prefix (a batch executor turns them all into directives).
+   */
+  readonly custom?: readonly string[];
+}
+
+/**
+ * The attributes of `attributes` that an executor honouring `honoured` would silently ignore, by
+ * their field names (`queueName`, `customAttributes["slurm.constraint"]`), in a stable order. Shared
+ * by every executor so that "ignored" means the same everywhere; see {@link ignoredAttributesWarning}.
+ */
+export function ignoredAttributes(attributes: JobAttributes, honoured: HonouredAttributes): string[] {
+  const out: string[] = [];
+  const acts = new Set<string>(honoured.standard);
+  if (!acts.has('duration') && attributes.duration !== DEFAULT_DURATION_SECONDS) out.push('duration');
+  for (const field of ['queueName', 'account', 'reservationId'] as const) {
+    if (!acts.has(field) && attributes[field] !== undefined) out.push(field);
+  }
+  const prefix = `${honoured.executor}.`;
+  const custom = honoured.custom === undefined ? undefined : new Set(honoured.custom);
+  for (const key of Object.keys(attributes.customAttributes).sort()) {
+    const own = key.startsWith(prefix) && (custom === undefined || custom.has(key.slice(prefix.length)));
+    if (!own) out.push(`customAttributes[${JSON.stringify(key)}]`);
+  }
+  return out;
+}
+
+/**
+ * One sentence for a job's log and status saying which attributes the executor ignores, or
+ * undefined if it honours everything given.
+ */
+export function ignoredAttributesWarning(attributes: JobAttributes, honoured: HonouredAttributes): string | undefined {
+  const ignored = ignoredAttributes(attributes, honoured);
+  if (ignored.length === 0) return undefined;
+  return `the ${honoured.executor} executor ignores ${ignored.length === 1 ? 'attribute' : 'attributes'} ${ignored.join(', ')}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Staging
 
