@@ -135,7 +135,7 @@ export function jobSpecFromPsijJson(document: string | unknown): JobSpec {
   }
   const v = parseWith(PsijJobSpecSchema, raw, 'psij-python job spec');
   const { resources, attributes, ...top } = v;
-  const input = fromSnake(top) as JobSpecInput;
+  const input = fromSnake(top) as unknown as JobSpecInput;
   if (resources) input.resources = fromSnake(resources);
   if (attributes) input.attributes = fromSnake(attributes);
   try {
@@ -248,5 +248,5 @@ export function jobSpecFromDocument(document: unknown): JobSpec {
     ...(isObj(document.resources) ? Object.keys(document.resources) : []),
     ...(isObj(document.attributes) ? Object.keys(document.attributes) : []),
   ];
-  return keys.some((k) => SNAKE_MARKERS.test(k)) ? jobSpecFromPsijJson(document) : createJobSpec(document as JobSpecInput);
+  return keys.some((k) => SNAKE_MARKERS.test(k)) ? jobSpecFromPsijJson(document) : createJobSpec(document as unknown as JobSpecInput);
 }
