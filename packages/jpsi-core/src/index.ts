@@ -56,6 +56,7 @@ export {
   type StagingConditions,
 } from './spec.js';
 export * from './psij-json.js';
+export { JOB_SPEC_SCHEMA_ID, jobSpecJsonSchema, jobSpecJsonSchemaText, type JsonSchemaDocument } from './json-schema.js';
 export * from './job.js';
 export * from './executor.js';
 export * from './launcher.js';
