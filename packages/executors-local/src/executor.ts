@@ -71,7 +71,10 @@ export const VERSION: string = (
  * The attributes the local executor acts on: the walltime, and custom attributes prefixed `local.`
  * (none is defined yet, so any is accepted silently). Queue, account and reservation mean nothing here.
  */
-export const LOCAL_HONOURED_ATTRIBUTES: HonouredAttributes = Object.freeze({ executor: 'local', standard: ['duration'] as const });
+export const LOCAL_HONOURED_ATTRIBUTES: HonouredAttributes = Object.freeze({
+  executor: 'local',
+  standard: ['duration'] as const,
+});
 
 /** Configuration of the local executor (on top of every executor's `workDirectory`, `keepFiles`, `logger`). */
 export const LocalExecutorConfigSchema = z.strictObject({

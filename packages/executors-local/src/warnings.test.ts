@@ -38,7 +38,8 @@ describe('LocalExecutor: no silent ignoring', () => {
     expect(warn).toEqual([
       {
         level: 'warn',
-        message: 'the spec asks for 4 processes, but the single launcher starts one; set launcher "multiple" or "mpirun" to start 4',
+        message:
+          'the spec asks for 4 processes, but the single launcher starts one; set launcher "multiple" or "mpirun" to start 4',
         fields: { nativeId: job.nativeId, jobId: job.id },
       },
     ]);
@@ -100,9 +101,7 @@ describe('LocalExecutor + mpirun, for real', () => {
       expect(final, JSON.stringify(final)).toMatchObject({ state: JobState.COMPLETED, exitCode: 0 });
       const ranks = readFileSync(out, 'utf8').trim().split('\n').sort();
       expect(ranks).toEqual(Array.from({ length: 8 }, (_, r) => `rank ${r}`).sort());
-      expect(lines.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual([
-        expect.stringContaining('only one host'),
-      ]);
+      expect(lines.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual([expect.stringContaining('only one host')]);
     },
     60_000,
   );

@@ -64,4 +64,4 @@ export * from './registry.js';
 export * from './logger.js';
 export * from './workdir.js';
 export * from './info.js';
-export { formatPath, issuesFromZod, parseWith } from './validation.js';
+export { didYouMean, editDistance, formatPath, issuesFromZod, parseWith } from './validation.js';

@@ -9,7 +9,8 @@ import { PsijJobSpecSchema } from './psij-json.js';
 import { JobSpecSchema } from './spec.js';
 
 /** The `$id` of the shipped schema (`@exaworks/jpsi-core/schema/jobspec.schema.json`). */
-export const JOB_SPEC_SCHEMA_ID = 'https://github.com/exaworks/sdk-typescript/blob/main/packages/jpsi-core/schema/jobspec.schema.json';
+export const JOB_SPEC_SCHEMA_ID =
+  'https://github.com/exaworks/sdk-typescript/blob/main/packages/jpsi-core/schema/jobspec.schema.json';
 
 /** A JSON Schema document (draft 2020-12), as plain JSON. */
 export type JsonSchemaDocument = { readonly [key: string]: unknown };
@@ -18,7 +19,10 @@ let cached: string | undefined;
 
 function generate(): string {
   const form = (schema: z.ZodType, title: string, description: string) => {
-    const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'throw' }) as Record<string, unknown>;
+    const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'throw' }) as Record<
+      string,
+      unknown
+    >;
     return { title, description, ...rest };
   };
   const document = {

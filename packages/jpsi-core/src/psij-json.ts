@@ -233,20 +233,61 @@ export function psijDerivedResources(spec: JobSpec): PsijDerivedResources {
   };
 }
 
-const SNAKE_MARKERS = /_/;
+/** Which form a spec document is written in, and the keys that told. */
+export interface SpecDocumentForm {
+  /** `camel` (this SDK's input form), `psij` (psij-python JSON), or `either` (no key tells them apart). */
+  readonly form: 'camel' | 'psij' | 'either';
+  /** Keys only the psij-python form has (snake_case), by path. */
+  readonly snakeKeys: readonly string[];
+  /** Keys only the camelCase form has, by path. */
+  readonly camelKeys: readonly string[];
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Tells a spec document's form by the majority of its telling keys (those spelt differently in the
+ * two forms, such as `stdout_path` and `stdoutPath`) at the top level, in `resources` and in
+ * `attributes`; keys both forms share (`executable`, `arguments`, …) do not count.
+ * @throws {@link ValidationError} if as many keys say one form as the other.
+ */
+export function specDocumentForm(document: Readonly<Record<string, unknown>>): SpecDocumentForm {
+  const snakeKeys: string[] = [];
+  const camelKeys: string[] = [];
+  const scan = (obj: unknown, prefix: string) => {
+    if (!isObject(obj)) return;
+    for (const key of Object.keys(obj)) {
+      const where = prefix + key;
+      if (key === '__version' || /^[a-z0-9]+(_[a-z0-9]+)+$/.test(key)) snakeKeys.push(where);
+      else if (/^[a-z][a-z0-9]*[A-Z]/.test(key)) camelKeys.push(where);
+    }
+  };
+  scan(document, '');
+  scan(document.resources, 'resources.');
+  scan(document.attributes, 'attributes.');
+  if (snakeKeys.length === camelKeys.length && snakeKeys.length > 0) {
+    throw new ValidationError('job spec', [
+      {
+        path: '',
+        message:
+          `mixes the two spec forms equally: psij-python (${snakeKeys.join(', ')}) and camelCase (${camelKeys.join(', ')}); ` +
+          'write every key in one form (for example stdoutPath or stdout_path, not both styles)',
+      },
+    ]);
+  }
+  const form = snakeKeys.length > camelKeys.length ? 'psij' : camelKeys.length > 0 ? 'camel' : 'either';
+  return { form, snakeKeys, camelKeys };
+}
 
 /**
  * Reads a spec document that may be in either form: psij-python JSON (snake_case keys) or this
- * SDK's input form (camelCase). The form is told by the keys of the top level, `resources` and
- * `attributes`: any snake_case key means psij-python.
+ * SDK's input form (camelCase). The form is decided by the majority of the keys that differ
+ * between the two (see {@link specDocumentForm}); keys of the other form are then reported as
+ * unknown fields with the spelling meant (`unknown field (did you mean "stdoutPath"?)`).
+ * @throws {@link ValidationError} naming each field as the document spells it, or saying the form is ambiguous.
  */
 export function jobSpecFromDocument(document: unknown): JobSpec {
-  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObj(document)) throw new ValidationError('job spec', [{ path: '', message: 'a job spec must be an object' }]);
-  const keys = [
-    ...Object.keys(document),
-    ...(isObj(document.resources) ? Object.keys(document.resources) : []),
-    ...(isObj(document.attributes) ? Object.keys(document.attributes) : []),
-  ];
-  return keys.some((k) => SNAKE_MARKERS.test(k)) ? jobSpecFromPsijJson(document) : createJobSpec(document as unknown as JobSpecInput);
+  if (!isObject(document)) throw new ValidationError('job spec', [{ path: '', message: 'a job spec must be an object' }]);
+  const { form } = specDocumentForm(document);
+  return form === 'psij' ? jobSpecFromPsijJson(document) : createJobSpec(document as unknown as JobSpecInput);
 }

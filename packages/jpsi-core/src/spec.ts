@@ -91,12 +91,14 @@ export function deriveCounts(
   return ok(1, k!, k!);
 }
 
+// The input types are object type aliases, not interfaces, so that plain records (parsed JSON/YAML)
+// stay comparable with them: interfaces get no implicit index signature.
 /**
  * The resources a job asks for (psij-python's ResourceSpecV1, camelCase). Every count is a
  * positive whole number. Node count, process count and processes per node are derived from
  * whichever are given, as psij-python does (see {@link deriveCounts}); given counts must agree.
  */
-export interface ResourceSpecInput {
+export type ResourceSpecInput = {
   /**
    * Nodes (hosts) for the job.
    * @default derived: processCount / processesPerNode, else 1
@@ -127,7 +129,7 @@ export interface ResourceSpecInput {
   exclusiveNodeUse?: boolean;
   /** Memory for the whole job, in bytes. Unset means the backend's default. */
   memory?: number;
-}
+};
 
 const resourceSpecSchema = z
   .strictObject({
@@ -190,7 +192,7 @@ const customAttributes = z.record(
 );
 
 /** How a job is to be run by a batch scheduler: walltime, queue, account, and executor-specific extras. */
-export interface JobAttributesInput {
+export type JobAttributesInput = {
   /**
    * Walltime: the job is killed (FAILED) when it runs longer. Seconds as a number, or a string:
    * `"90 s"`, `"1.5 h"`, `"01:30:00"` (hh:mm:ss), `"01:30"` (hh:mm), `"30"` (minutes), or
@@ -214,7 +216,7 @@ export interface JobAttributesInput {
    * `"pbs.c": "n"`). An executor acts on the ones with its own prefix and warns about the others.
    */
   customAttributes?: Record<string, string | number | boolean>;
-}
+};
 
 const jobAttributesSchema = z.strictObject({
   duration: durationInput.optional(),
@@ -328,7 +330,7 @@ const stagingSource = nonEmptyText('source').refine(
 );
 
 /** A file to put into place before the job runs (part of the spec; not in psij-python's JSON). */
-export interface StageInInput {
+export type StageInInput = {
   /** A local path or a `file://` URI (other schemes are refused). */
   source: string;
   /** Where it goes; a relative path is relative to the job directory. */
@@ -338,10 +340,10 @@ export interface StageInInput {
    * @default 'COPY'
    */
   mode?: StagingMode;
-}
+};
 
 /** A file to take out of the job directory after the job runs (part of the spec; not in psij-python's JSON). */
-export interface StageOutInput {
+export type StageOutInput = {
   /** The file; a relative path is relative to the job directory. */
   source: string;
   /** A local path or a `file://` URI (other schemes are refused). */
@@ -357,7 +359,7 @@ export interface StageOutInput {
    * @default ['ALWAYS'] (no outcome flag means all outcomes; a missing source fails the job)
    */
   flags?: StageOutFlag[];
-}
+};
 
 const StageInSchema = z.strictObject({
   source: stagingSource,
@@ -431,7 +433,7 @@ const envValue = z
  * snake_case JSON is read by {@link jobSpecFromPsijJson}). Only `executable` is required. Paths
  * are strings without NUL characters; relative ones are relative to the job directory.
  */
-export interface JobSpecInput {
+export type JobSpecInput = {
   /** The program to run: a path, or a name looked up on the job's `PATH`. */
   executable: string;
   /**
@@ -516,7 +518,7 @@ export interface JobSpecInput {
    * @default ['ALWAYS']
    */
   cleanupFlags?: StageOutFlag[];
-}
+};
 
 const jobSpecSchema = z.strictObject({
   executable: nonEmptyText('executable'),

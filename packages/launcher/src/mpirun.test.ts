@@ -202,7 +202,7 @@ const oneHostNodeFile = (name: string, count: number): string => {
 
 describe('mpirun placement and launcher failures, for real', () => {
   it.runIf(haveOpenMpi)(
-    'Open MPI: psij-python\'s 2 nodes × 4 example runs 8 ranks on the one host of the node file',
+    "Open MPI: psij-python's 2 nodes × 4 example runs 8 ranks on the one host of the node file",
     async () => {
       const program = compile('mpicc', path.join(dir, 'ranks-openmpi-placement'));
       const nodeFile = oneHostNodeFile('nodes-8', 8);
@@ -218,7 +218,7 @@ describe('mpirun placement and launcher failures, for real', () => {
   );
 
   it.runIf(haveMpich)(
-    'MPICH: psij-python\'s 2 nodes × 4 example runs 8 ranks on the one host of the node file',
+    "MPICH: psij-python's 2 nodes × 4 example runs 8 ranks on the one host of the node file",
     async () => {
       const program = compile('mpicc.mpich', path.join(dir, 'ranks-mpich-placement'));
       const nodeFile = oneHostNodeFile('nodes-8m', 8);
@@ -254,7 +254,9 @@ describe('mpirun placement and launcher failures, for real', () => {
     async () => {
       const input = { executable: '/bin/true', launcher: 'mpirun', resources: { processCount: 2 } };
       const missing = path.join(dir, 'no-such-hosts');
-      const cmd = await new MpirunLauncher({ program: 'mpirun.mpich' }).launchCommand(createJobSpec(input), { nodeFile: missing });
+      const cmd = await new MpirunLauncher({ program: 'mpirun.mpich' }).launchCommand(createJobSpec(input), {
+        nodeFile: missing,
+      });
       const job = await runJob(input, cmd);
       expect(job.result?.exitCode).not.toBe(0);
       expect(job.result?.failure).toMatch(/^mpirun\.mpich exited with status \d+ before starting any process: .+/);

@@ -180,7 +180,11 @@ export interface MpirunPlacement {
  * - anything else (several hosts, or a node file not written yet, as for a batch job prepared on a
  *   login node): placement is honoured.
  */
-export function mpirunPlacement(spec: JobSpec, nodeFile: string | undefined, env: NodeJS.ProcessEnv = process.env): MpirunPlacement {
+export function mpirunPlacement(
+  spec: JobSpec,
+  nodeFile: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): MpirunPlacement {
   const hosts = nodeFile === undefined ? undefined : nodeFileHosts(nodeFile);
   if (hosts?.length !== 1) return nodeFile === undefined ? { singleHost: false } : { nodeFile, singleHost: false };
   if ((allocationNodeCount(env) ?? 1) > 1) return { singleHost: false };
