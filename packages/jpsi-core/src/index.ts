@@ -52,7 +52,9 @@ export {
   type ResourceSpec,
   type ResourceSpecInput,
   type StageIn,
+  type StageInInput,
   type StageOut,
+  type StageOutInput,
   type StagingConditions,
 } from './spec.js';
 export * from './psij-json.js';
