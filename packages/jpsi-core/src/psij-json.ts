@@ -12,8 +12,10 @@ import {
   createJobSpec,
   deriveCounts,
   type CustomAttributeValue,
+  type JobAttributesInput,
   type JobSpec,
   type JobSpecInput,
+  type ResourceSpecInput,
 } from './spec.js';
 import { parseWith } from './validation.js';
 
@@ -59,8 +61,55 @@ const PsijAttributesSchema = z.strictObject({
     .nullish(),
 });
 
-/** The psij-python JSON document of a JobSpec (snake_case keys). */
-export const PsijJobSpecSchema = z.strictObject({
+/** psij-python's ResourceSpecV1 as JSON (see {@link ResourceSpecInput} for what each field means). `null` means unset. */
+export type PsijResourcesJson = {
+  node_count?: number | null;
+  process_count?: number | null;
+  processes_per_node?: number | null;
+  cpu_cores_per_process?: number | null;
+  gpu_cores_per_process?: number | null;
+  exclusive_node_use?: boolean | null;
+  /** Memory for the whole job, in bytes. */
+  memory?: number | null;
+  /** The ResourceSpec version psij-python writes: only 1 is supported. */
+  __version?: 1;
+};
+
+/** psij-python's JobAttributes as JSON (see {@link JobAttributesInput}). `null` means unset. */
+export type PsijAttributesJson = {
+  /** Walltime, e.g. psij-python's own `"5400.0 s"`, or `"01:30:00"`, or seconds. */
+  duration?: string | number | null;
+  queue_name?: string | null;
+  account?: string | null;
+  /** Deprecated alias of `account`. */
+  project_name?: string | null;
+  reservation_id?: string | null;
+  /** Keys `<executor>.<name>`. */
+  custom_attributes?: Record<string, string | number | boolean> | null;
+};
+
+/**
+ * A psij-python JSON document of a JobSpec, as read (snake_case keys, `null` for unset; see
+ * {@link JobSpecInput} for what each field means). Staging is not part of psij-python's JSON.
+ */
+export type PsijJobSpecJson = {
+  executable: string;
+  arguments?: string[] | null;
+  directory?: string | null;
+  name?: string | null;
+  inherit_environment?: boolean | null;
+  environment?: Record<string, string | number> | null;
+  stdin_path?: string | null;
+  stdout_path?: string | null;
+  stderr_path?: string | null;
+  resources?: PsijResourcesJson | null;
+  attributes?: PsijAttributesJson | null;
+  pre_launch?: string | null;
+  post_launch?: string | null;
+  launcher?: string | null;
+};
+
+const psijJobSpecSchema = z.strictObject({
   executable: z.string().min(1),
   arguments: z.array(z.string()).nullish(),
   directory: z.string().min(1).nullish(),
@@ -77,8 +126,19 @@ export const PsijJobSpecSchema = z.strictObject({
   launcher: z.string().min(1).nullish(),
 });
 
-/** A psij-python JSON document, as read. */
-export type PsijJobSpecJson = z.input<typeof PsijJobSpecSchema>;
+/**
+ * The zod schema of {@link PsijJobSpecJson} (checked against it at compile time).
+ * @internal
+ */
+export const PsijJobSpecSchema: z.ZodType<z.output<typeof psijJobSpecSchema>, PsijJobSpecJson> = psijJobSpecSchema;
+
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const schemaMatchesTypes: [
+  Same<z.input<typeof psijJobSpecSchema>, PsijJobSpecJson>,
+  Same<z.input<typeof PsijResourcesSchema>, PsijResourcesJson>,
+  Same<z.input<typeof PsijAttributesSchema>, PsijAttributesJson>,
+] = [true, true, true];
+void schemaMatchesTypes;
 
 const CAMEL_TO_SNAKE: Readonly<Record<string, string>> = {
   inheritEnvironment: 'inherit_environment',

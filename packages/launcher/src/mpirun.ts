@@ -22,28 +22,51 @@ import { noNul, parseLaunchContext, programArgv } from './basic.js';
 /** Which MPI implementation an `mpirun` belongs to. `generic` gets only `-n`. */
 export type MpiFlavour = 'openmpi' | 'mpich' | 'generic';
 
-/** Configuration of {@link MpirunLauncher}. */
-export const MpirunConfigSchema = z.strictObject({
-  /** The mpirun program: a name looked up on PATH or a path. Default `mpirun`. */
-  program: z.string().min(1, 'program cannot be empty').refine(noNul, 'program cannot contain a NUL character').optional(),
-  /** Skip detection and use these flags. Default: detected from `<program> --version`. */
-  flavour: z.enum(['openmpi', 'mpich', 'generic']).optional(),
+/** Configuration of {@link MpirunLauncher}. Every field is optional. */
+export type MpirunConfig = {
   /**
-   * Open MPI only: pass `--oversubscribe` (allow more processes than slots). Default true, as in
-   * psij-python: a job asks for processes, not cores, and the scheduler already sized the allocation.
+   * The mpirun program: a name looked up on PATH, or a path.
+   * @default 'mpirun'
    */
-  oversubscribe: z.boolean().optional(),
+  program?: string;
+  /**
+   * Which MPI's flags to use, instead of detecting them.
+   * @default detected from `<program> --version`
+   */
+  flavour?: MpiFlavour;
+  /**
+   * Open MPI only: pass `--oversubscribe` (allow more processes than slots), as psij-python does:
+   * a job asks for processes, not cores, and the scheduler already sized the allocation.
+   * @default true
+   */
+  oversubscribe?: boolean;
   /**
    * Run mpirun through the shipped `report-launch.sh`, so that a failure of mpirun itself (before
-   * any rank started) becomes the job's FAILED message, quoting mpirun's own error. Default true.
+   * any rank started) becomes the job's FAILED message, quoting mpirun's own error.
+   * @default true
    */
-  reportFailures: z.boolean().optional(),
+  reportFailures?: boolean;
   /** Extra words put right after the program, before the derived flags. */
+  extraArgs?: string[];
+};
+
+const mpirunConfigSchema = z.strictObject({
+  program: z.string().min(1, 'program cannot be empty').refine(noNul, 'program cannot contain a NUL character').optional(),
+  flavour: z.enum(['openmpi', 'mpich', 'generic']).optional(),
+  oversubscribe: z.boolean().optional(),
+  reportFailures: z.boolean().optional(),
   extraArgs: z.array(z.string().refine(noNul, 'an argument cannot contain a NUL character')).optional(),
 });
 
-/** Input accepted as {@link MpirunLauncher} configuration. */
-export type MpirunConfig = z.input<typeof MpirunConfigSchema>;
+/**
+ * The zod schema of {@link MpirunConfig} (checked against it at compile time).
+ * @internal
+ */
+export const MpirunConfigSchema: z.ZodType<MpirunConfig, MpirunConfig> = mpirunConfigSchema;
+
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const configMatchesSchema: Same<z.input<typeof mpirunConfigSchema>, MpirunConfig> = true;
+void configMatchesSchema;
 
 const flavourCache = new Map<string, Promise<MpiFlavour>>();
 
@@ -246,7 +269,7 @@ export function mpirunFlags(
 export class MpirunLauncher implements Launcher {
   /** Registry name. */
   readonly name = 'mpirun';
-  private readonly config: z.output<typeof MpirunConfigSchema>;
+  private readonly config: MpirunConfig;
 
   /** @throws {@link @exaworks/jpsi-core!ValidationError} if `config` is invalid. */
   constructor(config: MpirunConfig = {}) {
