@@ -76,6 +76,11 @@ export const LOCAL_HONOURED_ATTRIBUTES: HonouredAttributes = Object.freeze({
   standard: ['duration'] as const,
 });
 
+/** The QUEUED status message that carries a job's warnings (none without warnings). */
+function queuedMessage(warnings: readonly string[] | undefined): { message?: string } {
+  return warnings !== undefined && warnings.length > 0 ? { message: `Warning: ${warnings.join('; ')}.` } : {};
+}
+
 /** Configuration of the local executor (on top of every executor's `workDirectory`, `keepFiles`, `logger`). */
 export const LocalExecutorConfigSchema = z.strictObject({
   ...JobExecutorConfigSchema.shape,
@@ -336,6 +341,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     const inputSpec = jobSpecToInput(spec);
     const cwd = process.cwd();
     const cores = coresFor(spec);
+    const warnings = this.#warningsFor(spec, launch);
     for (;;) {
       const id = newNativeId();
       // Everything that can fail is done before the record exists: the record is the commit point.
@@ -351,19 +357,15 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
         cores,
         owner: this.#owner,
         spec: inputSpec,
+        ...(warnings.length > 0 ? { warnings } : {}),
       };
       if (!this.#store.createRecord(record)) continue; // id taken (practically never): pick another
       this.bindJob(job, id);
       const t = this.#newTracked(id, job, spec, record, true);
       t.script = script;
       this.#tracked.set(id, t);
-      const warnings = this.#warningsFor(spec, launch);
       for (const warning of warnings) this.logger.warn(warning, { nativeId: id, jobId: job.id });
-      this.#update(t, {
-        state: JobState.QUEUED,
-        time: submittedAt,
-        ...(warnings.length > 0 ? { message: `Warning: ${warnings.join('; ')}.` } : {}),
-      });
+      this.#update(t, { state: JobState.QUEUED, time: submittedAt, ...queuedMessage(warnings) });
       this.#enqueue(t);
       return job;
     }
@@ -1017,7 +1019,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
 
   /** Replays QUEUED (implied by the record) and the status lines. */
   #replay(t: Tracked, file: JobFile): void {
-    this.#update(t, { state: JobState.QUEUED, time: new Date(file.record.submittedAt) });
+    this.#update(t, { state: JobState.QUEUED, time: new Date(file.record.submittedAt), ...queuedMessage(file.record.warnings) });
     this.#applyLines(t, file);
   }
 

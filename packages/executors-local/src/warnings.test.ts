@@ -67,6 +67,21 @@ describe('LocalExecutor: no silent ignoring', () => {
     expect(statuses.find((s) => s.state === JobState.QUEUED)?.message).toBe(`Warning: ${expected}.`);
   }, 30_000);
 
+  it('keeps the warning with the job: another executor attaching to it sees the QUEUED message too', async () => {
+    const { logger } = recordingLogger();
+    const workDirectory = tempDir('xw-warn-wd-');
+    const e1 = executor({ logger, workDirectory });
+    const job = await e1.submit(new Job({ executable: '/bin/true', attributes: { queueName: 'debug' } }));
+    await job.wait({ timeout: 30_000 });
+    const e2 = executor({ logger, workDirectory });
+    const again = new Job();
+    await e2.attach(again, job.nativeId!);
+    await again.wait({ timeout: 30_000 });
+    expect(again.history.find((s) => s.state === JobState.QUEUED)?.message).toBe(
+      'Warning: the local executor ignores attribute queueName.',
+    );
+  }, 30_000);
+
   it('says nothing for a spec it honours whole', async () => {
     const { logger, lines } = recordingLogger();
     const { statuses } = await submitAndWait(
