@@ -20,12 +20,14 @@ import {
   createJobSpec,
   defaultWorkDirectory,
   getLauncher,
+  ignoredAttributesWarning,
   jobSpecToInput,
   parseWith,
   statusFromJson,
   statusToJson,
   throwIfAborted,
   type ExecutorProvider,
+  type HonouredAttributes,
   type JobSpec,
   type JobSpecInput,
   type JobStatus,
@@ -64,6 +66,20 @@ import {
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
+
+/**
+ * The attributes the local executor acts on: the walltime, and custom attributes prefixed `local.`
+ * (none is defined yet, so any is accepted silently). Queue, account and reservation mean nothing here.
+ */
+export const LOCAL_HONOURED_ATTRIBUTES: HonouredAttributes = Object.freeze({
+  executor: 'local',
+  standard: ['duration'] as const,
+});
+
+/** The QUEUED status message that carries a job's warnings (none without warnings). */
+function queuedMessage(warnings: readonly string[] | undefined): { message?: string } {
+  return warnings !== undefined && warnings.length > 0 ? { message: `Warning: ${warnings.join('; ')}.` } : {};
+}
 
 /** Configuration of the local executor (on top of every executor's `workDirectory`, `keepFiles`, `logger`). */
 export const LocalExecutorConfigSchema = z.strictObject({
@@ -325,6 +341,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     const inputSpec = jobSpecToInput(spec);
     const cwd = process.cwd();
     const cores = coresFor(spec);
+    const warnings = this.#warningsFor(spec, launch);
     for (;;) {
       const id = newNativeId();
       // Everything that can fail is done before the record exists: the record is the commit point.
@@ -340,16 +357,24 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
         cores,
         owner: this.#owner,
         spec: inputSpec,
+        ...(warnings.length > 0 ? { warnings } : {}),
       };
       if (!this.#store.createRecord(record)) continue; // id taken (practically never): pick another
       this.bindJob(job, id);
       const t = this.#newTracked(id, job, spec, record, true);
       t.script = script;
       this.#tracked.set(id, t);
-      this.#update(t, { state: JobState.QUEUED, time: submittedAt });
+      for (const warning of warnings) this.logger.warn(warning, { nativeId: id, jobId: job.id });
+      this.#update(t, { state: JobState.QUEUED, time: submittedAt, ...queuedMessage(warnings) });
       this.#enqueue(t);
       return job;
     }
+  }
+
+  /** What this job asked for that will not happen as asked: the launcher's warnings and ignored attributes. */
+  #warningsFor(spec: JobSpec, launch: LaunchCommand): string[] {
+    const ignored = ignoredAttributesWarning(spec.attributes, LOCAL_HONOURED_ATTRIBUTES);
+    return [...(launch.warnings ?? []), ...(ignored === undefined ? [] : [ignored])];
   }
 
   /** The job script of job `id` (the executor keeps no default stdout/stderr files: /dev/null, as psij-python). */
@@ -994,7 +1019,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
 
   /** Replays QUEUED (implied by the record) and the status lines. */
   #replay(t: Tracked, file: JobFile): void {
-    this.#update(t, { state: JobState.QUEUED, time: new Date(file.record.submittedAt) });
+    this.#update(t, { state: JobState.QUEUED, time: new Date(file.record.submittedAt), ...queuedMessage(file.record.warnings) });
     this.#applyLines(t, file);
   }
 

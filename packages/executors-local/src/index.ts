@@ -18,6 +18,7 @@
  * @module
  */
 export {
+  LOCAL_HONOURED_ATTRIBUTES,
   LocalExecutor,
   LocalExecutorConfigSchema,
   VERSION,
@@ -37,3 +38,12 @@ export {
   type OwnerInfo,
 } from './store.js';
 export type { ProcessIdentity } from './proc.js';
+
+import type { LocalExecutorConfigInput } from './executor.js';
+
+declare module '@exaworks/jpsi-core' {
+  /** `getExecutor('local', config)` takes the local executor's configuration. */
+  interface ExecutorConfigs {
+    local: LocalExecutorConfigInput;
+  }
+}

@@ -53,6 +53,8 @@ export interface JobRecord {
   /** The submitting executor. Adoption moves ownership to the `owner` file. */
   readonly owner: OwnerInfo;
   readonly spec: JobSpecInput;
+  /** What the job asked for that will not happen as asked (the QUEUED message); absent when none. */
+  readonly warnings?: readonly string[];
 }
 
 /** One line of a job's status log. */

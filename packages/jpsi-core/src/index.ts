@@ -33,6 +33,8 @@ export {
   createJobSpec,
   customAttributesFor,
   deriveCounts,
+  ignoredAttributes,
+  ignoredAttributesWarning,
   isJobSpec,
   jobSpecToInput,
   stagingApplies,
@@ -40,6 +42,8 @@ export {
   type CountFieldNames,
   type CustomAttributeValue,
   type DerivedCounts,
+  type HonouredAttributes,
+  type StandardAttribute,
   type JobAttributes,
   type JobAttributesInput,
   type JobSpec,
@@ -48,10 +52,13 @@ export {
   type ResourceSpec,
   type ResourceSpecInput,
   type StageIn,
+  type StageInInput,
   type StageOut,
+  type StageOutInput,
   type StagingConditions,
 } from './spec.js';
 export * from './psij-json.js';
+export { JOB_SPEC_SCHEMA_ID, jobSpecJsonSchema, jobSpecJsonSchemaText, type JsonSchemaDocument } from './json-schema.js';
 export * from './job.js';
 export * from './executor.js';
 export * from './launcher.js';
@@ -59,4 +66,4 @@ export * from './registry.js';
 export * from './logger.js';
 export * from './workdir.js';
 export * from './info.js';
-export { formatPath, issuesFromZod, parseWith } from './validation.js';
+export { didYouMean, editDistance, formatPath, issuesFromZod, parseWith } from './validation.js';

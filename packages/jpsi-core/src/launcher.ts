@@ -19,6 +19,18 @@ export interface LaunchCommand {
   readonly argv: readonly string[];
   /** Environment variables the launcher needs on top of the job's own. */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * Things the launcher could not do as the spec asked (for example more than one process under
+   * `single`, or a node placement relaxed to the one host there is). The executor logs each at
+   * warn level and puts them in the job's QUEUED status message. Default: none.
+   */
+  readonly warnings?: readonly string[];
+  /**
+   * True if `argv` reports its own (launcher) failures by writing them, as one line of text, to the
+   * file named by the `EXAWORKS_LAUNCH_FAILURE_FILE` environment variable, which the job script then
+   * sets; the job's FAILED message quotes it. Default false.
+   */
+  readonly reportsFailures?: boolean;
 }
 
 /**

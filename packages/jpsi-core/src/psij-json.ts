@@ -12,8 +12,10 @@ import {
   createJobSpec,
   deriveCounts,
   type CustomAttributeValue,
+  type JobAttributesInput,
   type JobSpec,
   type JobSpecInput,
+  type ResourceSpecInput,
 } from './spec.js';
 import { parseWith } from './validation.js';
 
@@ -59,8 +61,55 @@ const PsijAttributesSchema = z.strictObject({
     .nullish(),
 });
 
-/** The psij-python JSON document of a JobSpec (snake_case keys). */
-export const PsijJobSpecSchema = z.strictObject({
+/** psij-python's ResourceSpecV1 as JSON (see {@link ResourceSpecInput} for what each field means). `null` means unset. */
+export type PsijResourcesJson = {
+  node_count?: number | null;
+  process_count?: number | null;
+  processes_per_node?: number | null;
+  cpu_cores_per_process?: number | null;
+  gpu_cores_per_process?: number | null;
+  exclusive_node_use?: boolean | null;
+  /** Memory for the whole job, in bytes. */
+  memory?: number | null;
+  /** The ResourceSpec version psij-python writes: only 1 is supported. */
+  __version?: 1;
+};
+
+/** psij-python's JobAttributes as JSON (see {@link JobAttributesInput}). `null` means unset. */
+export type PsijAttributesJson = {
+  /** Walltime, e.g. psij-python's own `"5400.0 s"`, or `"01:30:00"`, or seconds. */
+  duration?: string | number | null;
+  queue_name?: string | null;
+  account?: string | null;
+  /** Deprecated alias of `account`. */
+  project_name?: string | null;
+  reservation_id?: string | null;
+  /** Keys `<executor>.<name>`. */
+  custom_attributes?: Record<string, string | number | boolean> | null;
+};
+
+/**
+ * A psij-python JSON document of a JobSpec, as read (snake_case keys, `null` for unset; see
+ * {@link JobSpecInput} for what each field means). Staging is not part of psij-python's JSON.
+ */
+export type PsijJobSpecJson = {
+  executable: string;
+  arguments?: string[] | null;
+  directory?: string | null;
+  name?: string | null;
+  inherit_environment?: boolean | null;
+  environment?: Record<string, string | number> | null;
+  stdin_path?: string | null;
+  stdout_path?: string | null;
+  stderr_path?: string | null;
+  resources?: PsijResourcesJson | null;
+  attributes?: PsijAttributesJson | null;
+  pre_launch?: string | null;
+  post_launch?: string | null;
+  launcher?: string | null;
+};
+
+const psijJobSpecSchema = z.strictObject({
   executable: z.string().min(1),
   arguments: z.array(z.string()).nullish(),
   directory: z.string().min(1).nullish(),
@@ -77,8 +126,19 @@ export const PsijJobSpecSchema = z.strictObject({
   launcher: z.string().min(1).nullish(),
 });
 
-/** A psij-python JSON document, as read. */
-export type PsijJobSpecJson = z.input<typeof PsijJobSpecSchema>;
+/**
+ * The zod schema of {@link PsijJobSpecJson} (checked against it at compile time).
+ * @internal
+ */
+export const PsijJobSpecSchema: z.ZodType<z.output<typeof psijJobSpecSchema>, PsijJobSpecJson> = psijJobSpecSchema;
+
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const schemaMatchesTypes: [
+  Same<z.input<typeof psijJobSpecSchema>, PsijJobSpecJson>,
+  Same<z.input<typeof PsijResourcesSchema>, PsijResourcesJson>,
+  Same<z.input<typeof PsijAttributesSchema>, PsijAttributesJson>,
+] = [true, true, true];
+void schemaMatchesTypes;
 
 const CAMEL_TO_SNAKE: Readonly<Record<string, string>> = {
   inheritEnvironment: 'inherit_environment',
@@ -135,7 +195,7 @@ export function jobSpecFromPsijJson(document: string | unknown): JobSpec {
   }
   const v = parseWith(PsijJobSpecSchema, raw, 'psij-python job spec');
   const { resources, attributes, ...top } = v;
-  const input = fromSnake(top) as JobSpecInput;
+  const input = fromSnake(top) as unknown as JobSpecInput;
   if (resources) input.resources = fromSnake(resources);
   if (attributes) input.attributes = fromSnake(attributes);
   try {
@@ -233,20 +293,61 @@ export function psijDerivedResources(spec: JobSpec): PsijDerivedResources {
   };
 }
 
-const SNAKE_MARKERS = /_/;
+/** Which form a spec document is written in, and the keys that told. */
+export interface SpecDocumentForm {
+  /** `camel` (this SDK's input form), `psij` (psij-python JSON), or `either` (no key tells them apart). */
+  readonly form: 'camel' | 'psij' | 'either';
+  /** Keys only the psij-python form has (snake_case), by path. */
+  readonly snakeKeys: readonly string[];
+  /** Keys only the camelCase form has, by path. */
+  readonly camelKeys: readonly string[];
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Tells a spec document's form by the majority of its telling keys (those spelt differently in the
+ * two forms, such as `stdout_path` and `stdoutPath`) at the top level, in `resources` and in
+ * `attributes`; keys both forms share (`executable`, `arguments`, …) do not count.
+ * @throws {@link ValidationError} if as many keys say one form as the other.
+ */
+export function specDocumentForm(document: Readonly<Record<string, unknown>>): SpecDocumentForm {
+  const snakeKeys: string[] = [];
+  const camelKeys: string[] = [];
+  const scan = (obj: unknown, prefix: string) => {
+    if (!isObject(obj)) return;
+    for (const key of Object.keys(obj)) {
+      const where = prefix + key;
+      if (key === '__version' || /^[a-z0-9]+(_[a-z0-9]+)+$/.test(key)) snakeKeys.push(where);
+      else if (/^[a-z][a-z0-9]*[A-Z]/.test(key)) camelKeys.push(where);
+    }
+  };
+  scan(document, '');
+  scan(document.resources, 'resources.');
+  scan(document.attributes, 'attributes.');
+  if (snakeKeys.length === camelKeys.length && snakeKeys.length > 0) {
+    throw new ValidationError('job spec', [
+      {
+        path: '',
+        message:
+          `mixes the two spec forms equally: psij-python (${snakeKeys.join(', ')}) and camelCase (${camelKeys.join(', ')}); ` +
+          'write every key in one form (for example stdoutPath or stdout_path, not both styles)',
+      },
+    ]);
+  }
+  const form = snakeKeys.length > camelKeys.length ? 'psij' : camelKeys.length > 0 ? 'camel' : 'either';
+  return { form, snakeKeys, camelKeys };
+}
 
 /**
  * Reads a spec document that may be in either form: psij-python JSON (snake_case keys) or this
- * SDK's input form (camelCase). The form is told by the keys of the top level, `resources` and
- * `attributes`: any snake_case key means psij-python.
+ * SDK's input form (camelCase). The form is decided by the majority of the keys that differ
+ * between the two (see {@link specDocumentForm}); keys of the other form are then reported as
+ * unknown fields with the spelling meant (`unknown field (did you mean "stdoutPath"?)`).
+ * @throws {@link ValidationError} naming each field as the document spells it, or saying the form is ambiguous.
  */
 export function jobSpecFromDocument(document: unknown): JobSpec {
-  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObj(document)) throw new ValidationError('job spec', [{ path: '', message: 'a job spec must be an object' }]);
-  const keys = [
-    ...Object.keys(document),
-    ...(isObj(document.resources) ? Object.keys(document.resources) : []),
-    ...(isObj(document.attributes) ? Object.keys(document.attributes) : []),
-  ];
-  return keys.some((k) => SNAKE_MARKERS.test(k)) ? jobSpecFromPsijJson(document) : createJobSpec(document as JobSpecInput);
+  if (!isObject(document)) throw new ValidationError('job spec', [{ path: '', message: 'a job spec must be an object' }]);
+  const { form } = specDocumentForm(document);
+  return form === 'psij' ? jobSpecFromPsijJson(document) : createJobSpec(document as unknown as JobSpecInput);
 }

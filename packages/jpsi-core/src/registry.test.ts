@@ -18,14 +18,14 @@ describe('registry', () => {
     expect(await getExecutor('fake-test', { a: 1 })).toBe(fake);
     expect(got).toEqual({ a: 1 });
     expect(await listExecutors()).toContain('fake-test');
-  });
+  }, 30_000); // loads installed packages by name: slow on a busy machine
   it('fails for an unknown executor listing what is available', async () => {
     const err = await getExecutor('no-such-thing').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnknownExecutorError);
     expect((err as UnknownExecutorError).code).toBe(ErrorCode.UNKNOWN_EXECUTOR);
     expect((err as Error).message).toContain('fake-test');
     expect((err as Error).message).toContain('@exaworks/executors-no-such-thing');
-  });
+  }, 30_000); // loads installed packages by name: slow on a busy machine
   it('rejects names that are not package-name safe before importing anything', async () => {
     await expect(getExecutor('../../etc')).rejects.toBeInstanceOf(ValidationError);
     expect(() =>
@@ -38,7 +38,7 @@ describe('registry', () => {
     expect(await getLauncher('echo-test')).toBe(launcher);
     expect(await listLaunchers()).toContain('echo-test');
     await expect(getLauncher('no-such-launcher')).rejects.toBeInstanceOf(UnknownLauncherError);
-  });
+  }, 30_000); // loads installed packages by name: slow on a busy machine
 });
 
 describe('errors', () => {
@@ -76,7 +76,7 @@ describe('registry input validation (names and providers)', () => {
     expect((err as ValidationError).issues[0]!.path).toBe('name');
     expect((err as ValidationError).issues[0]!.message).toContain('must be a string');
     await expect(getLauncher(42 as unknown as string)).rejects.toBeInstanceOf(ValidationError);
-  });
+  }, 30_000); // loads installed packages by name: slow on a busy machine
   it('rejects a provider without a name or without create, naming the field', () => {
     let err: unknown;
     try {
@@ -121,5 +121,5 @@ describe('registry: an installed package that fails to load', () => {
       process.chdir(before);
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 30_000); // loads installed packages by name: slow on a busy machine
 });

@@ -139,11 +139,33 @@ async function loadLauncherPackages(name: string): Promise<void> {
 }
 
 /**
+ * The configuration type of each executor, by registry name, so that {@link getExecutor} checks a
+ * config at compile time. Executor packages add themselves by module augmentation:
+ *
+ * ```ts fragment
+ * declare module '@exaworks/jpsi-core' {
+ *   interface ExecutorConfigs {
+ *     slurm: SlurmExecutorConfigInput;
+ *   }
+ * }
+ * ```
+ *
+ * The augmentation is seen wherever the executor package's types are part of the program (an
+ * `import type {} from '@exaworks/executors-local'` is enough). Names not listed take `unknown`.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled in by executor packages through module augmentation.
+export interface ExecutorConfigs {}
+
+/** The config type {@link getExecutor} takes for executor `N`: its {@link ExecutorConfigs} entry, else `unknown`. */
+export type ExecutorConfigFor<N extends string> = N extends keyof ExecutorConfigs ? ExecutorConfigs[N] : unknown;
+
+/**
  * Creates an executor by name: a registered one, or `@exaworks/executors-<name>` if installed.
- * `config` is handed to the provider, which validates it.
+ * `config` is handed to the provider, which validates it; for a name listed in
+ * {@link ExecutorConfigs} its type is checked at compile time too.
  * @throws {@link UnknownExecutorError} listing the available executors; {@link ValidationError} for a bad name or config.
  */
-export async function getExecutor(name: string, config?: unknown): Promise<JobExecutor> {
+export async function getExecutor<N extends string>(name: N, config?: ExecutorConfigFor<N>): Promise<JobExecutor> {
   checkName('executor', name);
   if (!executors.has(name)) await loadExecutorPackage(name);
   const provider = executors.get(name);

@@ -91,8 +91,47 @@ export function deriveCounts(
   return ok(1, k!, k!);
 }
 
-/** What a caller may give for resources (TypeScript API, camelCase). */
-export const ResourceSpecSchema = z
+// The input types are object type aliases, not interfaces, so that plain records (parsed JSON/YAML)
+// stay comparable with them: interfaces get no implicit index signature.
+/**
+ * The resources a job asks for (psij-python's ResourceSpecV1, camelCase). Every count is a
+ * positive whole number. Node count, process count and processes per node are derived from
+ * whichever are given, as psij-python does (see {@link deriveCounts}); given counts must agree.
+ */
+export type ResourceSpecInput = {
+  /**
+   * Nodes (hosts) for the job.
+   * @default derived: processCount / processesPerNode, else 1
+   */
+  nodeCount?: number;
+  /**
+   * Processes (MPI ranks, copies) to start in total; a multiple of nodeCount and of processesPerNode when those are given.
+   * @default derived: nodeCount × processesPerNode, else nodeCount, else 1
+   */
+  processCount?: number;
+  /**
+   * Processes on each node.
+   * @default derived: processCount / nodeCount, else 1 (processCount when only it is given)
+   */
+  processesPerNode?: number;
+  /**
+   * CPU cores reserved for (and bound to) each process. The local executor counts
+   * `processCount × cpuCoresPerProcess` cores against its `maxCores`.
+   * @default the backend's choice (local: 1)
+   */
+  cpuCoresPerProcess?: number;
+  /** GPUs for each process. Unset means none requested. */
+  gpuCoresPerProcess?: number;
+  /**
+   * Whether the job wants whole nodes to itself (no other job shares them).
+   * @default false
+   */
+  exclusiveNodeUse?: boolean;
+  /** Memory for the whole job, in bytes. Unset means the backend's default. */
+  memory?: number;
+};
+
+const resourceSpecSchema = z
   .strictObject({
     nodeCount: positiveInt('nodeCount').optional(),
     processCount: positiveInt('processCount').optional(),
@@ -108,8 +147,11 @@ export const ResourceSpecSchema = z
     if ('field' in d) ctx.addIssue({ code: 'custom', path: [d.field], message: d.message });
   });
 
-/** Resource input as accepted by {@link createJobSpec}. */
-export type ResourceSpecInput = z.input<typeof ResourceSpecSchema>;
+/**
+ * The zod schema of {@link ResourceSpecInput} (checked against it at compile time).
+ * @internal
+ */
+export const ResourceSpecSchema: z.ZodType<z.output<typeof resourceSpecSchema>, ResourceSpecInput> = resourceSpecSchema;
 
 /** A validated ResourceSpecV1 with its derived counts. Immutable. */
 export interface ResourceSpec extends DerivedCounts {
@@ -149,9 +191,34 @@ const customAttributes = z.record(
   z.union([z.string(), z.number(), z.boolean()]),
 );
 
-/** What a caller may give for job attributes (TypeScript API, camelCase). */
-export const JobAttributesSchema = z.strictObject({
-  /** Walltime: seconds as a number, or a string such as `"90 s"`, `"01:30:00"`, `"30"` (minutes). */
+/** How a job is to be run by a batch scheduler: walltime, queue, account, and executor-specific extras. */
+export type JobAttributesInput = {
+  /**
+   * Walltime: the job is killed (FAILED) when it runs longer. Seconds as a number, or a string:
+   * `"90 s"`, `"1.5 h"`, `"01:30:00"` (hh:mm:ss), `"01:30"` (hh:mm), `"30"` (minutes), or
+   * psij-python's `"5400.0 s"`.
+   * @default 600 (10 minutes, as psij-python)
+   */
+  duration?: number | string;
+  /** Batch queue (partition) to submit to. Ignored, with a warning, by the local executor. */
+  queueName?: string;
+  /** Account (project) charged for the job. Ignored, with a warning, by the local executor. */
+  account?: string;
+  /**
+   * Deprecated alias of `account` (psij-python); must equal `account` when both are given.
+   * @deprecated use `account`
+   */
+  projectName?: string;
+  /** Advance reservation to run in. Ignored, with a warning, by the local executor. */
+  reservationId?: string;
+  /**
+   * Executor-specific attributes, keyed `<executor>.<name>` (e.g. `"slurm.constraint": "haswell"`,
+   * `"pbs.c": "n"`). An executor acts on the ones with its own prefix and warns about the others.
+   */
+  customAttributes?: Record<string, string | number | boolean>;
+};
+
+const jobAttributesSchema = z.strictObject({
   duration: durationInput.optional(),
   queueName: nonEmptyText('queueName').optional(),
   account: nonEmptyText('account').optional(),
@@ -161,8 +228,11 @@ export const JobAttributesSchema = z.strictObject({
   customAttributes: customAttributes.optional(),
 });
 
-/** Attribute input as accepted by {@link createJobSpec}. */
-export type JobAttributesInput = z.input<typeof JobAttributesSchema>;
+/**
+ * The zod schema of {@link JobAttributesInput} (checked against it at compile time).
+ * @internal
+ */
+export const JobAttributesSchema: z.ZodType<z.output<typeof jobAttributesSchema>, JobAttributesInput> = jobAttributesSchema;
 
 /** Validated job attributes. Immutable. */
 export interface JobAttributes {
@@ -184,6 +254,53 @@ export function customAttributesFor(attributes: JobAttributes, executorName: str
     if (key.startsWith(prefix)) out[key.slice(prefix.length)] = value;
   }
   return out;
+}
+
+/** A standard job attribute an executor may act on. */
+export type StandardAttribute = 'duration' | 'queueName' | 'account' | 'reservationId';
+
+/** What an executor does with job attributes, for {@link ignoredAttributes}. */
+export interface HonouredAttributes {
+  /** The executor's name: custom attributes prefixed `<executor>.` are meant for it. */
+  readonly executor: string;
+  /** The standard attributes it acts on (`duration` counts only when set to other than the default). */
+  readonly standard: readonly StandardAttribute[];
+  /**
+   * The custom attribute names (without the prefix) it acts on. Default: every custom attribute
+   * with its prefix (a batch executor turns them all into directives).
+   */
+  readonly custom?: readonly string[];
+}
+
+/**
+ * The attributes of `attributes` that an executor honouring `honoured` would silently ignore, by
+ * their field names (`queueName`, `customAttributes["slurm.constraint"]`), in a stable order. Shared
+ * by every executor so that "ignored" means the same everywhere; see {@link ignoredAttributesWarning}.
+ */
+export function ignoredAttributes(attributes: JobAttributes, honoured: HonouredAttributes): string[] {
+  const out: string[] = [];
+  const acts = new Set<string>(honoured.standard);
+  if (!acts.has('duration') && attributes.duration !== DEFAULT_DURATION_SECONDS) out.push('duration');
+  for (const field of ['queueName', 'account', 'reservationId'] as const) {
+    if (!acts.has(field) && attributes[field] !== undefined) out.push(field);
+  }
+  const prefix = `${honoured.executor}.`;
+  const custom = honoured.custom === undefined ? undefined : new Set(honoured.custom);
+  for (const key of Object.keys(attributes.customAttributes).sort()) {
+    const own = key.startsWith(prefix) && (custom === undefined || custom.has(key.slice(prefix.length)));
+    if (!own) out.push(`customAttributes[${JSON.stringify(key)}]`);
+  }
+  return out;
+}
+
+/**
+ * One sentence for a job's log and status saying which attributes the executor ignores, or
+ * undefined if it honours everything given.
+ */
+export function ignoredAttributesWarning(attributes: JobAttributes, honoured: HonouredAttributes): string | undefined {
+  const ignored = ignoredAttributes(attributes, honoured);
+  if (ignored.length === 0) return undefined;
+  return `the ${honoured.executor} executor ignores ${ignored.length === 1 ? 'attribute' : 'attributes'} ${ignored.join(', ')}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -211,6 +328,38 @@ const stagingSource = nonEmptyText('source').refine(
   (s) => !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(s) || s.startsWith('file://'),
   'only local paths and file:// URIs are supported',
 );
+
+/** A file to put into place before the job runs (part of the spec; not in psij-python's JSON). */
+export type StageInInput = {
+  /** A local path or a `file://` URI (other schemes are refused). */
+  source: string;
+  /** Where it goes; a relative path is relative to the job directory. */
+  target: string;
+  /**
+   * `COPY`, `LINK` (a symbolic link to the source) or `MOVE`.
+   * @default 'COPY'
+   */
+  mode?: StagingMode;
+};
+
+/** A file to take out of the job directory after the job runs (part of the spec; not in psij-python's JSON). */
+export type StageOutInput = {
+  /** The file; a relative path is relative to the job directory. */
+  source: string;
+  /** A local path or a `file://` URI (other schemes are refused). */
+  target: string;
+  /**
+   * `COPY`, `LINK` or `MOVE`.
+   * @default 'COPY'
+   */
+  mode?: StagingMode;
+  /**
+   * When it applies: `ON_SUCCESS`, `ON_ERROR`, `ON_CANCEL` (or `ALWAYS` for all three), plus
+   * `IF_PRESENT` to skip a missing source instead of failing the job.
+   * @default ['ALWAYS'] (no outcome flag means all outcomes; a missing source fails the job)
+   */
+  flags?: StageOutFlag[];
+};
 
 const StageInSchema = z.strictObject({
   source: stagingSource,
@@ -279,41 +428,139 @@ const envValue = z
   .transform((v) => String(v))
   .refine(NO_NUL, 'environment values cannot contain a NUL character');
 
-/** What a caller may give for a job (TypeScript API, camelCase). Only `executable` is required. */
-export const JobSpecSchema = z.strictObject({
+/**
+ * A job as a caller describes it (TypeScript API and camelCase spec files; psij-python's
+ * snake_case JSON is read by {@link jobSpecFromPsijJson}). Only `executable` is required. Paths
+ * are strings without NUL characters; relative ones are relative to the job directory.
+ */
+export type JobSpecInput = {
+  /** The program to run: a path, or a name looked up on the job's `PATH`. */
+  executable: string;
+  /**
+   * Arguments passed to the program as they are (no shell splitting or expansion).
+   * @default []
+   */
+  arguments?: string[];
+  /**
+   * Working directory of the job; the job fails (not runs elsewhere) if it does not exist.
+   * @default the executor's choice (local: the submitting process's current directory)
+   */
+  directory?: string;
+  /**
+   * A name for people and schedulers (`sbatch --job-name`).
+   * @default the executable
+   */
+  name?: string;
+  /**
+   * Whether the job starts with the submitter's environment (plus `environment`); false starts
+   * from an empty one with a minimal `PATH`.
+   * @default true
+   */
+  inheritEnvironment?: boolean;
+  /**
+   * Environment variables set for the job. Names are letters, digits and `_`, not starting with
+   * a digit; numbers are written as strings.
+   * @default {}
+   */
+  environment?: Record<string, string | number>;
+  /**
+   * File the job reads as standard input.
+   * @default /dev/null
+   */
+  stdinPath?: string;
+  /**
+   * File the job's standard output is written to (truncated first).
+   * @default the executor's choice (local: discarded, as psij-python)
+   */
+  stdoutPath?: string;
+  /**
+   * File the job's standard error is written to (truncated first; may equal stdoutPath).
+   * @default the executor's choice (local: discarded, as psij-python)
+   */
+  stderrPath?: string;
+  /**
+   * Nodes, processes, cores, GPUs and memory.
+   * @default one process on one node
+   */
+  resources?: ResourceSpecInput;
+  /**
+   * Walltime, queue, account, reservation and executor-specific attributes.
+   * @default a walltime of 10 minutes
+   */
+  attributes?: JobAttributesInput;
+  /** A bash script sourced once in the job's shell just before launch (e.g. to load modules); its failure fails the job unlaunched. */
+  preLaunch?: string;
+  /** A bash script sourced once in the job's shell after the launched processes end. */
+  postLaunch?: string;
+  /**
+   * How the job's processes are started: `single` (once), `multiple` (processCount copies),
+   * `mpirun`, `srun`, `jsrun`, `aprun`, or a registered third-party launcher.
+   * @default 'single'
+   */
+  launcher?: string;
+  /**
+   * Files put into place before the job runs.
+   * @default []
+   */
+  stageIn?: StageInInput[];
+  /**
+   * Files taken out of the job directory after the job runs.
+   * @default []
+   */
+  stageOut?: StageOutInput[];
+  /**
+   * Paths removed after stage-out.
+   * @default []
+   */
+  cleanup?: string[];
+  /**
+   * When cleanup happens (same flags as {@link StageOutInput.flags}).
+   * @default ['ALWAYS']
+   */
+  cleanupFlags?: StageOutFlag[];
+};
+
+const jobSpecSchema = z.strictObject({
   executable: nonEmptyText('executable'),
   arguments: z.array(text('an argument')).optional(),
-  /** Working directory of the job. Default: the executor's choice (local: the current directory). */
   directory: nonEmptyText('directory').optional(),
-  /** Defaults to the executable. */
   name: nonEmptyText('name').optional(),
-  /** Whether the job inherits the submitter's environment. Default true. */
   inheritEnvironment: z.boolean().optional(),
-  /** Values may be numbers; they are passed as strings. */
   environment: z.record(envName, envValue).optional(),
   stdinPath: nonEmptyText('stdinPath').optional(),
   stdoutPath: nonEmptyText('stdoutPath').optional(),
   stderrPath: nonEmptyText('stderrPath').optional(),
-  resources: ResourceSpecSchema.optional(),
-  attributes: JobAttributesSchema.optional(),
-  /** A shell script sourced once, before launch, in the job's shell. */
+  resources: resourceSpecSchema.optional(),
+  attributes: jobAttributesSchema.optional(),
   preLaunch: nonEmptyText('preLaunch').optional(),
-  /** A shell script sourced once, after launch, in the job's shell. */
   postLaunch: nonEmptyText('postLaunch').optional(),
-  /** Launcher name (`single`, `multiple`, `mpirun`, `srun`, …). Default: the executor's (`single`). */
   launcher: z
     .string()
     .regex(/^[a-z][a-z0-9_-]*$/, 'launcher names are lower-case letters, digits, _ and -')
     .optional(),
   stageIn: z.array(StageInSchema).optional(),
   stageOut: z.array(StageOutSchema).optional(),
-  /** Paths (relative to the job directory) removed after stage-out. */
   cleanup: z.array(nonEmptyText('a cleanup path')).optional(),
   cleanupFlags: stageOutFlags.optional(),
 });
 
-/** Job input as accepted by {@link createJobSpec}. */
-export type JobSpecInput = z.input<typeof JobSpecSchema>;
+/**
+ * The zod schema of {@link JobSpecInput} (checked against it at compile time; the JSON Schema of
+ * spec files is generated from it, see {@link jobSpecJsonSchema}).
+ * @internal
+ */
+export const JobSpecSchema: z.ZodType<z.output<typeof jobSpecSchema>, JobSpecInput> = jobSpecSchema;
+
+// Drift between the documented interfaces and the schemas fails `tsc` here, in both directions.
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const schemaMatchesInterfaces: [
+  Same<z.input<typeof jobSpecSchema>, JobSpecInput>,
+  Same<z.input<typeof resourceSpecSchema>, ResourceSpecInput>,
+  Same<z.input<typeof jobAttributesSchema>, JobAttributesInput>,
+  Same<z.input<typeof StageInSchema>, StageInInput>,
+  Same<z.input<typeof StageOutSchema>, StageOutInput>,
+] = [true, true, true, true, true];
+void schemaMatchesInterfaces;
 
 /** A validated, normalised, immutable job specification. Create with {@link createJobSpec}. */
 export interface JobSpec {

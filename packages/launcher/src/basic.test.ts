@@ -17,10 +17,20 @@ const scratch = (): string => {
 afterAll(() => dirs.forEach(cleanup));
 
 describe('single launcher', () => {
-  it('launches [executable, ...arguments] and ignores the process count', async () => {
+  it('launches [executable, ...arguments] once, warning that the process count is not honoured', async () => {
     const spec = createJobSpec({ executable: '/bin/echo', arguments: ['a b', 'c'], resources: { processCount: 4 } });
     const cmd = await new SingleLauncher().launchCommand(spec);
-    expect(cmd).toEqual({ argv: ['/bin/echo', 'a b', 'c'], env: {} });
+    expect(cmd).toEqual({
+      argv: ['/bin/echo', 'a b', 'c'],
+      env: {},
+      warnings: [
+        'the spec asks for 4 processes, but the single launcher starts one; set launcher "multiple" or "mpirun" to start 4',
+      ],
+    });
+    // One process (nodes × ppn counts too): no warning.
+    expect(await new SingleLauncher().launchCommand(createJobSpec({ executable: 'x' }))).toEqual({ argv: ['x'], env: {} });
+    const two = await new SingleLauncher().launchCommand(createJobSpec({ executable: 'x', resources: { nodeCount: 2 } }));
+    expect(two.warnings).toHaveLength(1);
     const job = await runJob({ executable: '/bin/echo', arguments: ['a b', 'c'] }, cmd);
     expect(job.stdout).toBe('a b c\n');
   });

@@ -34,9 +34,17 @@ export function programArgv(spec: JobSpec): string[] {
   return [spec.executable, ...spec.arguments];
 }
 
+/** The warning `single` gives for a spec that asks for more than one process (undefined for one). */
+export function singleLauncherWarning(spec: JobSpec): string | undefined {
+  const n = spec.resources.computedProcessCount;
+  if (n <= 1) return undefined;
+  return `the spec asks for ${n} processes, but the single launcher starts one; set launcher "multiple" or "mpirun" to start ${n}`;
+}
+
 /**
- * `single`: runs the executable once, as `[executable, ...arguments]`. Resource counts are ignored
- * (as in psij-python).
+ * `single`: runs the executable once, as `[executable, ...arguments]`. Resource counts do not
+ * change what runs (as in psij-python), but a spec that asks for more than one process gets a
+ * warning (see {@link singleLauncherWarning}) instead of being silently cut to one.
  */
 export class SingleLauncher implements Launcher {
   /** Registry name. */
@@ -45,7 +53,9 @@ export class SingleLauncher implements Launcher {
   /** The launch command: the program itself. */
   async launchCommand(spec: JobSpec, context: LaunchContext = {}): Promise<LaunchCommand> {
     throwIfAborted(parseLaunchContext(context).signal);
-    return { argv: programArgv(createJobSpec(spec)), env: {} };
+    const s = createJobSpec(spec);
+    const warning = singleLauncherWarning(s);
+    return warning === undefined ? { argv: programArgv(s), env: {} } : { argv: programArgv(s), env: {}, warnings: [warning] };
   }
 }
 

@@ -17,17 +17,22 @@
 import type { Launcher } from '@exaworks/jpsi-core';
 
 export { jobScriptFor, parseJobResult, CLEAN_ENVIRONMENT_PATH, type JobResult, type JobScriptFiles } from './job-script.js';
-export { SingleLauncher, MultipleLauncher, MULTIPLE_SCRIPT, programArgv } from './basic.js';
+export { SingleLauncher, MultipleLauncher, MULTIPLE_SCRIPT, programArgv, singleLauncherWarning } from './basic.js';
 export { launcherProviders, createLauncher, launcherNames } from './providers.js';
 export type { Launcher };
 export {
   MpirunLauncher,
   MpirunConfigSchema,
+  REPORT_LAUNCH_SCRIPT,
+  allocationNodeCount,
   detectMpiFlavour,
+  mpirunPlacement,
+  nodeFileHosts,
   flavourFromVersion,
   mpirunFlags,
   type MpiFlavour,
   type MpirunConfig,
+  type MpirunPlacement,
 } from './mpirun.js';
 export {
   SrunLauncher,

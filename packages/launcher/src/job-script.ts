@@ -86,6 +86,9 @@ export function jobScriptFor(spec: JobSpec, launch: LaunchCommand, files: JobScr
   // Launcher variables first, so that a spec that sets the same variable wins.
   const env: Record<string, string> = { ...launch.env, ...s.environment };
   if (nodeFile !== undefined) env.PSIJ_NODEFILE = nodeFile;
+  // Where a launcher that reports its own failures writes them (see LaunchCommand.reportsFailures).
+  const launchFailureFile = launch.reportsFailures ? `${resultFile}.launch` : undefined;
+  if (launchFailureFile !== undefined) env.EXAWORKS_LAUNCH_FAILURE_FILE = launchFailureFile;
 
   const body: string[] = [];
   const fail = (code: string, message: string) => `_xw_finish ${code} ${shellQuote(oneLine(message))}`;
@@ -141,7 +144,15 @@ export function jobScriptFor(spec: JobSpec, launch: LaunchCommand, files: JobScr
       '  fi',
     );
   }
+  if (launchFailureFile !== undefined) job.push(`  rm -f -- ${shellQuote(launchFailureFile)}`);
   job.push(`  ${shellJoin(launch.argv)}`, '  _xw_rc=$?');
+  if (launchFailureFile !== undefined) {
+    const f = shellQuote(launchFailureFile);
+    job.push(
+      // `read` is a builtin: no process unless the launcher actually reported something.
+      `  if [ -s ${f} ]; then IFS= read -r _xw_failure <${f}; rm -f -- ${f}; fi`,
+    );
+  }
   job.push(
     `  if [ "$_xw_rc" -eq 127 ] && ! command -v -- ${shellQuote(launch.argv[0]!)} >/dev/null 2>&1; then`,
     `    _xw_failure=${shellQuote(oneLine(`program not found: ${launch.argv[0]!}`))}`,

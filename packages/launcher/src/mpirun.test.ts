@@ -4,8 +4,17 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortedError, createJobSpec, LauncherError, type JobSpecInput } from '@exaworks/jpsi-core';
-import { detectMpiFlavour, flavourFromVersion, MpirunLauncher, mpirunFlags } from './mpirun.js';
-import { cleanup, runJob, tempDir } from './test-support/run-job.js';
+import {
+  allocationNodeCount,
+  detectMpiFlavour,
+  flavourFromVersion,
+  MpirunLauncher,
+  mpirunFlags,
+  mpirunPlacement,
+  nodeFileHosts,
+  REPORT_LAUNCH_SCRIPT,
+} from './mpirun.js';
+import { cleanup, readIf, runJob, tempDir } from './test-support/run-job.js';
 
 const has = (program: string): boolean => spawnSync('sh', ['-c', `command -v ${program}`]).status === 0;
 const haveOpenMpi = has('mpirun') && has('mpicc');
@@ -108,8 +117,164 @@ describe('mpirunFlags (command lines)', () => {
       createJobSpec({ executable: 'a.out', arguments: ['x y'], resources: { processCount: 2 } }),
       { nodeFile: '/nodes' },
     );
-    expect(cmd).toEqual({ argv: ['/nonexistent/mpirun', '-v', '-n', '2', '-f', '/nodes', 'a.out', 'x y'], env: {} });
+    expect(cmd).toEqual({
+      argv: ['/bin/sh', REPORT_LAUNCH_SCRIPT, '6', '/nonexistent/mpirun', '-v', '-n', '2', '-f', '/nodes', 'a.out', 'x y'],
+      env: {},
+      reportsFailures: true,
+    });
+    const plain = new MpirunLauncher({ program: '/nonexistent/mpirun', flavour: 'mpich', reportFailures: false });
+    expect(await plain.launchCommand(createJobSpec({ executable: 'a.out' }))).toEqual({
+      argv: ['/nonexistent/mpirun', '-n', '1', 'a.out'],
+      env: {},
+    });
   });
+
+  it('singleHost drops per-node placement but keeps cores per process', () => {
+    const s = spec({ nodeCount: 2, processesPerNode: 4, cpuCoresPerProcess: 2 });
+    expect(mpirunFlags(s, 'openmpi', { singleHost: true })).toEqual(['-n', '8', '--oversubscribe', '--map-by', 'slot:PE=2']);
+    expect(mpirunFlags(s, 'mpich', { singleHost: true })).toEqual(['-n', '8', '-bind-to', 'core:2']);
+  });
+});
+
+describe('mpirunPlacement (where ranks may go)', () => {
+  const spec = (resources: JobSpecInput['resources']) => createJobSpec({ executable: 'a.out', resources });
+  const file = (name: string, text: string) => {
+    const f = path.join(dir, name);
+    writeFileSync(f, text);
+    return f;
+  };
+  const noAllocation = {};
+
+  it('reads the distinct hosts of a node file; a missing file is unknown', () => {
+    expect(nodeFileHosts(file('hosts-a', 'n1\nn1\n n2 slots=4\n\nn1\n'))).toEqual(['n1', 'n2']);
+    expect(nodeFileHosts(path.join(dir, 'no-such-node-file'))).toBeUndefined();
+  });
+
+  it('one host and a multi-node spec: runs every process on it, with a warning naming the counts', () => {
+    const one = file('hosts-one', 'here\n'.repeat(8));
+    const p = mpirunPlacement(spec({ nodeCount: 2, processesPerNode: 4 }), one, noAllocation);
+    expect(p).toEqual({
+      nodeFile: one,
+      singleHost: true,
+      warning:
+        'the spec asks for 2 nodes × 4 processes per node, but only one host (here) is available: all 8 processes run on it',
+    });
+    // One node asked for: nothing to relax.
+    expect(mpirunPlacement(spec({ nodeCount: 1, processesPerNode: 4 }), one, noAllocation)).toEqual({
+      nodeFile: one,
+      singleHost: false,
+    });
+  });
+
+  it('several hosts, or a node file not written yet: placement is honoured', () => {
+    const two = file('hosts-two', 'n1\nn2\n');
+    const s = spec({ nodeCount: 2, processesPerNode: 4 });
+    expect(mpirunPlacement(s, two, noAllocation)).toEqual({ nodeFile: two, singleHost: false });
+    const later = path.join(dir, 'written-in-the-allocation');
+    expect(mpirunPlacement(s, later, noAllocation)).toEqual({ nodeFile: later, singleHost: false });
+    expect(mpirunPlacement(s, undefined, noAllocation)).toEqual({ singleHost: false });
+  });
+
+  it('inside a multi-node allocation a one-host node file is dropped, so mpirun places over the allocation', () => {
+    const one = file('hosts-one-b', 'here\n');
+    const s = spec({ nodeCount: 2, processesPerNode: 4 });
+    expect(mpirunPlacement(s, one, { SLURM_JOB_NUM_NODES: '2' })).toEqual({ singleHost: false });
+    expect(mpirunPlacement(s, one, { SLURM_JOB_NUM_NODES: '1' })).toMatchObject({ singleHost: true });
+    expect(allocationNodeCount({ SLURM_NNODES: '3' })).toBe(3);
+    expect(allocationNodeCount({ PBS_NODEFILE: file('pbs-nodes', 'a\na\nb\n') })).toBe(2);
+    expect(allocationNodeCount({ LSB_MCPU_HOSTS: 'login1 1 c1 4 c2 4' })).toBe(3);
+    expect(allocationNodeCount({ COBALT_PARTSIZE: '4' })).toBe(4);
+    expect(allocationNodeCount({})).toBeUndefined();
+  });
+});
+
+// psij-python's user-guide resource example: 2 nodes × 4 processes per node, mpirun launcher.
+const userGuideExample = (executable: string) => ({
+  executable,
+  launcher: 'mpirun',
+  resources: { nodeCount: 2, processesPerNode: 4 },
+});
+const oneHostNodeFile = (name: string, count: number): string => {
+  const f = path.join(dir, name);
+  writeFileSync(f, 'localhost\n'.repeat(count));
+  return f;
+};
+
+describe('mpirun placement and launcher failures, for real', () => {
+  it.runIf(haveOpenMpi)(
+    "Open MPI: psij-python's 2 nodes × 4 example runs 8 ranks on the one host of the node file",
+    async () => {
+      const program = compile('mpicc', path.join(dir, 'ranks-openmpi-placement'));
+      const nodeFile = oneHostNodeFile('nodes-8', 8);
+      const input = userGuideExample(program);
+      const cmd = await new MpirunLauncher().launchCommand(createJobSpec(input), { nodeFile });
+      expect(cmd.argv).not.toContain('ppr:4:node');
+      expect(cmd.warnings).toEqual([expect.stringContaining('all 8 processes run on it')]);
+      const job = await runJob(input, cmd, { nodeFile });
+      expect(ranksOf(job.stdout), job.stderr).toEqual(expectedRanks(8));
+      expect(job.result).toEqual({ exitCode: 0 });
+    },
+    60_000,
+  );
+
+  it.runIf(haveMpich)(
+    "MPICH: psij-python's 2 nodes × 4 example runs 8 ranks on the one host of the node file",
+    async () => {
+      const program = compile('mpicc.mpich', path.join(dir, 'ranks-mpich-placement'));
+      const nodeFile = oneHostNodeFile('nodes-8m', 8);
+      const input = userGuideExample(program);
+      const cmd = await new MpirunLauncher({ program: 'mpirun.mpich' }).launchCommand(createJobSpec(input), { nodeFile });
+      expect(cmd.argv).not.toContain('-ppn');
+      const job = await runJob(input, cmd, { nodeFile });
+      expect(ranksOf(job.stdout), job.stderr).toEqual(expectedRanks(8));
+      expect(job.result).toEqual({ exitCode: 0 });
+    },
+    60_000,
+  );
+
+  it.runIf(haveOpenMpi)(
+    "Open MPI: a placement mpirun refuses fails the job with mpirun's own words in the result, not only in stderr",
+    async () => {
+      // Honoured placement (the node file is not written yet as far as the launcher knows), so
+      // Open MPI refuses `ppr:4:node` for 8 ranks on the one host it then finds.
+      const input = userGuideExample('/bin/true');
+      const cmd = await new MpirunLauncher().launchCommand(createJobSpec(input));
+      expect(cmd.argv).toContain('ppr:4:node');
+      const job = await runJob(input, cmd);
+      expect(job.result?.exitCode).not.toBe(0);
+      expect(job.result?.failure).toMatch(/^mpirun exited with status \d+ before starting any process: .*ppr/);
+      expect(job.stderr).toMatch(/ppr/); // and it still reaches the job's stderr
+      expect(readIf(path.join(job.dir, 'job.result.launch'))).toBeUndefined();
+    },
+    60_000,
+  );
+
+  it.runIf(haveMpich)(
+    "MPICH: a node file mpirun cannot read fails the job with mpirun's own words",
+    async () => {
+      const input = { executable: '/bin/true', launcher: 'mpirun', resources: { processCount: 2 } };
+      const missing = path.join(dir, 'no-such-hosts');
+      const cmd = await new MpirunLauncher({ program: 'mpirun.mpich' }).launchCommand(createJobSpec(input), {
+        nodeFile: missing,
+      });
+      const job = await runJob(input, cmd);
+      expect(job.result?.exitCode).not.toBe(0);
+      expect(job.result?.failure).toMatch(/^mpirun\.mpich exited with status \d+ before starting any process: .+/);
+      expect(job.result?.failure).toContain('no-such-hosts');
+    },
+    60_000,
+  );
+
+  it.runIf(haveOpenMpi)(
+    'a failing rank is the program failing: its exit code, and no launcher message',
+    async () => {
+      const input = { executable: '/bin/sh', arguments: ['-c', 'echo oops >&2; exit 3'], resources: { processCount: 2 } };
+      const job = await runJob(input, await new MpirunLauncher().launchCommand(createJobSpec(input)));
+      expect(job.result).toEqual({ exitCode: 3 });
+      expect(job.stderr).toContain('oops');
+    },
+    60_000,
+  );
 });
 
 describe('mpirun flavour detection', () => {
@@ -211,7 +376,7 @@ describe.skipIf(!haveMpich)('mpirun launcher with MPICH (mpirun.mpich), for real
       const input = { executable: program, resources: { processCount: n } };
       const cmd = await new MpirunLauncher({ program: 'mpirun.mpich' }).launchCommand(createJobSpec(input));
       expect(cmd.env).toEqual({});
-      expect(cmd.argv.slice(0, 3)).toEqual(['mpirun.mpich', '-n', String(n)]);
+      expect(cmd.argv.slice(3, 6)).toEqual(['mpirun.mpich', '-n', String(n)]);
       const job = await runJob(input, cmd);
       expect(ranksOf(job.stdout), job.stderr).toEqual(expectedRanks(n));
       expect(job.result).toEqual({ exitCode: 0 });
@@ -228,7 +393,7 @@ describe.skipIf(!haveMpich)('mpirun launcher with MPICH (mpirun.mpich), for real
   it('places ranks with -ppn from processesPerNode', async () => {
     const input = { executable: program, resources: { nodeCount: 1, processesPerNode: 3 } };
     const cmd = await new MpirunLauncher({ program: 'mpirun.mpich' }).launchCommand(createJobSpec(input));
-    expect(cmd.argv).toEqual(['mpirun.mpich', '-n', '3', '-ppn', '3', program]);
+    expect(cmd.argv).toEqual(['/bin/sh', REPORT_LAUNCH_SCRIPT, '5', 'mpirun.mpich', '-n', '3', '-ppn', '3', program]);
     const job = await runJob(input, cmd);
     expect(ranksOf(job.stdout), job.stderr).toEqual(expectedRanks(3));
   }, 60_000);

@@ -2,6 +2,8 @@
  * The `mpirun` launcher: Open MPI or MPICH (Hydra), detected once per process and program.
  * @module
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { z } from 'zod';
 import {
@@ -20,23 +22,51 @@ import { noNul, parseLaunchContext, programArgv } from './basic.js';
 /** Which MPI implementation an `mpirun` belongs to. `generic` gets only `-n`. */
 export type MpiFlavour = 'openmpi' | 'mpich' | 'generic';
 
-/** Configuration of {@link MpirunLauncher}. */
-export const MpirunConfigSchema = z.strictObject({
-  /** The mpirun program: a name looked up on PATH or a path. Default `mpirun`. */
-  program: z.string().min(1, 'program cannot be empty').refine(noNul, 'program cannot contain a NUL character').optional(),
-  /** Skip detection and use these flags. Default: detected from `<program> --version`. */
-  flavour: z.enum(['openmpi', 'mpich', 'generic']).optional(),
+/** Configuration of {@link MpirunLauncher}. Every field is optional. */
+export type MpirunConfig = {
   /**
-   * Open MPI only: pass `--oversubscribe` (allow more processes than slots). Default true, as in
-   * psij-python: a job asks for processes, not cores, and the scheduler already sized the allocation.
+   * The mpirun program: a name looked up on PATH, or a path.
+   * @default 'mpirun'
    */
-  oversubscribe: z.boolean().optional(),
+  program?: string;
+  /**
+   * Which MPI's flags to use, instead of detecting them.
+   * @default detected from `<program> --version`
+   */
+  flavour?: MpiFlavour;
+  /**
+   * Open MPI only: pass `--oversubscribe` (allow more processes than slots), as psij-python does:
+   * a job asks for processes, not cores, and the scheduler already sized the allocation.
+   * @default true
+   */
+  oversubscribe?: boolean;
+  /**
+   * Run mpirun through the shipped `report-launch.sh`, so that a failure of mpirun itself (before
+   * any rank started) becomes the job's FAILED message, quoting mpirun's own error.
+   * @default true
+   */
+  reportFailures?: boolean;
   /** Extra words put right after the program, before the derived flags. */
+  extraArgs?: string[];
+};
+
+const mpirunConfigSchema = z.strictObject({
+  program: z.string().min(1, 'program cannot be empty').refine(noNul, 'program cannot contain a NUL character').optional(),
+  flavour: z.enum(['openmpi', 'mpich', 'generic']).optional(),
+  oversubscribe: z.boolean().optional(),
+  reportFailures: z.boolean().optional(),
   extraArgs: z.array(z.string().refine(noNul, 'an argument cannot contain a NUL character')).optional(),
 });
 
-/** Input accepted as {@link MpirunLauncher} configuration. */
-export type MpirunConfig = z.input<typeof MpirunConfigSchema>;
+/**
+ * The zod schema of {@link MpirunConfig} (checked against it at compile time).
+ * @internal
+ */
+export const MpirunConfigSchema: z.ZodType<MpirunConfig, MpirunConfig> = mpirunConfigSchema;
+
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const configMatchesSchema: Same<z.input<typeof mpirunConfigSchema>, MpirunConfig> = true;
+void configMatchesSchema;
 
 const flavourCache = new Map<string, Promise<MpiFlavour>>();
 
@@ -106,6 +136,93 @@ function isRoot(): boolean {
 }
 
 /**
+ * Path of the shipped `report-launch.sh`, which runs mpirun so that its own failures (as opposed to
+ * a rank's) reach the job's FAILED message (see {@link @exaworks/jpsi-core!LaunchCommand.reportsFailures}).
+ */
+export const REPORT_LAUNCH_SCRIPT: string = fileURLToPath(new URL('../scripts/report-launch.sh', import.meta.url));
+
+/** The distinct host names of a node file, in order; undefined if it cannot be read (not written yet). */
+export function nodeFileHosts(file: string): string[] | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const hosts = new Set<string>();
+  for (const line of text.split('\n')) {
+    const host = line.trim().split(/\s+/)[0];
+    if (host) hosts.add(host);
+  }
+  return [...hosts];
+}
+
+const positive = (v: string | undefined): number | undefined => {
+  const n = v === undefined ? Number.NaN : Number.parseInt(v, 10);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+};
+
+/**
+ * How many nodes the batch allocation this process runs in has, from the scheduler's environment
+ * (Slurm `SLURM_JOB_NUM_NODES`/`SLURM_NNODES`, PBS `PBS_NODEFILE`, LSF `LSB_MCPU_HOSTS`, Cobalt
+ * `COBALT_PARTSIZE`); undefined outside an allocation.
+ */
+export function allocationNodeCount(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const slurm = positive(env.SLURM_JOB_NUM_NODES) ?? positive(env.SLURM_NNODES);
+  if (slurm !== undefined) return slurm;
+  if (env.PBS_NODEFILE) {
+    const hosts = nodeFileHosts(env.PBS_NODEFILE);
+    if (hosts?.length) return hosts.length;
+  }
+  if (env.LSB_MCPU_HOSTS) {
+    const words = env.LSB_MCPU_HOSTS.trim().split(/\s+/);
+    return new Set(words.filter((_, i) => i % 2 === 0)).size || undefined;
+  }
+  return positive(env.COBALT_PARTSIZE);
+}
+
+/** Where an mpirun launch may place its processes, decided by {@link mpirunPlacement}. */
+export interface MpirunPlacement {
+  /** The node file to pass to mpirun (none: mpirun takes the scheduler's allocation, or this host). */
+  readonly nodeFile?: string;
+  /** True if the spec's per-node placement is dropped because there is only one host. */
+  readonly singleHost: boolean;
+  /** Why placement was relaxed, for the job's warnings. */
+  readonly warning?: string;
+}
+
+/**
+ * Decides placement for a spec given the executor's node file and the environment:
+ *
+ * - a node file naming one host, inside a multi-node allocation (scheduler environment): the node
+ *   file is a stand-in for "this host" written by an executor that knows no better (`local`), so it
+ *   is not passed and mpirun places ranks over the allocation, honouring the spec's placement;
+ * - a node file naming one host, elsewhere, for a spec that asks for more than one node: there is
+ *   only this host, so per-node placement is dropped and all processes run here (as psij-python
+ *   does; with Open MPI, `ppr:K:node` would make mpirun refuse), with a warning;
+ * - anything else (several hosts, or a node file not written yet, as for a batch job prepared on a
+ *   login node): placement is honoured.
+ */
+export function mpirunPlacement(
+  spec: JobSpec,
+  nodeFile: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): MpirunPlacement {
+  const hosts = nodeFile === undefined ? undefined : nodeFileHosts(nodeFile);
+  if (hosts?.length !== 1) return nodeFile === undefined ? { singleHost: false } : { nodeFile, singleHost: false };
+  if ((allocationNodeCount(env) ?? 1) > 1) return { singleHost: false };
+  const r = spec.resources;
+  if (r.computedNodeCount <= 1) return { nodeFile: nodeFile!, singleHost: false };
+  return {
+    nodeFile: nodeFile!,
+    singleHost: true,
+    warning:
+      `the spec asks for ${r.computedNodeCount} nodes × ${r.computedProcessesPerNode} processes per node, but only one host ` +
+      `(${hosts[0]}) is available: all ${r.computedProcessCount} processes run on it`,
+  };
+}
+
+/**
  * The mpirun flags for a spec and flavour (without the program and its executable).
  *
  * - always `-n <computedProcessCount>`;
@@ -114,18 +231,19 @@ function isRoot(): boolean {
  *   bare process count spreads over the allocation instead of being pinned to one node;
  * - `cpuCoresPerProcess` C: Open MPI `:PE=C` on the mapping (`--map-by slot:PE=C` without one),
  *   MPICH `-bind-to core:C`;
+ * - `singleHost` (see {@link mpirunPlacement}): no per-node placement;
  * - a node file: Open MPI `--hostfile F`, MPICH `-f F`;
  * - Open MPI: `--oversubscribe` unless configured off.
  */
 export function mpirunFlags(
   spec: JobSpec,
   flavour: MpiFlavour,
-  options: { nodeFile?: string; oversubscribe?: boolean } = {},
+  options: { nodeFile?: string; oversubscribe?: boolean; singleHost?: boolean } = {},
 ): string[] {
   const r = spec.resources;
   const flags = ['-n', String(r.computedProcessCount)];
   if (flavour === 'generic') return flags;
-  const placed = r.processesPerNode !== undefined || r.nodeCount !== undefined;
+  const placed = !options.singleHost && (r.processesPerNode !== undefined || r.nodeCount !== undefined);
   const ppn = String(r.computedProcessesPerNode);
   if (flavour === 'openmpi') {
     if (options.oversubscribe ?? true) flags.push('--oversubscribe');
@@ -143,13 +261,15 @@ export function mpirunFlags(
 
 /**
  * `mpirun`: `mpirun -n <processes> [placement flags] <executable> <arguments…>` with the flags of
- * the detected MPI flavour (see {@link mpirunFlags}). As root, Open MPI's permission variables
+ * the detected MPI flavour (see {@link mpirunFlags}) and placement decided by {@link mpirunPlacement}
+ * (a node-count/ppn spec runs on the one local host under the local executor, and is honoured in
+ * a real allocation). Run through `report-launch.sh` unless `reportFailures` is false. As root, Open MPI's permission variables
  * `OMPI_ALLOW_RUN_AS_ROOT` and `OMPI_ALLOW_RUN_AS_ROOT_CONFIRM` are set in the launch environment.
  */
 export class MpirunLauncher implements Launcher {
   /** Registry name. */
   readonly name = 'mpirun';
-  private readonly config: z.output<typeof MpirunConfigSchema>;
+  private readonly config: MpirunConfig;
 
   /** @throws {@link @exaworks/jpsi-core!ValidationError} if `config` is invalid. */
   constructor(config: MpirunConfig = {}) {
@@ -170,15 +290,25 @@ export class MpirunLauncher implements Launcher {
     const s = createJobSpec(spec);
     const flavour = this.config.flavour ?? (await detectMpiFlavour(this.program, context.signal));
     throwIfAborted(context.signal);
+    const placement = mpirunPlacement(s, context.nodeFile);
     const flags = mpirunFlags(s, flavour, {
-      ...(context.nodeFile !== undefined ? { nodeFile: context.nodeFile } : {}),
+      ...(placement.nodeFile !== undefined ? { nodeFile: placement.nodeFile } : {}),
       ...(this.config.oversubscribe !== undefined ? { oversubscribe: this.config.oversubscribe } : {}),
+      singleHost: placement.singleHost,
     });
     const env: Record<string, string> = {};
     if (flavour === 'openmpi' && isRoot()) {
       env.OMPI_ALLOW_RUN_AS_ROOT = '1';
       env.OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = '1';
     }
-    return { argv: [this.program, ...(this.config.extraArgs ?? []), ...flags, ...programArgv(s)], env };
+    const launcherWords = [this.program, ...(this.config.extraArgs ?? []), ...flags];
+    const warnings = placement.warning !== undefined ? { warnings: [placement.warning] } : {};
+    if (this.config.reportFailures === false) return { argv: [...launcherWords, ...programArgv(s)], env, ...warnings };
+    return {
+      argv: ['/bin/sh', REPORT_LAUNCH_SCRIPT, String(launcherWords.length), ...launcherWords, ...programArgv(s)],
+      env,
+      reportsFailures: true,
+      ...warnings,
+    };
   }
 }
