@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
- * The `exaworks` executable: wires Ctrl-C to an AbortSignal and runs the program on argv.
+ * The `exaworks` executable: wires SIGINT, SIGTERM and SIGHUP to an AbortSignal and runs the
+ * program on argv. Imports commander and the command registrations only (see program.ts).
  * @module
  */
+import { exitCodeForSignal } from './exit-codes.js';
 import { processIO } from './io.js';
 import { runCli } from './program.js';
 
@@ -16,12 +18,14 @@ for (const stream of [process.stdout, process.stderr]) {
 
 const interrupt = new AbortController();
 let interrupts = 0;
-process.on('SIGINT', () => {
-  interrupts += 1;
-  // First Ctrl-C: let the command cancel its job and exit 130; a second one forces the exit.
-  if (interrupts === 1) interrupt.abort(new Error('SIGINT'));
-  else process.exit(130);
-});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    interrupts += 1;
+    // First signal: let the command cancel its job and exit 128+n; a second one forces the exit.
+    if (interrupts === 1) interrupt.abort(new Error(signal));
+    else process.exit(exitCodeForSignal(signal));
+  });
+}
 
 const code = await runCli(process.argv.slice(2), processIO(interrupt.signal));
 process.exitCode = code;
