@@ -25,3 +25,9 @@ export function exitCodeForSignal(signal: string | undefined): number {
   const n = signal === undefined ? undefined : SIGNAL_NUMBERS[signal];
   return n === undefined ? ExitCode.INTERRUPTED : 128 + n;
 }
+
+/** The exit code of a command stopped by the CLI's abort signal, whose reason names the signal. */
+export function interruptedExitCode(signal: AbortSignal | undefined): number {
+  const reason: unknown = signal?.reason;
+  return exitCodeForSignal(reason instanceof Error ? reason.message : undefined);
+}

@@ -109,9 +109,7 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
 }
 
 /** The job table of `status`, `list`, `wait` and `cancel`: native id, state, exit code, name, message. */
-export function formatJobTable(
-  rows: readonly (ReturnType<Job['toJSON']> | JobErrorJson)[],
-): string {
+export function formatJobTable(rows: readonly (ReturnType<Job['toJSON']> | JobErrorJson)[]): string {
   return formatTable(
     ['NATIVE ID', 'STATE', 'EXIT', 'NAME', 'MESSAGE'],
     rows.map((r) =>

@@ -10,6 +10,12 @@ function timeOf(history: readonly JobStatus[], pick: (s: JobStatus) => boolean):
   return history.find(pick)?.time.toISOString() ?? null;
 }
 
+/** An output path as the executor resolved it (`%j` is the native id). */
+function withId(file: string | undefined, nativeId: string | undefined): string | null {
+  if (file === undefined) return null;
+  return nativeId === undefined ? file : file.replaceAll('%j', nativeId);
+}
+
 /** A Job object as a row: `Job.toJSON()` plus its submit, start and end times, reason and output files. */
 export function jobJson(job: Job): JobJson {
   const history = job.history;
@@ -19,7 +25,7 @@ export function jobJson(job: Job): JobJson {
     startedAt: timeOf(history, (s) => s.state === 'ACTIVE'),
     endedAt: timeOf(history, (s) => isFinalState(s.state)),
     reason: job.status.reason ?? null,
-    stdout: job.spec?.stdoutPath ?? null,
-    stderr: job.spec?.stderrPath ?? null,
+    stdout: withId(job.spec?.stdoutPath, job.nativeId),
+    stderr: withId(job.spec?.stderrPath, job.nativeId),
   };
 }

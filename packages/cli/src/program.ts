@@ -17,8 +17,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import * as cancel from './commands/cancel.js';
+import * as clean from './commands/clean.js';
 import * as info from './commands/info.js';
 import * as list from './commands/list.js';
+import * as logs from './commands/logs.js';
 import * as run from './commands/run.js';
 import * as spec from './commands/spec.js';
 import * as status from './commands/status.js';
@@ -37,7 +39,7 @@ interface CommandModule {
 }
 
 /** Every command, in help order. */
-const COMMANDS: readonly CommandModule[] = [run, submit, status, wait, cancel, list, info, spec];
+const COMMANDS: readonly CommandModule[] = [run, submit, status, logs, wait, cancel, list, clean, info, spec];
 
 /**
  * Builds the `exaworks` program. Commands write through `io` (default: the real process) and set

@@ -5,15 +5,12 @@
  */
 import { AbortedError, Job, ValidationError, type JobExecutor } from '@exaworks/jpsi-core';
 import type { Context } from './context.js';
-import { ExitCode, exitCodeForSignal } from './exit-codes.js';
-import { errorToJson, formatJobTable, toJsonText, type JobErrorJson, type JobJson } from './format.js';
-import { jobJson } from './job-json.js';
+import { interruptedExitCode } from './exit-codes.js';
 
-/** The exit code of a command stopped by the CLI's abort signal (128 + the signal's number). */
-export function interruptedExitCode(signal: AbortSignal | undefined): number {
-  const reason: unknown = signal?.reason;
-  return exitCodeForSignal(reason instanceof Error ? reason.message : undefined);
-}
+export { interruptedExitCode };
+import { errorToJson, type JobErrorJson, type JobJson } from './format.js';
+import { jobJson } from './job-json.js';
+import { printRows } from './rows.js';
 
 /** Runs a command body with error reporting and an open executor that is always closed. */
 export async function withExecutor(ctx: Context, body: (executor: JobExecutor) => Promise<void>): Promise<void> {
@@ -47,14 +44,6 @@ export async function attachAll(executor: JobExecutor, ids: readonly string[]): 
 
 function rowOf(entry: Job | JobErrorJson): JobJson | JobErrorJson {
   return entry instanceof Job ? jobJson(entry) : entry;
-}
-
-/** Prints job rows (table or JSON); an error row makes the exit code 1. */
-export function printRows(ctx: Context, rows: readonly (JobJson | JobErrorJson)[]): void {
-  if (ctx.json) ctx.out(toJsonText(rows));
-  else if (rows.length === 0) ctx.err('no jobs\n');
-  else ctx.out(formatJobTable(rows));
-  if (rows.some((r) => 'error' in r)) ctx.io.setExitCode(ExitCode.FAILURE);
 }
 
 /** Prints Job objects (and error rows). */

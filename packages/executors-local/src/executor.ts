@@ -37,6 +37,7 @@ import {
 } from '@exaworks/jpsi-core';
 import { jobScriptFor, parseJobResult } from '@exaworks/launcher';
 import { DeadlineHeap, type HeapItem } from './heap.js';
+import { finalUpdate } from './outcome.js';
 import {
   findProcessRunning,
   groupExists,
@@ -178,6 +179,19 @@ const noop = (): void => undefined;
 /** The message of an error, for status messages. */
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** `%j` in an output path: the job's native id (as in Slurm's `slurm-%j.out`). */
+const NATIVE_ID_PATTERN = '%j';
+
+/** The spec with `%j` in `stdoutPath`/`stderrPath` replaced by `nativeId` (the same spec if there is none). */
+export function withNativeId(spec: JobSpec, nativeId: string): JobSpec {
+  const has = (p: string | undefined): p is string => p?.includes(NATIVE_ID_PATTERN) === true;
+  if (!has(spec.stdoutPath) && !has(spec.stderrPath)) return spec;
+  const input = jobSpecToInput(spec);
+  if (has(spec.stdoutPath)) input.stdoutPath = spec.stdoutPath.replaceAll(NATIVE_ID_PATTERN, nativeId);
+  if (has(spec.stderrPath)) input.stderrPath = spec.stderrPath.replaceAll(NATIVE_ID_PATTERN, nativeId);
+  return createJobSpec(input);
 }
 
 /** Cores a job occupies: processes × cores per process. */
@@ -327,8 +341,9 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     const cores = coresFor(spec);
     for (;;) {
       const id = newNativeId();
+      const specForId = withNativeId(spec, id);
       // Everything that can fail is done before the record exists: the record is the commit point.
-      const script = this.#scriptFor(id, spec, launch, nodeFile);
+      const script = this.#scriptFor(id, specForId, launch, nodeFile);
       throwIfAborted(signal);
       const submittedAt = new Date();
       const record: JobRecord = {
@@ -339,11 +354,11 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
         cwd,
         cores,
         owner: this.#owner,
-        spec: inputSpec,
+        spec: specForId === spec ? inputSpec : jobSpecToInput(specForId),
       };
       if (!this.#store.createRecord(record)) continue; // id taken (practically never): pick another
       this.bindJob(job, id);
-      const t = this.#newTracked(id, job, spec, record, true);
+      const t = this.#newTracked(id, job, specForId, record, true);
       t.script = script;
       this.#tracked.set(id, t);
       this.#update(t, { state: JobState.QUEUED, time: submittedAt });
@@ -352,7 +367,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     }
   }
 
-  /** The job script of job `id` (the executor keeps no default stdout/stderr files: /dev/null, as psij-python). */
+  /** The job script of job `id` (no default stdout/stderr files: /dev/null, as psij-python; the CLI names `<id>.out`/`.err`). */
   #scriptFor(id: string, spec: JobSpec, launch: LaunchCommand, nodeFile: string): string {
     return jobScriptFor(spec, launch, { resultFile: this.#store.paths(id).exitCode, nodeFile });
   }
@@ -367,7 +382,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     } catch (err) {
       await this.#finish(
         t,
-        { state: JobState.FAILED, message: `Could not prepare the job script: ${reason(err)}` },
+        { state: JobState.FAILED, message: `Could not prepare the job script: ${reason(err)}`, reason: 'launch-failed' },
         'error',
         false,
       );
@@ -480,7 +495,12 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       this.#store.append(paths, [{ state: JobState.STAGE_IN, time: time.toISOString() }], t.logFd);
     } catch (err) {
       this.#release(t);
-      void this.#finish(t, { state: JobState.FAILED, message: `Could not start the job: ${reason(err)}` }, 'error', false);
+      void this.#finish(
+        t,
+        { state: JobState.FAILED, message: `Could not start the job: ${reason(err)}`, reason: 'launch-failed' },
+        'error',
+        false,
+      );
       return;
     }
     this.#update(t, { state: JobState.STAGE_IN, time });
@@ -494,7 +514,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
         this.#release(t);
         void this.#finish(
           t,
-          { state: JobState.FAILED, message: `Stage-in failed, the job was not run: ${reason(err)}` },
+          { state: JobState.FAILED, message: `Stage-in failed, the job was not run: ${reason(err)}`, reason: 'launch-failed' },
           'error',
           false,
         );
@@ -512,7 +532,12 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   #spawn(t: Tracked, paths: LocalJobPaths): void {
     if (t.cancelRequested || existsSync(paths.cancel)) {
       this.#release(t);
-      void this.#finish(t, { state: JobState.CANCELED, message: 'Canceled before it started.' }, 'cancel', false);
+      void this.#finish(
+        t,
+        { state: JobState.CANCELED, message: 'Canceled before it started.', reason: 'canceled' },
+        'cancel',
+        false,
+      );
       return;
     }
     // From here on a canceller sees the STAGE_IN line and only signals: the owner decides.
@@ -540,7 +565,12 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       if (!viaFile && this.#spawnViaAgent(t, paths, { id: t.id, interpreter, cwd, script })) return;
     } catch (err) {
       this.#release(t);
-      void this.#finish(t, { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}` }, 'error', false);
+      void this.#finish(
+        t,
+        { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}`, reason: 'launch-failed' },
+        'error',
+        false,
+      );
       return;
     }
     this.#spawnDirect(t, paths, interpreter, args, cwd);
@@ -555,7 +585,12 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       child = spawn(interpreter, args, { cwd, detached: true, stdio: 'ignore' });
     } catch (err) {
       this.#release(t);
-      void this.#finish(t, { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}` }, 'error', false);
+      void this.#finish(
+        t,
+        { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}`, reason: 'launch-failed' },
+        'error',
+        false,
+      );
       return;
     }
     if (child.pid === undefined) {
@@ -563,7 +598,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
         this.#release(t);
         void this.#finish(
           t,
-          { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}` },
+          { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}`, reason: 'launch-failed' },
           'error',
           false,
         );
@@ -611,7 +646,11 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
           this.#release(t);
           void this.#finish(
             t,
-            { state: JobState.FAILED, message: `Could not start the job script: ${message} (${req.cwd})` },
+            {
+              state: JobState.FAILED,
+              message: `Could not start the job script: ${message} (${req.cwd})`,
+              reason: 'launch-failed',
+            },
             'error',
             false,
           );
@@ -696,42 +735,14 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     }
     const result = text === undefined ? undefined : parseJobResult(text);
     const canceled = t.cancelRequested || existsSync(paths.cancel);
-    let update: JobStatusUpdate;
-    if (canceled) {
-      update = result
-        ? { state: JobState.CANCELED, message: 'Canceled.', exitCode: result.exitCode }
-        : { state: JobState.CANCELED, message: 'Canceled.' };
-    } else if (t.timedOut) {
-      update = {
-        state: JobState.FAILED,
-        message: `The job exceeded its walltime of ${t.spec.attributes.duration} s and was killed.`,
-      };
-    } else if (result) {
-      const ok = result.exitCode === 0 && result.failure === undefined;
-      update = {
-        state: ok ? JobState.COMPLETED : JobState.FAILED,
-        exitCode: result.exitCode,
-        ...(result.failure !== undefined ? { message: result.failure } : {}),
-      };
-    } else if (exit) {
-      const how = exit.signal ? `was killed by ${exit.signal}` : `exited with status ${exit.code}`;
-      update = {
-        state: JobState.FAILED,
-        message: `The job script ${how} without recording the job's exit status.`,
-        ...(exit.code !== null ? { exitCode: exit.code } : {}),
-      };
-    } else if (ran) {
-      update = {
-        state: JobState.FAILED,
-        message: "The job's exit status was lost: its process ended while no executor was tracking it and left no result.",
-      };
-    } else {
-      update = {
-        state: JobState.FAILED,
-        message:
-          'The executor died while starting this job: it may have run, but no process or result of it was found, so its exit status was lost. It was not run again.',
-      };
-    }
+    const update = finalUpdate({
+      result,
+      canceled,
+      timedOut: t.timedOut,
+      duration: t.spec.attributes.duration,
+      exit,
+      ran,
+    });
     const outcome: Outcome = canceled ? 'cancel' : update.state === JobState.COMPLETED ? 'success' : 'error';
     await this.#finish(t, update, outcome, ran);
   }
@@ -845,7 +856,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       // Never started: decided through `<id>.unstarted`, in case another process cancels it too.
       await this.#finish(
         t,
-        { state: JobState.CANCELED, message: 'Canceled while queued; it was never started.' },
+        { state: JobState.CANCELED, message: 'Canceled while queued; it was never started.', reason: 'canceled' },
         'cancel',
         false,
       );
@@ -879,7 +890,12 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     if (!file.starting) {
       await this.#store.decideUnstarted(
         paths,
-        statusToJson({ state: JobState.CANCELED, time: new Date(), message: 'Canceled while queued; it was never started.' }),
+        statusToJson({
+          state: JobState.CANCELED,
+          time: new Date(),
+          message: 'Canceled while queued; it was never started.',
+          reason: 'canceled',
+        }),
       );
       return true;
     }

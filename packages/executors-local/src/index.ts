@@ -37,3 +37,4 @@ export {
   type OwnerInfo,
 } from './store.js';
 export type { ProcessIdentity } from './proc.js';
+export { LocalJobInspector, cleanFinishedJobs, type CleanResult, type LocalJobView } from './inspect.js';
