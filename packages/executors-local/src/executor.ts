@@ -4,7 +4,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -192,6 +192,37 @@ export function withNativeId(spec: JobSpec, nativeId: string): JobSpec {
   if (has(spec.stdoutPath)) input.stdoutPath = spec.stdoutPath.replaceAll(NATIVE_ID_PATTERN, nativeId);
   if (has(spec.stderrPath)) input.stderrPath = spec.stderrPath.replaceAll(NATIVE_ID_PATTERN, nativeId);
   return createJobSpec(input);
+}
+
+/**
+ * For a job run through a launcher (`mpirun`, `srun`, …) that failed without a word: the end of
+ * its standard error file, where the launcher writes its own error (Open MPI's "not enough
+ * slots", a missing executable). Undefined for `single`, or when stderr went nowhere readable.
+ */
+function launcherError(spec: JobSpec, exitCode: number): string | undefined {
+  if (spec.launcher === undefined || spec.launcher === 'single' || spec.stderrPath === undefined) return undefined;
+  let tail: string;
+  try {
+    const fd = openSync(spec.stderrPath, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const buffer = Buffer.alloc(Math.min(size, 4096));
+      readSync(fd, buffer, 0, buffer.length, size - buffer.length);
+      tail = buffer.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const lines = tail
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^-+$/.test(l))
+    .slice(-6);
+  if (lines.length === 0) return undefined;
+  const text = lines.join(' ');
+  return `The ${spec.launcher} launch exited with status ${exitCode}; its standard error ends: ${text.length > 400 ? `…${text.slice(-400)}` : text}`;
 }
 
 /** Cores a job occupies: processes × cores per process. */
@@ -735,7 +766,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     }
     const result = text === undefined ? undefined : parseJobResult(text);
     const canceled = t.cancelRequested || existsSync(paths.cancel);
-    const update = finalUpdate({
+    let update = finalUpdate({
       result,
       canceled,
       timedOut: t.timedOut,
@@ -743,6 +774,10 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       exit,
       ran,
     });
+    if (update.state === JobState.FAILED && update.message === undefined && update.exitCode !== undefined) {
+      const quoted = launcherError(t.spec, update.exitCode);
+      if (quoted !== undefined) update = { ...update, message: quoted };
+    }
     const outcome: Outcome = canceled ? 'cancel' : update.state === JobState.COMPLETED ? 'success' : 'error';
     await this.#finish(t, update, outcome, ran);
   }

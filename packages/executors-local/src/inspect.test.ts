@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -158,4 +158,32 @@ describe('cleanFinishedJobs', () => {
     expect(cleanFinishedJobs(wd).removed.sort()).toEqual([queued.nativeId, running.nativeId].sort());
     expect(existsSync(path.join(wd, 'mine.out'))).toBe(true);
   }, 60_000);
+});
+
+const haveMpirun = spawnSync('sh', ['-c', 'command -v mpirun']).status === 0;
+const inCI = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
+
+describe('a launcher that fails', () => {
+  it('mpirun is installed where it must be (CI)', () => {
+    if (inCI) expect(haveMpirun, 'mpirun on PATH (scripts/install-mpi.sh)').toBe(true);
+  });
+
+  it.skipIf(!haveMpirun)(
+    'quotes the launcher’s own error in the FAILED message (real mpirun)',
+    async () => {
+      const wd = tempDir();
+      const e = executor(wd);
+      const job = await e.submit({
+        executable: '/nonexistent/exaworks-program',
+        launcher: 'mpirun',
+        stderrPath: path.join(wd, '%j.err'),
+      });
+      const status = await job.wait({ timeout: 30_000 });
+      expect(status?.state).toBe(JobState.FAILED);
+      expect(status?.message).toMatch(
+        /^The mpirun launch exited with status \d+; its standard error ends: .*nonexistent\/exaworks-program/,
+      );
+    },
+    60_000,
+  );
 });
