@@ -50,6 +50,8 @@ describe('help, version and usage errors', () => {
       ['wait'],
       ['cancel'],
       ['list'],
+      ['logs'],
+      ['clean'],
       ['info'],
       ['spec', 'check'],
       ['spec', 'convert'],
