@@ -2,6 +2,8 @@
 // Runs are interleaved (node, --version, status, node, …) so load from other processes hits
 // each alike; the figures are medians. `status` reads one finished job in a work directory that
 // also holds BENCH_OLD_JOBS (default 300) other finished jobs, which it must not read.
+// `wait <id>` on the same finished job is the peer: it opens the executor (zod, launchers,
+// recovery of the whole directory), which is what `status` did before it became read-only.
 // Targets: --version ≤ 1.5× node -e 0, status ≤ 2.5×. Sizes: BENCH_RUNS (default 20).
 // Wall time is what a user waits; on a loaded machine it swings, so CPU time (user + system of
 // the process, from bash's `times`, interleaved the same way) is reported beside it.
@@ -57,8 +59,9 @@ try {
     node: ['-e', '0'],
     version: [BIN, '--version'],
     status: [BIN, 'status', '--work-dir', work, id],
+    wait: [BIN, 'wait', '--work-dir', work, id],
   } as const;
-  const times: Record<keyof typeof variants, number[]> = { node: [], version: [], status: [] };
+  const times: Record<keyof typeof variants, number[]> = { node: [], version: [], status: [], wait: [] };
   for (const argv of Object.values(variants)) await runOnce(argv); // warm-up: page cache
   for (let i = 0; i < RUNS; i++) {
     for (const [name, argv] of Object.entries(variants) as [keyof typeof variants, readonly string[]][]) {
@@ -67,7 +70,7 @@ try {
       times[name].push(performance.now() - t0);
     }
   }
-  const cpu: Record<keyof typeof variants, number[]> = { node: [], version: [], status: [] };
+  const cpu: Record<keyof typeof variants, number[]> = { node: [], version: [], status: [], wait: [] };
   for (let i = 0; i < RUNS; i++) {
     for (const [name, argv] of Object.entries(variants) as [keyof typeof variants, readonly string[]][]) {
       cpu[name].push(cpuOnce(argv));
@@ -76,17 +79,20 @@ try {
   const nodeCpu = median(cpu.node);
   const versionCpu = median(cpu.version);
   const statusCpu = median(cpu.status);
+  const waitCpu = median(cpu.wait);
   const nodeMs = median(times.node);
   const versionMs = median(times.version);
   const statusMs = median(times.status);
+  const waitMs = median(times.wait);
   const line = (label: string, wall: number, c: number, target?: number): void =>
     console.log(
       `${label.padEnd(22)} wall ${wall.toFixed(1).padStart(6)} ms${target ? `  ×${(wall / nodeMs).toFixed(2)}` : '      '}` +
-        `   cpu ${c.toFixed(1).padStart(6)} ms${target ? `  ×${(c / nodeCpu).toFixed(2)}  (target ≤ ${target})` : ''}`,
+        `   cpu ${c.toFixed(1).padStart(6)} ms${target ? `  ×${(c / nodeCpu).toFixed(2)}${Number.isFinite(target) ? `  (target ≤ ${target})` : ''}` : ''}`,
     );
   line('node -e 0', nodeMs, nodeCpu);
   line('exaworks --version', versionMs, versionCpu, 1.5);
   line('exaworks status <id>', statusMs, statusCpu, 2.5);
+  line('wait <id> (peer)', waitMs, waitCpu, Number.POSITIVE_INFINITY);
   console.log(`(${RUNS} runs each, medians; status with ${OLD_JOBS} other finished jobs in the work directory)`);
   console.log(
     JSON.stringify({
@@ -103,6 +109,10 @@ try {
       statusCpuMs: round(statusCpu, 1),
       versionCpuRatio: round(versionCpu / nodeCpu, 2),
       statusCpuRatio: round(statusCpu / nodeCpu, 2),
+      waitMs: round(waitMs, 1),
+      waitCpuMs: round(waitCpu, 1),
+      waitRatio: round(waitMs / nodeMs, 2),
+      waitCpuRatio: round(waitCpu / nodeCpu, 2),
       versionTarget: 1.5,
       statusTarget: 2.5,
     }),
