@@ -4,7 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +50,14 @@ function exaworks(...args: string[]): Promise<Result> {
   return start(args).done;
 }
 
+let fifos = 0;
+/** A new FIFO: a job that reads it is held until the test writes a line to it. */
+async function holdFifo(): Promise<string> {
+  const fifo = path.join(base, `hold-${fifos++}`);
+  execFileSync('mkfifo', [fifo]);
+  return fifo;
+}
+
 /** Every job command with the shared work directory. */
 function wd(...args: string[]): string[] {
   return [...args, '--work-dir', work];
@@ -64,7 +73,7 @@ describe.skipIf(!haveLocal)('exaworks CLI end to end (built binary, real local e
     if (base) await rm(base, { recursive: true, force: true });
   });
 
-  it('run: the job writes to the terminal, and its exit code becomes the CLI exit code', async () => {
+  it('run: the job writes to the terminal, and its exit code becomes the CLI exit code', { timeout: 60_000 }, async () => {
     const r = await exaworks(...wd('run'), '--', '/bin/sh', '-c', 'echo out-line; echo err-line >&2; exit 3');
     expect(r.code).toBe(3);
     expect(r.stdout).toBe('out-line\n');
@@ -75,7 +84,7 @@ describe.skipIf(!haveLocal)('exaworks CLI end to end (built binary, real local e
     expect(ok).toMatchObject({ code: 0, stdout: 'hello world\n', stderr: '' });
   });
 
-  it('run --stdout FILE and --json: output in the file, only the job JSON on stdout', async () => {
+  it('run --stdout FILE and --json: output in the file, only the job JSON on stdout', { timeout: 60_000 }, async () => {
     const out = path.join(base, 'job.out');
     const r = await exaworks(
       ...wd('run'),
@@ -96,24 +105,26 @@ describe.skipIf(!haveLocal)('exaworks CLI end to end (built binary, real local e
     expect(await readFile(out, 'utf8')).toBe('hi there\n');
   });
 
-  it('run: bad input exits 2 with the field, and never reaches the executor', async () => {
+  it('run: bad input exits 2 with the field, and never reaches the executor', { timeout: 60_000 }, async () => {
     const r = await exaworks(...wd('run'), '--memory', '4 bananas', '--', '/bin/true');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/resources\.memory: "4 bananas" is not a memory size/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('submit, then status, wait and list from separate processes', async () => {
-    const sub = await exaworks(...wd('submit'), '--name', 'e2e-sleeper', '--', '/bin/sh', '-c', 'sleep 1.5; exit 5');
+  it('submit, then status, wait and list from separate processes', { timeout: 60_000 }, async () => {
+    // Held on a FIFO: it stays ACTIVE however slow the CLI start-ups are, until the test lets go.
+    const fifo = await holdFifo();
+    const sub = await exaworks(...wd('submit'), '--name', 'e2e-sleeper', '--', '/bin/sh', '-c', `read x < ${fifo}; exit 5`);
     expect(sub.code).toBe(0);
     const id = sub.stdout.trim();
     expect(id).toMatch(/^[A-Za-z0-9._-]+$/);
 
     const status = await exaworks(...wd('status'), '--json', id);
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)).toEqual([
-      expect.objectContaining({ nativeId: id, state: 'ACTIVE', name: 'e2e-sleeper', exitCode: null }),
-    ]);
+    const [row] = JSON.parse(status.stdout) as Record<string, unknown>[];
+    expect(row).toMatchObject({ nativeId: id, state: 'ACTIVE', name: 'e2e-sleeper', exitCode: null, endedAt: null });
+    expect(Date.parse(String(row!.submittedAt))).toBeLessThanOrEqual(Date.parse(String(row!.startedAt)));
 
     const list = await exaworks(...wd('list'));
     expect(list.code).toBe(0);
@@ -122,15 +133,96 @@ describe.skipIf(!haveLocal)('exaworks CLI end to end (built binary, real local e
     const early = await exaworks(...wd('wait'), '--timeout', '0.1', id);
     expect(early.code).toBe(124);
 
-    const waited = await exaworks(...wd('wait'), id);
+    const waiting = exaworks(...wd('wait'), id);
+    await writeFile(fifo, 'go\n');
+    const waited = await waiting;
     expect(waited.code).toBe(5);
     expect(waited.stdout).toMatch(new RegExp(`${id} +FAILED +5 +e2e-sleeper`));
 
     const after = await exaworks(...wd('list'), '--json');
-    expect(JSON.parse(after.stdout)).toContainEqual(expect.objectContaining({ nativeId: id, state: 'FAILED', exitCode: 5 }));
+    expect(JSON.parse(after.stdout)).toContainEqual(
+      expect.objectContaining({ nativeId: id, state: 'FAILED', exitCode: 5, endedAt: expect.any(String) }),
+    );
   });
 
-  it('cancel a running job from another process', async () => {
+  it('submit keeps the output in <id>.out/.err beside the record; logs prints and follows it', { timeout: 60_000 }, async () => {
+    const fifo = await holdFifo();
+    const sub = await exaworks(
+      ...wd('submit'),
+      '--',
+      '/bin/sh',
+      '-c',
+      `echo first; echo oops >&2; read x < ${fifo}; echo second`,
+    );
+    expect(sub.code).toBe(0);
+    const id = sub.stdout.trim();
+    expect(await readFile(path.join(work, `${id}.out`), 'utf8')).toBe('first\n');
+    const now = await exaworks(...wd('logs'), id);
+    expect(now).toMatchObject({ code: 0, stdout: 'first\n' });
+    // -f ends by itself once the job is final, with everything the job wrote.
+    const following = exaworks(...wd('logs'), '-f', '--interval', '50', id);
+    await writeFile(fifo, 'go\n');
+    expect(await following).toMatchObject({ code: 0, stdout: 'first\nsecond\n' });
+    expect(await exaworks(...wd('logs'), '--stderr', id)).toMatchObject({ code: 0, stdout: 'oops\n' });
+    const status = await exaworks(...wd('status'), '--json', id);
+    expect(JSON.parse(status.stdout)[0]).toMatchObject({
+      stdout: path.join(work, `${id}.out`),
+      stderr: path.join(work, `${id}.err`),
+    });
+    expect((await exaworks(...wd('logs'), 'no-such-job')).code).toBe(1);
+  });
+
+  it('%j in --stdout is the native id', { timeout: 60_000 }, async () => {
+    const sub = await exaworks(...wd('submit'), '--stdout', path.join(base, 'out-%j.txt'), '--', '/bin/echo', 'hi');
+    const id = sub.stdout.trim();
+    await exaworks(...wd('wait'), id);
+    expect(await readFile(path.join(base, `out-${id}.txt`), 'utf8')).toBe('hi\n');
+  });
+
+  it('status and list never start an orphaned job; wait does', { timeout: 60_000 }, async () => {
+    const orphanDir = path.join(base, 'orphans');
+    const marker = path.join(base, 'orphan-ran');
+    const { createLocalExecutor } = (await import(LOCAL_EXECUTOR)) as typeof import('@exaworks/executors-local');
+    // A closed executor with one core leaves a held blocker running and a job queued behind it.
+    const fifo = await holdFifo();
+    const first = createLocalExecutor({ workDirectory: orphanDir, maxCores: 1 });
+    const blocker = await first.submit({ executable: '/bin/sh', arguments: ['-c', `read x < ${fifo}`] });
+    const queued = await first.submit({ executable: '/bin/sh', arguments: ['-c', `echo ran > ${marker}`] });
+    await blocker.wait({ targetStates: ['ACTIVE'] });
+    await first.close();
+    const id = queued.nativeId!;
+    const files = async () => (await readdir(orphanDir)).sort();
+    const before = await files();
+
+    const status = await exaworks('status', '--work-dir', orphanDir, '--json', id);
+    expect(JSON.parse(status.stdout)[0]).toMatchObject({ nativeId: id, state: 'QUEUED' });
+    const list = await exaworks('list', '--work-dir', orphanDir);
+    expect(list.stdout).toMatch(new RegExp(`${id} +QUEUED`));
+    expect(await files()).toEqual(before); // no adoption claim, no owner file, no log line
+    expect(existsSync(marker)).toBe(false);
+
+    const waiting = exaworks('wait', '--work-dir', orphanDir, id);
+    await writeFile(fifo, 'go\n');
+    expect((await waiting).code).toBe(0);
+    expect(await readFile(marker, 'utf8')).toBe('ran\n');
+  });
+
+  it('clean removes finished jobs and leaves a running one alone', { timeout: 60_000 }, async () => {
+    const dir = path.join(base, 'clean');
+    const done = (await exaworks('submit', '--work-dir', dir, '--', '/bin/true')).stdout.trim();
+    await exaworks('wait', '--work-dir', dir, done);
+    const running = (await exaworks('submit', '--work-dir', dir, '--', '/bin/sleep', '600')).stdout.trim();
+    const kept = await exaworks('clean', '--work-dir', dir, '--older-than', '7d', '--json');
+    expect(JSON.parse(kept.stdout)).toEqual({ removed: [], unfinished: 1 });
+    const r = await exaworks('clean', '--work-dir', dir, '--json');
+    expect(JSON.parse(r.stdout)).toEqual({ removed: [done], unfinished: 1 });
+    expect((await readdir(dir)).filter((f) => f.startsWith(done))).toEqual([]);
+    expect((await exaworks('status', '--work-dir', dir, running)).stdout).toMatch(/ACTIVE/);
+    expect((await exaworks('clean', '--work-dir', dir, '--older-than', 'soon')).code).toBe(2);
+    await exaworks('cancel', '--work-dir', dir, running);
+  });
+
+  it('cancel a running job from another process', { timeout: 60_000 }, async () => {
     const sub = await exaworks(...wd('submit'), '--json', '--', '/bin/sleep', '60');
     const job = JSON.parse(sub.stdout) as { nativeId: string; state: string };
     expect(job.state).toBe('ACTIVE');
@@ -143,11 +235,15 @@ describe.skipIf(!haveLocal)('exaworks CLI end to end (built binary, real local e
     expect(wait.code).toBe(1);
   });
 
-  it('Ctrl-C on run cancels the job and exits 130', async () => {
-    const { child, done } = start(['run', '--work-dir', work, '--', '/bin/sleep', '60']);
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const)('%s on run cancels the job and exits %i', { timeout: 60_000 }, async (signal, code) => {
+    const { child, done } = start(['run', '--work-dir', work, '--', '/bin/sleep', '600']);
     let stderr = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`run never became ACTIVE: ${stderr}`)), 10_000);
+      const timer = setTimeout(() => reject(new Error(`run never became ACTIVE: ${stderr}`)), 40_000);
       child.stderr!.on('data', (d: Buffer) => {
         stderr += d.toString();
         if (/ACTIVE/.test(stderr)) {
@@ -156,22 +252,41 @@ describe.skipIf(!haveLocal)('exaworks CLI end to end (built binary, real local e
         }
       });
     });
-    child.kill('SIGINT');
+    child.kill(signal);
     const r = await done;
-    expect(r.code).toBe(130);
+    expect(r.code).toBe(code);
     const id = /job (\S+) ACTIVE/.exec(r.stderr)![1]!;
     expect(r.stderr).toMatch(/interrupted; canceling job/);
     const status = await exaworks(...wd('status'), '--json', id);
-    expect(JSON.parse(status.stdout)[0]).toMatchObject({ nativeId: id, state: 'CANCELED' });
+    expect(JSON.parse(status.stdout)[0]).toMatchObject({ nativeId: id, state: 'CANCELED', reason: 'canceled' });
   });
 
-  it('status of an unknown native id exits 1 with an error row', async () => {
+  it('an unknown launcher or executor name is bad input (exit 2)', { timeout: 60_000 }, async () => {
+    const launcher = await exaworks(...wd('run'), '--launcher', 'no-such-launcher', '--', '/bin/true');
+    expect(launcher.code).toBe(2);
+    expect(launcher.stderr).toMatch(/no-such-launcher.*\[EXAWORKS_UNKNOWN_LAUNCHER\]/);
+    const executor = await exaworks('run', '-x', 'no-such-executor', '--', '/bin/true');
+    expect(executor.code).toBe(2);
+    expect(executor.stderr).toMatch(/\[EXAWORKS_UNKNOWN_EXECUTOR\]/);
+  });
+
+  it('job JSON names the reason of a walltime kill and of a launch failure', { timeout: 60_000 }, async () => {
+    const walltime = await exaworks(...wd('run'), '--json', '--duration', '1 s', '--', '/bin/sleep', '600');
+    expect(walltime.code).toBe(1);
+    expect(JSON.parse(walltime.stdout)).toMatchObject({ state: 'FAILED', reason: 'walltime', endedAt: expect.any(String) });
+    const launch = await exaworks(...wd('run'), '--json', '--directory', path.join(base, 'no-such-dir'), '--', '/bin/true');
+    const job = JSON.parse(launch.stdout) as { state: string; reason: string; message: string };
+    expect(job).toMatchObject({ state: 'FAILED', reason: 'launch-failed' });
+    expect(job.message).toMatch(/no-such-dir/);
+  });
+
+  it('status of an unknown native id exits 1 with an error row', { timeout: 60_000 }, async () => {
     const r = await exaworks(...wd('status'), 'no-such-job');
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/no-such-job +ERROR/);
   });
 
-  it('info lists the installed packages and the local executor', async () => {
+  it('info lists the installed packages and the local executor', { timeout: 60_000 }, async () => {
     const r = await exaworks('info', '--json');
     expect(r.code).toBe(0);
     const info = JSON.parse(r.stdout) as { registry: { executors: string[] }; packages: { name: string; version: string }[] };

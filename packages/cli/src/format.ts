@@ -3,10 +3,30 @@
  * Pure functions of their inputs, so they are tested without processes.
  * @module
  */
-import { ExaworksError, ValidationError, isFinalState, type Job, type JobState, type RuntimeInfo } from '@exaworks/jpsi-core';
+import type { Job, JobState, JobStatusReason, RuntimeInfo } from '@exaworks/jpsi-core';
+import { ErrorCode, ExaworksError, ValidationError, isFinalState } from '@exaworks/jpsi-core/internal';
+import { ExitCode } from './exit-codes.js';
 
-/** One row of `list`/`status`: what `Job.toJSON()` carries. */
-export type JobJson = ReturnType<Job['toJSON']>;
+export { ExitCode };
+
+/**
+ * One row of `status`/`list`/`wait`/`cancel` (and `run --json`): what `Job.toJSON()` carries,
+ * plus times and files. Times are ISO 8601 strings; `null` when the job has not got there.
+ */
+export interface JobJson extends ReturnType<Job['toJSON']> {
+  /** When the executor accepted the job. */
+  submittedAt: string | null;
+  /** When its process started (ACTIVE). */
+  startedAt: string | null;
+  /** When it reached its final state. */
+  endedAt: string | null;
+  /** Why it ended, for programs: `walltime`, `canceled`, `launch-failed`, `lost` (null: it exited on its own). */
+  reason: JobStatusReason | null;
+  /** The file its standard output goes to (null: discarded). */
+  stdout: string | null;
+  /** The file its standard error goes to (null: discarded). */
+  stderr: string | null;
+}
 
 /** A row for a native id that could not be read (unknown id, unreadable state). */
 export interface JobErrorJson {
@@ -22,20 +42,6 @@ export interface ErrorJson {
   issues?: readonly { path: string; message: string }[];
 }
 
-/** Exit codes of the CLI (besides `run`/`wait` passing on a job's own exit code). */
-export const ExitCode = {
-  /** Everything worked (for `run`/`wait`: the job completed). */
-  OK: 0,
-  /** A runtime failure: the executor or backend failed, a job was not found, a job failed without an exit code. */
-  FAILURE: 1,
-  /** Bad usage or invalid input (unknown flag, invalid spec). */
-  USAGE: 2,
-  /** `wait --timeout` ran out before the jobs got there. */
-  TIMEOUT: 124,
-  /** Interrupted by Ctrl-C (SIGINT); `run` cancels its job first. */
-  INTERRUPTED: 130,
-} as const;
-
 /**
  * The process exit code that stands for a finished job: its own exit code when it has one in
  * 0..255 (non-zero for a FAILED job even if it reports 0), else 0 for COMPLETED and 1 otherwise.
@@ -47,9 +53,11 @@ export function exitCodeForJob(state: JobState, exitCode: number | null | undefi
   return ExitCode.FAILURE;
 }
 
-/** The exit code for an error: 2 for invalid input, 1 for everything else. */
+const USAGE_CODES: ReadonlySet<string> = new Set([ErrorCode.VALIDATION, ErrorCode.UNKNOWN_EXECUTOR, ErrorCode.UNKNOWN_LAUNCHER]);
+
+/** The exit code for an error: 2 for invalid input (a bad value, an unknown executor or launcher name), 1 for everything else. */
 export function exitCodeForError(err: unknown): number {
-  return err instanceof ValidationError ? ExitCode.USAGE : ExitCode.FAILURE;
+  return err instanceof ExaworksError && USAGE_CODES.has(err.code) ? ExitCode.USAGE : ExitCode.FAILURE;
 }
 
 /** An error as a JSON object (`--json` mode). Unexpected errors get code `EXAWORKS_INTERNAL`. */
@@ -101,7 +109,7 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
 }
 
 /** The job table of `status`, `list`, `wait` and `cancel`: native id, state, exit code, name, message. */
-export function formatJobTable(rows: readonly (JobJson | JobErrorJson)[]): string {
+export function formatJobTable(rows: readonly (ReturnType<Job['toJSON']> | JobErrorJson)[]): string {
   return formatTable(
     ['NATIVE ID', 'STATE', 'EXIT', 'NAME', 'MESSAGE'],
     rows.map((r) =>

@@ -12,4 +12,4 @@
  */
 export { createProgram, runCli, CLI_VERSION } from './program.js';
 export { processIO, type CliIO, type Writer } from './io.js';
-export { ExitCode } from './format.js';
+export { ExitCode } from './exit-codes.js';

@@ -14,7 +14,6 @@ import {
   jobSpecToInput,
   parseDuration,
   type CustomAttributeValue,
-  type JobExecutorConfig,
   type JobSpec,
   type JobSpecInput,
   type ValidationIssue,
@@ -349,43 +348,4 @@ export async function buildJobSpec(flags: JobFlags, cwd: string = process.cwd())
   }
 }
 
-/** Executor options common to every command that talks to an executor. */
-export interface ExecutorFlags {
-  /** Executor name (default `local`). */
-  executor?: string;
-  /** Work directory; passed as `workDirectory`. */
-  workDir?: string;
-  /** A file (JSON/YAML) or inline JSON object with executor configuration. */
-  executorConfig?: string;
-}
-
-/**
- * Builds an executor configuration: `--executor-config` (inline JSON or a file), then `--work-dir`.
- * @throws {@link ValidationError} if the configuration is not an object.
- */
-export async function buildExecutorConfig(
-  flags: ExecutorFlags,
-  cwd: string = process.cwd(),
-): Promise<JobExecutorConfig & Record<string, unknown>> {
-  let config: Record<string, unknown> = {};
-  if (flags.executorConfig !== undefined) {
-    const raw = flags.executorConfig.trim();
-    const doc = raw.startsWith('{')
-      ? parseDocumentText(raw, 'executor config (--executor-config)')
-      : await readDocumentFile(path.resolve(cwd, raw), 'executor config');
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-      throw new ValidationError('executor config', [
-        { path: '', message: 'must be an object, e.g. {"keepFiles": true} (from --executor-config)' },
-      ]);
-    }
-    config = { ...(doc as Record<string, unknown>) };
-  }
-  if (flags.workDir !== undefined) {
-    if (flags.workDir === '')
-      throw new ValidationError('executor config', [{ path: 'workDirectory', message: 'cannot be empty (from --work-dir)' }]);
-    config.workDirectory = path.resolve(cwd, flags.workDir);
-  } else if (typeof config.workDirectory === 'string' && config.workDirectory !== '') {
-    config.workDirectory = path.resolve(cwd, config.workDirectory);
-  }
-  return config;
-}
+export { buildExecutorConfig, type ExecutorFlags } from './executor-config.js';

@@ -50,6 +50,8 @@ describe('help, version and usage errors', () => {
       ['wait'],
       ['cancel'],
       ['list'],
+      ['logs'],
+      ['clean'],
       ['info'],
       ['spec', 'check'],
       ['spec', 'convert'],
@@ -116,12 +118,12 @@ describe('help, version and usage errors', () => {
     });
   });
 
-  it('exits 1 with message and code for an unknown executor; JSON error with --json', async () => {
+  it('exits 2 (bad input) with message and code for an unknown executor; JSON error with --json', async () => {
     const r = await cli(['status', '-x', 'no-such-executor', '42']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error: Unknown executor "no-such-executor".*\[EXAWORKS_UNKNOWN_EXECUTOR\]\n$/);
     const j = await cli(['list', '--json', '-x', 'no-such-executor']);
-    expect(j.code).toBe(1);
+    expect(j.code).toBe(2);
     expect(JSON.parse(j.stdout)).toEqual({
       error: {
         name: 'UnknownExecutorError',
@@ -135,7 +137,7 @@ describe('help, version and usage errors', () => {
 describe('--verbose', () => {
   it('writes structured debug logs and the stack of an error', async () => {
     const r = await cli(['status', '--verbose', '-x', 'no-such-executor', '42']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     const log = JSON.parse(r.stderr.split('\n')[0]!) as Record<string, unknown>;
     expect(log).toMatchObject({ level: 'debug', component: 'cli', msg: 'opening executor', executor: 'no-such-executor' });
     expect(r.stderr).toMatch(/UnknownExecutorError: Unknown executor[^\n]*\n\s+at /);

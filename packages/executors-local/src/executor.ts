@@ -4,7 +4,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -39,6 +39,7 @@ import {
 } from '@exaworks/jpsi-core';
 import { jobScriptFor, parseJobResult } from '@exaworks/launcher';
 import { DeadlineHeap, type HeapItem } from './heap.js';
+import { finalUpdate } from './outcome.js';
 import {
   findProcessRunning,
   groupExists,
@@ -196,6 +197,50 @@ function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** `%j` in an output path: the job's native id (as in Slurm's `slurm-%j.out`). */
+const NATIVE_ID_PATTERN = '%j';
+
+/** The spec with `%j` in `stdoutPath`/`stderrPath` replaced by `nativeId` (the same spec if there is none). */
+export function withNativeId(spec: JobSpec, nativeId: string): JobSpec {
+  const has = (p: string | undefined): p is string => p?.includes(NATIVE_ID_PATTERN) === true;
+  if (!has(spec.stdoutPath) && !has(spec.stderrPath)) return spec;
+  const input = jobSpecToInput(spec);
+  if (has(spec.stdoutPath)) input.stdoutPath = spec.stdoutPath.replaceAll(NATIVE_ID_PATTERN, nativeId);
+  if (has(spec.stderrPath)) input.stderrPath = spec.stderrPath.replaceAll(NATIVE_ID_PATTERN, nativeId);
+  return createJobSpec(input);
+}
+
+/**
+ * For a job run through a launcher (`mpirun`, `srun`, …) that failed without a word: the end of
+ * its standard error file, where the launcher writes its own error (Open MPI's "not enough
+ * slots", a missing executable). Undefined for `single`, or when stderr went nowhere readable.
+ */
+function launcherError(spec: JobSpec, exitCode: number): string | undefined {
+  if (spec.launcher === undefined || spec.launcher === 'single' || spec.stderrPath === undefined) return undefined;
+  let tail: string;
+  try {
+    const fd = openSync(spec.stderrPath, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const buffer = Buffer.alloc(Math.min(size, 4096));
+      readSync(fd, buffer, 0, buffer.length, size - buffer.length);
+      tail = buffer.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const lines = tail
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^-+$/.test(l))
+    .slice(-6);
+  if (lines.length === 0) return undefined;
+  const text = lines.join(' ');
+  return `The ${spec.launcher} launch exited with status ${exitCode}; its standard error ends: ${text.length > 400 ? `…${text.slice(-400)}` : text}`;
+}
+
 /** Cores a job occupies: processes × cores per process. */
 export function coresFor(spec: JobSpec): number {
   return spec.resources.computedProcessCount * (spec.resources.cpuCoresPerProcess ?? 1);
@@ -344,8 +389,9 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     const warnings = this.#warningsFor(spec, launch);
     for (;;) {
       const id = newNativeId();
+      const specForId = withNativeId(spec, id);
       // Everything that can fail is done before the record exists: the record is the commit point.
-      const script = this.#scriptFor(id, spec, launch, nodeFile);
+      const script = this.#scriptFor(id, specForId, launch, nodeFile);
       throwIfAborted(signal);
       const submittedAt = new Date();
       const record: JobRecord = {
@@ -356,12 +402,12 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
         cwd,
         cores,
         owner: this.#owner,
-        spec: inputSpec,
+        spec: specForId === spec ? inputSpec : jobSpecToInput(specForId),
         ...(warnings.length > 0 ? { warnings } : {}),
       };
       if (!this.#store.createRecord(record)) continue; // id taken (practically never): pick another
       this.bindJob(job, id);
-      const t = this.#newTracked(id, job, spec, record, true);
+      const t = this.#newTracked(id, job, specForId, record, true);
       t.script = script;
       this.#tracked.set(id, t);
       for (const warning of warnings) this.logger.warn(warning, { nativeId: id, jobId: job.id });
@@ -377,7 +423,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     return [...(launch.warnings ?? []), ...(ignored === undefined ? [] : [ignored])];
   }
 
-  /** The job script of job `id` (the executor keeps no default stdout/stderr files: /dev/null, as psij-python). */
+  /** The job script of job `id` (no default stdout/stderr files: /dev/null, as psij-python; the CLI names `<id>.out`/`.err`). */
   #scriptFor(id: string, spec: JobSpec, launch: LaunchCommand, nodeFile: string): string {
     return jobScriptFor(spec, launch, { resultFile: this.#store.paths(id).exitCode, nodeFile });
   }
@@ -392,7 +438,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     } catch (err) {
       await this.#finish(
         t,
-        { state: JobState.FAILED, message: `Could not prepare the job script: ${reason(err)}` },
+        { state: JobState.FAILED, message: `Could not prepare the job script: ${reason(err)}`, reason: 'launch-failed' },
         'error',
         false,
       );
@@ -505,7 +551,12 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       this.#store.append(paths, [{ state: JobState.STAGE_IN, time: time.toISOString() }], t.logFd);
     } catch (err) {
       this.#release(t);
-      void this.#finish(t, { state: JobState.FAILED, message: `Could not start the job: ${reason(err)}` }, 'error', false);
+      void this.#finish(
+        t,
+        { state: JobState.FAILED, message: `Could not start the job: ${reason(err)}`, reason: 'launch-failed' },
+        'error',
+        false,
+      );
       return;
     }
     this.#update(t, { state: JobState.STAGE_IN, time });
@@ -519,7 +570,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
         this.#release(t);
         void this.#finish(
           t,
-          { state: JobState.FAILED, message: `Stage-in failed, the job was not run: ${reason(err)}` },
+          { state: JobState.FAILED, message: `Stage-in failed, the job was not run: ${reason(err)}`, reason: 'launch-failed' },
           'error',
           false,
         );
@@ -537,7 +588,12 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   #spawn(t: Tracked, paths: LocalJobPaths): void {
     if (t.cancelRequested || existsSync(paths.cancel)) {
       this.#release(t);
-      void this.#finish(t, { state: JobState.CANCELED, message: 'Canceled before it started.' }, 'cancel', false);
+      void this.#finish(
+        t,
+        { state: JobState.CANCELED, message: 'Canceled before it started.', reason: 'canceled' },
+        'cancel',
+        false,
+      );
       return;
     }
     // From here on a canceller sees the STAGE_IN line and only signals: the owner decides.
@@ -565,7 +621,12 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       if (!viaFile && this.#spawnViaAgent(t, paths, { id: t.id, interpreter, cwd, script })) return;
     } catch (err) {
       this.#release(t);
-      void this.#finish(t, { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}` }, 'error', false);
+      void this.#finish(
+        t,
+        { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}`, reason: 'launch-failed' },
+        'error',
+        false,
+      );
       return;
     }
     this.#spawnDirect(t, paths, interpreter, args, cwd);
@@ -580,7 +641,12 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       child = spawn(interpreter, args, { cwd, detached: true, stdio: 'ignore' });
     } catch (err) {
       this.#release(t);
-      void this.#finish(t, { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}` }, 'error', false);
+      void this.#finish(
+        t,
+        { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}`, reason: 'launch-failed' },
+        'error',
+        false,
+      );
       return;
     }
     if (child.pid === undefined) {
@@ -588,7 +654,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
         this.#release(t);
         void this.#finish(
           t,
-          { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}` },
+          { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}`, reason: 'launch-failed' },
           'error',
           false,
         );
@@ -636,7 +702,11 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
           this.#release(t);
           void this.#finish(
             t,
-            { state: JobState.FAILED, message: `Could not start the job script: ${message} (${req.cwd})` },
+            {
+              state: JobState.FAILED,
+              message: `Could not start the job script: ${message} (${req.cwd})`,
+              reason: 'launch-failed',
+            },
             'error',
             false,
           );
@@ -721,41 +791,17 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     }
     const result = text === undefined ? undefined : parseJobResult(text);
     const canceled = t.cancelRequested || existsSync(paths.cancel);
-    let update: JobStatusUpdate;
-    if (canceled) {
-      update = result
-        ? { state: JobState.CANCELED, message: 'Canceled.', exitCode: result.exitCode }
-        : { state: JobState.CANCELED, message: 'Canceled.' };
-    } else if (t.timedOut) {
-      update = {
-        state: JobState.FAILED,
-        message: `The job exceeded its walltime of ${t.spec.attributes.duration} s and was killed.`,
-      };
-    } else if (result) {
-      const ok = result.exitCode === 0 && result.failure === undefined;
-      update = {
-        state: ok ? JobState.COMPLETED : JobState.FAILED,
-        exitCode: result.exitCode,
-        ...(result.failure !== undefined ? { message: result.failure } : {}),
-      };
-    } else if (exit) {
-      const how = exit.signal ? `was killed by ${exit.signal}` : `exited with status ${exit.code}`;
-      update = {
-        state: JobState.FAILED,
-        message: `The job script ${how} without recording the job's exit status.`,
-        ...(exit.code !== null ? { exitCode: exit.code } : {}),
-      };
-    } else if (ran) {
-      update = {
-        state: JobState.FAILED,
-        message: "The job's exit status was lost: its process ended while no executor was tracking it and left no result.",
-      };
-    } else {
-      update = {
-        state: JobState.FAILED,
-        message:
-          'The executor died while starting this job: it may have run, but no process or result of it was found, so its exit status was lost. It was not run again.',
-      };
+    let update = finalUpdate({
+      result,
+      canceled,
+      timedOut: t.timedOut,
+      duration: t.spec.attributes.duration,
+      exit,
+      ran,
+    });
+    if (update.state === JobState.FAILED && update.message === undefined && update.exitCode !== undefined) {
+      const quoted = launcherError(t.spec, update.exitCode);
+      if (quoted !== undefined) update = { ...update, message: quoted };
     }
     const outcome: Outcome = canceled ? 'cancel' : update.state === JobState.COMPLETED ? 'success' : 'error';
     await this.#finish(t, update, outcome, ran);
@@ -870,7 +916,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       // Never started: decided through `<id>.unstarted`, in case another process cancels it too.
       await this.#finish(
         t,
-        { state: JobState.CANCELED, message: 'Canceled while queued; it was never started.' },
+        { state: JobState.CANCELED, message: 'Canceled while queued; it was never started.', reason: 'canceled' },
         'cancel',
         false,
       );
@@ -904,7 +950,12 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     if (!file.starting) {
       await this.#store.decideUnstarted(
         paths,
-        statusToJson({ state: JobState.CANCELED, time: new Date(), message: 'Canceled while queued; it was never started.' }),
+        statusToJson({
+          state: JobState.CANCELED,
+          time: new Date(),
+          message: 'Canceled while queued; it was never started.',
+          reason: 'canceled',
+        }),
       );
       return true;
     }

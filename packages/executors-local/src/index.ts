@@ -38,6 +38,7 @@ export {
   type OwnerInfo,
 } from './store.js';
 export type { ProcessIdentity } from './proc.js';
+export { LocalJobInspector, cleanFinishedJobs, type CleanResult, type LocalJobView } from './inspect.js';
 
 import type { LocalExecutorConfigInput } from './executor.js';
 

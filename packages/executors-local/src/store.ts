@@ -19,15 +19,9 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  StorageError,
-  jobPaths,
-  writeFileAtomic,
-  writeFileExclusiveSync,
-  type JobPaths,
-  type JobSpecInput,
-  type JobStatusJson,
-} from '@exaworks/jpsi-core';
+import type { JobSpecInput, JobStatusJson } from '@exaworks/jpsi-core';
+// The internal entry, not the main one: read-only tools (inspect.ts) must not load zod.
+import { StorageError, jobPaths, writeFileAtomic, writeFileExclusiveSync, type JobPaths } from '@exaworks/jpsi-core/internal';
 import { isAlive, type ProcessIdentity } from './proc.js';
 
 /** Version tag of the files written here. */
@@ -162,54 +156,9 @@ export class JobStore {
     });
   }
 
-  /**
-   * Reads a job's file: undefined if there is none or its record line is not complete (never
-   * accepted, or being written right now). Torn or unparseable lines (a writer killed mid-append)
-   * are skipped; nothing after the first final line counts.
-   */
+  /** Reads a job's file (see {@link readJobFile}). */
   readJob(nativeId: string): JobFile | undefined {
-    const paths = this.paths(nativeId);
-    let text: string;
-    try {
-      text = readFileSync(paths.record, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw storageError('read', paths.record, err);
-    }
-    const end = text.lastIndexOf('\n');
-    if (end < 0) return undefined;
-    const raw = text.slice(0, end).split('\n');
-    let record: JobRecord;
-    try {
-      record = JSON.parse(raw[0]!) as JobRecord;
-      if (record.format !== RECORD_FORMAT) throw new Error(`unknown format ${String(record.format)}`);
-    } catch (cause) {
-      throw storageError('parse', paths.record, cause);
-    }
-    const lines: LogLine[] = [];
-    let final: JobStatusJson | undefined;
-    let starting = false;
-    for (let i = 1; i < raw.length && !final; i++) {
-      let line: LogLine;
-      try {
-        line = JSON.parse(raw[i]!) as LogLine;
-      } catch {
-        continue;
-      }
-      if (typeof line?.state !== 'string') continue;
-      lines.push(line);
-      if (STARTED_STATES.has(line.state)) starting = true;
-      if (FINAL_STATES.has(line.state)) final = line;
-    }
-    // A never-started job decided by a process that died before appending its decision.
-    if (!final) {
-      const decided = this.readUnstarted(paths);
-      if (decided) {
-        lines.push(decided);
-        final = decided;
-      }
-    }
-    return { record, lines, final, starting };
+    return readJobFile(this.paths(nativeId));
   }
 
   /** The record of a job, or undefined if there is none (never accepted, or not a job). */
@@ -272,21 +221,12 @@ export class JobStore {
   }
 
   readUnstarted(paths: LocalJobPaths): JobStatusJson | undefined {
-    try {
-      const text = readFileSync(paths.unstarted, 'utf8');
-      return text === '' ? undefined : (JSON.parse(text) as JobStatusJson);
-    } catch {
-      return undefined;
-    }
+    return readUnstartedFile(paths);
   }
 
   /** The current owner of a job: the adopter's, else the submitter's. */
   readOwner(paths: LocalJobPaths, record: JobRecord): OwnerFile {
-    try {
-      return JSON.parse(readFileSync(paths.owner, 'utf8')) as OwnerFile;
-    } catch {
-      return { generation: 0, owner: record.owner };
-    }
+    return readOwnerFile(paths, record);
   }
 
   /**
@@ -334,30 +274,12 @@ export class JobStore {
 
   /** True if that executor instance is open in a live process. */
   ownerAlive(owner: OwnerInfo): boolean {
-    return isAlive(owner) && existsSync(path.join(this.#ownersDir, owner.id));
+    return ownerAliveIn(this.workDirectory, owner);
   }
 
   /** Native ids of accepted jobs (a non-empty `<id>.job`), oldest first. */
   list(): string[] {
-    let entries: string[];
-    try {
-      entries = readdirSync(this.workDirectory);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw storageError('list', this.workDirectory, err);
-    }
-    const ids: string[] = [];
-    for (const e of entries) {
-      if (e.startsWith('.') || !e.endsWith('.job')) continue;
-      const id = e.slice(0, -4);
-      if (!/^[A-Za-z0-9._-]+$/.test(id)) continue;
-      try {
-        if (statSync(path.join(this.workDirectory, e)).size > 0) ids.push(id);
-      } catch {
-        // removed while listing
-      }
-    }
-    return ids.sort();
+    return listJobIds(this.workDirectory);
   }
 
   /** A node file with `count` lines naming this host (one per process slot), shared by jobs of that size. */
@@ -389,4 +311,111 @@ function renameSyncSafe(from: string, to: string): void {
     rmSync(from, { force: true });
     throw storageError('write', to, cause);
   }
+}
+
+// ------------------------------------------------------------------------------------------
+// Readers that never write: shared by JobStore and the read-only inspector (inspect.ts).
+
+/**
+ * Reads a job's file: undefined if there is none or its record line is not complete (never
+ * accepted, or being written right now). Torn or unparseable lines (a writer killed mid-append)
+ * are skipped; nothing after the first final line counts.
+ */
+export function readJobFile(paths: LocalJobPaths): JobFile | undefined {
+  let text: string;
+  try {
+    text = readFileSync(paths.record, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw storageError('read', paths.record, err);
+  }
+  const end = text.lastIndexOf('\n');
+  if (end < 0) return undefined;
+  const raw = text.slice(0, end).split('\n');
+  let record: JobRecord;
+  try {
+    record = JSON.parse(raw[0]!) as JobRecord;
+    if (record.format !== RECORD_FORMAT) throw new Error(`unknown format ${String(record.format)}`);
+  } catch (cause) {
+    throw storageError('parse', paths.record, cause);
+  }
+  const lines: LogLine[] = [];
+  let final: JobStatusJson | undefined;
+  let starting = false;
+  for (let i = 1; i < raw.length && !final; i++) {
+    let line: LogLine;
+    try {
+      line = JSON.parse(raw[i]!) as LogLine;
+    } catch {
+      continue;
+    }
+    if (typeof line?.state !== 'string') continue;
+    lines.push(line);
+    if (STARTED_STATES.has(line.state)) starting = true;
+    if (FINAL_STATES.has(line.state)) final = line;
+  }
+  // A never-started job decided by a process that died before appending its decision.
+  if (!final) {
+    const decided = readUnstartedFile(paths);
+    if (decided) {
+      lines.push(decided);
+      final = decided;
+    }
+  }
+  return { record, lines, final, starting };
+}
+
+/** The decision in `<id>.unstarted`, if one was written. */
+export function readUnstartedFile(paths: LocalJobPaths): JobStatusJson | undefined {
+  try {
+    const text = readFileSync(paths.unstarted, 'utf8');
+    return text === '' ? undefined : (JSON.parse(text) as JobStatusJson);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The current owner of a job: the adopter's, else the submitter's. */
+export function readOwnerFile(paths: LocalJobPaths, record: JobRecord): OwnerFile {
+  try {
+    return JSON.parse(readFileSync(paths.owner, 'utf8')) as OwnerFile;
+  } catch {
+    return { generation: 0, owner: record.owner };
+  }
+}
+
+/** True if executor instance `owner` is open in a live process (its registry file is there). */
+export function ownerAliveIn(workDirectory: string, owner: OwnerInfo): boolean {
+  return isAlive(owner) && existsSync(path.join(workDirectory, '.owners', owner.id));
+}
+
+/** Native ids of accepted jobs (a non-empty `<id>.job`) in a work directory, oldest first. */
+export function listJobIds(workDirectory: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(workDirectory);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw storageError('list', workDirectory, err);
+  }
+  const ids: string[] = [];
+  for (const e of entries) {
+    if (e.startsWith('.') || !e.endsWith('.job')) continue;
+    const id = e.slice(0, -4);
+    if (!NATIVE_ID.test(id)) continue;
+    try {
+      if (statSync(path.join(workDirectory, e)).size > 0) ids.push(id);
+    } catch {
+      // removed while listing
+    }
+  }
+  return ids.sort();
+}
+
+/** What a local native id may look like (it names files, so no separators). */
+export const NATIVE_ID = /^[A-Za-z0-9._-]+$/;
+
+/** True if `id` can be a native id of this executor. */
+export function isNativeId(id: unknown): id is string {
+  return typeof id === 'string' && NATIVE_ID.test(id) && id !== '.' && id !== '..';
 }

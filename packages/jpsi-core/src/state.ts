@@ -73,6 +73,15 @@ export function statesToEnter(current: JobState, next: JobState): JobState[] {
   return chain;
 }
 
+/**
+ * Why a job ended the way it did, for programs (the `message` says it in words):
+ * `walltime` (killed after exceeding its duration), `canceled` (a cancel request),
+ * `launch-failed` (its script or program could not be started, or stage-in failed),
+ * `lost` (its process ended while no executor tracked it and left no exit status).
+ * Unset for a job that ran and exited on its own. New values may be added.
+ */
+export type JobStatusReason = 'walltime' | 'canceled' | 'launch-failed' | 'lost';
+
 /** A job's status at one moment. Immutable. */
 export interface JobStatus {
   /** The state. */
@@ -83,6 +92,8 @@ export interface JobStatus {
   readonly message?: string;
   /** The job's exit code, once it has one. */
   readonly exitCode?: number;
+  /** Machine-readable cause of a final state that is not the job's own exit (see {@link JobStatusReason}). */
+  readonly reason?: JobStatusReason;
   /** Backend-specific details (e.g. the native state string). */
   readonly metadata?: Readonly<Record<string, unknown>>;
 }
@@ -93,6 +104,7 @@ export interface JobStatusUpdate {
   readonly time?: Date;
   readonly message?: string;
   readonly exitCode?: number;
+  readonly reason?: JobStatusReason;
   readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
@@ -115,6 +127,7 @@ export function freezeStatus(status: JobStatusUpdate & { time: Date }): JobStatu
   const out: { -readonly [K in keyof JobStatus]: JobStatus[K] } = { state: status.state, time: status.time };
   if (status.message !== undefined) out.message = status.message;
   if (status.exitCode !== undefined) out.exitCode = status.exitCode;
+  if (status.reason !== undefined) out.reason = status.reason;
   if (status.metadata !== undefined) out.metadata = Object.freeze({ ...status.metadata });
   return Object.freeze(out);
 }
@@ -125,6 +138,7 @@ export interface JobStatusJson {
   time: string;
   message?: string;
   exitCode?: number;
+  reason?: JobStatusReason;
   metadata?: Record<string, unknown>;
 }
 
@@ -133,6 +147,7 @@ export function statusToJson(status: JobStatus): JobStatusJson {
   const out: JobStatusJson = { state: status.state, time: status.time.toISOString() };
   if (status.message !== undefined) out.message = status.message;
   if (status.exitCode !== undefined) out.exitCode = status.exitCode;
+  if (status.reason !== undefined) out.reason = status.reason;
   if (status.metadata !== undefined) out.metadata = { ...status.metadata };
   return out;
 }

@@ -14,6 +14,8 @@ import {
   type LaunchCommand,
 } from '@exaworks/jpsi-core';
 
+export { parseJobResult, type JobResult } from './job-result.js';
+
 /** Files the job script reads and writes. */
 export interface JobScriptFiles {
   /**
@@ -30,14 +32,6 @@ export interface JobScriptFiles {
   readonly stderr?: string;
   /** Written to the job's environment as PSIJ_NODEFILE. */
   readonly nodeFile?: string;
-}
-
-/** How a job ended, read back from a result file. */
-export interface JobResult {
-  /** The launch command's exit code (128 + N when it was killed by signal N). */
-  readonly exitCode: number;
-  /** Set when the machinery (not the user's program) failed. */
-  readonly failure?: string;
 }
 
 /**
@@ -192,18 +186,4 @@ export function jobScriptFor(spec: JobSpec, launch: LaunchCommand, files: JobScr
   // "$0" passes the outer shell's name on, so a job started as `sh -c <script> <name>` keeps
   // <name> in its command line (the local executor finds its processes by it).
   return `${[...header, `exec /usr/bin/env -i ${shellJoin([...assignments, shell, '-c', inner])} "$0"`].join('\n')}\n`;
-}
-
-/**
- * Parses a result file's text: line 1 the exit code, optional line 2 a machinery failure.
- * Returns undefined for empty, torn (no final newline) or malformed text.
- */
-export function parseJobResult(text: string): JobResult | undefined {
-  if (!text.endsWith('\n')) return undefined;
-  const lines = text.slice(0, -1).split('\n');
-  if (lines.length > 2) return undefined;
-  const [code, failure] = lines;
-  if (code === undefined || !/^\d{1,10}$/.test(code)) return undefined;
-  const exitCode = Number(code);
-  return failure === undefined || failure === '' ? { exitCode } : { exitCode, failure };
 }

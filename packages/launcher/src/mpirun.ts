@@ -2,9 +2,9 @@
  * The `mpirun` launcher: Open MPI or MPICH (Hydra), detected once per process and program.
  * @module
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { z } from 'zod';
 import {
   AbortedError,
@@ -77,41 +77,56 @@ export function flavourFromVersion(output: string): MpiFlavour {
   return 'generic';
 }
 
-async function probe(program: string, signal: AbortSignal | undefined): Promise<MpiFlavour> {
-  const child = execa(program, ['--version'], {
-    reject: false,
-    timeout: 30_000,
-    stdin: 'ignore',
-    ...(signal ? { cancelSignal: signal } : {}),
-  });
-  // An aborted probe returns at once, even if a grandchild still holds the output pipes open.
-  const aborted = new Promise<never>((_, reject) => {
-    signal?.addEventListener(
-      'abort',
-      () => reject(new AbortedError('Probing the MPI flavour was aborted.', { cause: signal.reason })),
-      { once: true },
+// Output beyond this is not needed to tell the flavour apart.
+const PROBE_OUTPUT_LIMIT = 64 * 1024;
+
+function notFound(program: string, cause?: unknown): LauncherError {
+  return new LauncherError(
+    `"${program}" was not found on PATH. Install Open MPI or MPICH (on Debian: scripts/install-mpi.sh, or apt-get install openmpi-bin), ` +
+      'or set the mpirun launcher\'s "program" option to its path.',
+    cause === undefined ? {} : { cause },
+  );
+}
+
+/** Runs `<program> --version` with node:child_process (no shell) and reads the flavour from its output. */
+function probe(program: string, signal: AbortSignal | undefined): Promise<MpiFlavour> {
+  return new Promise<MpiFlavour>((resolve, reject) => {
+    let output = '';
+    let settled = false;
+    const settle = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      fn();
+    };
+    const child = spawn(program, ['--version'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      settle(() => reject(new LauncherError(`Could not run "${program} --version": no answer within 30 s.`)));
+    }, 30_000);
+    // An aborted probe returns at once, even if a grandchild still holds the output pipes open.
+    const onAbort = (): void => {
+      child.kill('SIGKILL');
+      settle(() => reject(new AbortedError('Probing the MPI flavour was aborted.', { cause: signal?.reason })));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const read = (chunk: Buffer): void => {
+      if (output.length < PROBE_OUTPUT_LIMIT) output += chunk.toString('utf8');
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      settle(() =>
+        reject(
+          err.code === 'ENOENT'
+            ? notFound(program, err)
+            : new LauncherError(`Could not run "${program} --version": ${err.message}`, { cause: err }),
+        ),
+      ),
     );
+    child.once('close', (code) => settle(() => (code === 127 ? reject(notFound(program)) : resolve(flavourFromVersion(output)))));
   });
-  aborted.catch(() => undefined);
-  try {
-    const r = await Promise.race([child, aborted]);
-    if (r.isCanceled) throw new AbortedError('Probing the MPI flavour was aborted.', { cause: signal?.reason });
-    const code = (r as { code?: string }).code;
-    if (code === 'ENOENT' || r.exitCode === 127) {
-      throw new LauncherError(
-        `"${program}" was not found on PATH. Install Open MPI or MPICH (on Debian: scripts/install-mpi.sh, or apt-get install openmpi-bin), ` +
-          'or set the mpirun launcher\'s "program" option to its path.',
-        { cause: r.cause ?? undefined },
-      );
-    }
-    if (r.failed && r.exitCode === undefined) {
-      throw new LauncherError(`Could not run "${program} --version": ${r.shortMessage}`, { cause: r.cause ?? undefined });
-    }
-    return flavourFromVersion(`${r.stdout}\n${r.stderr}`);
-  } catch (err) {
-    if (err instanceof LauncherError || err instanceof AbortedError) throw err;
-    throw new LauncherError(`Could not run "${program} --version".`, { cause: err });
-  }
 }
 
 /**

@@ -1,0 +1,189 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Job, JobState, createJobSpec } from '@exaworks/jpsi-core';
+import { LocalJobInspector, cleanFinishedJobs } from './inspect.js';
+import { withNativeId, type LocalExecutor, type LocalExecutorConfigInput } from './executor.js';
+import { tempDir, until, useExecutors } from './test-support/helpers.js';
+
+const makeExecutor = useExecutors({ maxCores: 2, killGracePeriod: 300, pollInterval: 50 });
+const executor = (workDirectory: string, config: LocalExecutorConfigInput = {}): LocalExecutor =>
+  makeExecutor({ workDirectory, ...config });
+
+/** Every file under `dir` with its size and mtime: what a reader must leave exactly as it was. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else {
+        const s = statSync(p);
+        out[path.relative(dir, p)] = `${s.size}:${s.mtimeMs}`;
+      }
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** A closed executor (maxCores 1) leaves a running blocker and a queued job behind: both orphans. */
+async function orphans(wd: string, marker: string): Promise<{ blocker: string; queued: string }> {
+  const first = executor(wd, { maxCores: 1 });
+  const blocker = await first.submit({ executable: '/bin/sleep', arguments: ['600'] });
+  const queued = await first.submit({ executable: '/bin/sh', arguments: ['-c', `echo ran > ${marker}`] });
+  await blocker.wait({ targetStates: [JobState.ACTIVE] });
+  await first.close();
+  return { blocker: blocker.nativeId!, queued: queued.nativeId! };
+}
+
+describe('LocalJobInspector (read-only)', () => {
+  it('shows an orphaned queued job without starting, adopting or writing anything; an executor then starts it', async () => {
+    const wd = tempDir();
+    const marker = path.join(tempDir('xw-marker-'), 'ran');
+    const { blocker, queued } = await orphans(wd, marker);
+    const before = snapshot(wd);
+    const inspector = new LocalJobInspector(wd);
+    const view = inspector.read(queued)!;
+    expect(view).toMatchObject({ nativeId: queued, state: 'QUEUED', orphaned: true, startedAt: null, endedAt: null });
+    expect(view.message).toMatch(/executor is gone/);
+    expect(inspector.read(blocker)).toMatchObject({ state: 'ACTIVE', orphaned: true, recorded: true });
+    expect(inspector.list().map((v) => [v.nativeId, v.state])).toEqual([
+      [blocker, 'ACTIVE'],
+      [queued, 'QUEUED'],
+    ]);
+    expect(snapshot(wd)).toEqual(before);
+    expect(existsSync(marker)).toBe(false);
+
+    // An executor on the directory adopts both; once the blocker is canceled the queued job runs.
+    const adopter = executor(wd, { maxCores: 1 });
+    await adopter.ready();
+    const b = new Job();
+    await adopter.attach(b, blocker);
+    await adopter.cancel(b);
+    const q = new Job();
+    await adopter.attach(q, queued);
+    expect((await q.wait({ timeout: 30_000 }))?.state).toBe(JobState.COMPLETED);
+    expect(existsSync(marker)).toBe(true);
+    await b.wait({ timeout: 30_000 });
+    expect(inspector.read(blocker)).toMatchObject({ state: 'CANCELED', reason: 'canceled', recorded: true });
+  }, 60_000);
+
+  it('reports a job that ended with nobody watching from its result file, recorded: false', async () => {
+    const wd = tempDir();
+    const fifo = path.join(tempDir('xw-fifo-'), 'hold');
+    execFileSync('mkfifo', [fifo]);
+    const e = executor(wd);
+    // Held on a FIFO until its executor is gone, then released: it ends with nobody watching.
+    const job = await e.submit({ executable: '/bin/sh', arguments: ['-c', `read x < ${fifo}; exit 7`] });
+    await job.wait({ targetStates: [JobState.ACTIVE] });
+    await e.close();
+    const inspector = new LocalJobInspector(wd);
+    expect(inspector.read(job.nativeId!)).toMatchObject({ state: 'ACTIVE', orphaned: true });
+    writeFileSync(fifo, 'go\n');
+    await until(() => inspector.read(job.nativeId!)?.state === 'FAILED', 20_000, 'the job to end');
+    expect(inspector.read(job.nativeId!)).toMatchObject({ state: 'FAILED', exitCode: 7, recorded: false, reason: null });
+  }, 60_000);
+
+  it('carries submit, start and end times and a walltime reason', async () => {
+    const wd = tempDir();
+    const e = executor(wd);
+    const job = await e.submit({ executable: '/bin/sleep', arguments: ['60'], attributes: { duration: 1 } });
+    await job.wait({ timeout: 30_000 });
+    const v = new LocalJobInspector(wd).read(job.nativeId!)!;
+    expect(v).toMatchObject({ state: 'FAILED', reason: 'walltime', recorded: true });
+    expect(job.status.reason).toBe('walltime');
+    expect(Date.parse(v.submittedAt)).toBeLessThanOrEqual(Date.parse(v.startedAt!));
+    expect(Date.parse(v.startedAt!)).toBeLessThanOrEqual(Date.parse(v.endedAt!));
+  }, 60_000);
+
+  it('names a launch failure: a missing directory is launch-failed with the script’s words', async () => {
+    const wd = tempDir();
+    const e = executor(wd);
+    const job = await e.submit({ executable: '/bin/true', directory: '/nonexistent/exaworks-dir' });
+    const status = await job.wait({ timeout: 30_000 });
+    expect(status).toMatchObject({ state: 'FAILED', reason: 'launch-failed' });
+    expect(status?.message).toMatch(/nonexistent\/exaworks-dir/);
+  }, 60_000);
+
+  it('rejects a native id that could name another file', () => {
+    expect(() => new LocalJobInspector(tempDir()).read('../x')).toThrow(/not a local executor native id/);
+    expect(new LocalJobInspector(tempDir()).read('no-such-job')).toBeUndefined();
+  });
+});
+
+describe('%j in output paths', () => {
+  it('is replaced by the native id in the record and in the file the job writes', async () => {
+    const wd = tempDir();
+    const out = tempDir('xw-out-');
+    const e = executor(wd);
+    const job = await e.submit({ executable: '/bin/echo', arguments: ['hi'], stdoutPath: path.join(out, 'job-%j.out') });
+    await job.wait({ timeout: 30_000 });
+    const file = path.join(out, `job-${job.nativeId}.out`);
+    expect(new LocalJobInspector(wd).read(job.nativeId!)?.stdoutPath).toBe(file);
+    expect(existsSync(file)).toBe(true);
+    const spec = createJobSpec({ executable: '/bin/true', stderrPath: '/tmp/%j.err' });
+    expect(withNativeId(spec, 'abc').stderrPath).toBe('/tmp/abc.err');
+    expect(withNativeId(createJobSpec({ executable: '/bin/true' }), 'abc')).not.toHaveProperty('stdoutPath');
+  }, 60_000);
+});
+
+describe('cleanFinishedJobs', () => {
+  it('removes finished jobs (older than the cutoff) and never a running or queued one', async () => {
+    const wd = tempDir();
+    const e = executor(wd, { maxCores: 1 });
+    const done = await e.submit({ executable: '/bin/true', stdoutPath: path.join(wd, '%j.out') });
+    await done.wait({ timeout: 30_000 });
+    const running = await e.submit({ executable: '/bin/sleep', arguments: ['600'] });
+    const queued = await e.submit({ executable: '/bin/true' });
+    await running.wait({ targetStates: [JobState.ACTIVE] });
+    const record = path.join(wd, `${done.nativeId}.job`);
+    expect(existsSync(path.join(wd, `${done.nativeId}.out`))).toBe(true);
+
+    // Ended just now: an age cutoff keeps it.
+    expect(cleanFinishedJobs(wd, 3600)).toEqual({ removed: [], unfinished: 2 });
+    expect(existsSync(record)).toBe(true);
+    // An hour later it goes, with its output file; the others stay.
+    const later = new Date(Date.now() + 2 * 3600 * 1000);
+    expect(cleanFinishedJobs(wd, 3600, later)).toEqual({ removed: [done.nativeId], unfinished: 2 });
+    expect(readdirSync(wd).filter((f) => f.startsWith(done.nativeId!))).toEqual([]);
+    expect(existsSync(path.join(wd, `${running.nativeId}.job`))).toBe(true);
+    expect(existsSync(path.join(wd, `${queued.nativeId}.job`))).toBe(true);
+    await e.cancel(running);
+    await queued.wait({ timeout: 30_000 });
+    // An output file that is not one of the defaults beside the record is the user's: kept.
+    writeFileSync(path.join(wd, 'mine.out'), 'x');
+    utimesSync(path.join(wd, 'mine.out'), new Date(0), new Date(0));
+    expect(cleanFinishedJobs(wd).removed.sort()).toEqual([queued.nativeId, running.nativeId].sort());
+    expect(existsSync(path.join(wd, 'mine.out'))).toBe(true);
+  }, 60_000);
+});
+
+const haveMpirun = spawnSync('sh', ['-c', 'command -v mpirun']).status === 0;
+const inCI = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
+
+describe('a launcher that fails', () => {
+  it('mpirun is installed where it must be (CI)', () => {
+    if (inCI) expect(haveMpirun, 'mpirun on PATH (scripts/install-mpi.sh)').toBe(true);
+  });
+
+  it.skipIf(!haveMpirun)(
+    'quotes the launcher’s own error in the FAILED message (real mpirun)',
+    async () => {
+      const wd = tempDir();
+      const e = executor(wd);
+      const job = await e.submit({
+        executable: '/nonexistent/exaworks-program',
+        launcher: 'mpirun',
+        stderrPath: path.join(wd, '%j.err'),
+      });
+      const status = await job.wait({ timeout: 30_000 });
+      expect(status?.state).toBe(JobState.FAILED);
+      expect(status?.message).toMatch(
+        /^The mpirun launch exited with status \d+; its standard error ends: .*nonexistent\/exaworks-program/,
+      );
+    },
+    60_000,
+  );
+});
