@@ -86,7 +86,11 @@ const ClientOptionsSchema = z.strictObject({
     .default({ initialDelayMs: 100, maxDelayMs: 5000 }),
   connectTimeoutMs: z.number().int().min(1).default(30_000),
   callTimeoutMs: z.number().int().min(1).default(30_000),
-  maxFrameBytes: z.number().int().min(1024).default(1 << 20),
+  maxFrameBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(1 << 20),
   logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && 'warn' in v, 'a Logger').optional(),
 });
 
@@ -199,7 +203,10 @@ export class MessageClient {
     if (outbox) {
       this.#seq = outbox.lastSeq;
       for (const e of outbox.entries()) {
-        this.#pubs.set(e.s, { tp: e.tp, frame: JSON.stringify({ t: 'pub', s: e.s, tp: e.tp, d: e.d, ...(e.w ? { w: true } : {}) }) });
+        this.#pubs.set(e.s, {
+          tp: e.tp,
+          frame: JSON.stringify({ t: 'pub', s: e.s, tp: e.tp, d: e.d, ...(e.w ? { w: true } : {}) }),
+        });
       }
     }
   }
@@ -698,7 +705,10 @@ export class MessageClient {
     if (!call) return;
     if (f.e) return call.reject(this.#refusal(f.e.code ?? '', f.e.msg, 'call', call.rpc.name));
     const r = call.rpc.reply.safeParse(f.d);
-    if (!r.success) return call.reject(new ValidationError(`reply of "${call.rpc.name}"`, [{ path: '', message: errorBody(r.error, 'reply').msg }]));
+    if (!r.success)
+      return call.reject(
+        new ValidationError(`reply of "${call.rpc.name}"`, [{ path: '', message: errorBody(r.error, 'reply').msg }]),
+      );
     call.resolve(r.data);
   }
 

@@ -11,7 +11,11 @@ export class UnknownTopicError extends ExaworksError {
     readonly topic: string,
     options: ExaworksErrorOptions = {},
   ) {
-    super(ErrorCode.UNKNOWN_TOPIC, `The hub does not know the topic "${topic}". Declare it in the hub's \`topics\` option.`, options);
+    super(
+      ErrorCode.UNKNOWN_TOPIC,
+      `The hub does not know the topic "${topic}". Declare it in the hub's \`topics\` option.`,
+      options,
+    );
   }
 }
 

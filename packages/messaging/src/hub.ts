@@ -85,7 +85,11 @@ const HubOptionsSchema = z.strictObject({
   tls: z.strictObject({ cert: pem, key: pem }).optional(),
   topics: z.array(z.custom<Topic | Rpc>((v) => typeof v === 'object' && v !== null && 'kind' in v, 'a topic or RPC')).optional(),
   authorize: fn.optional(),
-  maxFrameBytes: z.number().int().min(1024).default(1 << 20),
+  maxFrameBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(1 << 20),
   rateLimit: z.number().positive().default(50_000),
   heartbeatMs: z.number().int().min(10).default(10_000),
   handshakeTimeoutMs: z.number().int().min(10).default(5_000),
@@ -281,7 +285,9 @@ export class MessageHub {
     if (this.#closed) return Promise.reject(new ConnectionClosedError('message hub'));
     const d = parseWith(topic.schema, data, `message for topic "${topic.name}"`);
     this.#seq += 1;
-    return new Promise<void>((resolve) => this.#route(this.#origin, this.#seq, topic.name, d, topic.requireSubscriber, undefined, resolve));
+    return new Promise<void>((resolve) =>
+      this.#route(this.#origin, this.#seq, topic.name, d, topic.requireSubscriber, undefined, resolve),
+    );
   }
 
   /** Subscribes the hub itself to a topic; the handler sees only data that fits the topic's schema. */
@@ -350,7 +356,10 @@ export class MessageHub {
       flushing: false,
     };
     this.#conns.add(conn);
-    conn.handshake = setTimeout(() => this.#reject(conn, CloseCode.HANDSHAKE_TIMEOUT, 'handshake timed out'), this.#opts.handshakeTimeoutMs);
+    conn.handshake = setTimeout(
+      () => this.#reject(conn, CloseCode.HANDSHAKE_TIMEOUT, 'handshake timed out'),
+      this.#opts.handshakeTimeoutMs,
+    );
     ws.on('message', (data, isBinary) => this.#onFrame(conn, data, isBinary));
     ws.on('pong', () => {
       conn.alive = true;
@@ -460,7 +469,8 @@ export class MessageHub {
     const auth = this.#opts.auth;
     let welcome: { t: 'welcome'; mac?: string; refused: { tp: string; code: string; msg: string }[] };
     if (this.#secret) {
-      if (f.mac === undefined || f.nonce === undefined) return this.#refuse(conn, 'wrong-method', 'this hub authenticates with a shared secret');
+      if (f.mac === undefined || f.nonce === undefined)
+        return this.#refuse(conn, 'wrong-method', 'this hub authenticates with a shared secret');
       if (!safeEqual(f.mac, clientProof(this.#secret, conn.nonce, f.nonce, f.id)))
         return this.#refuse(conn, 'bad-credentials', 'the proof does not match: wrong secret');
       welcome = { t: 'welcome', mac: hubProof(this.#secret, conn.nonce, f.nonce, f.id), refused: [] };
@@ -535,7 +545,12 @@ export class MessageHub {
   }
 
   /** Checks a name against the declared topics and the authorization hook; returns the error to report, if any. */
-  async #check(peer: PeerInfo, action: HubAction, name: string, kind: 'topic' | 'rpc'): Promise<UnknownTopicError | ForbiddenError | undefined> {
+  async #check(
+    peer: PeerInfo,
+    action: HubAction,
+    name: string,
+    kind: 'topic' | 'rpc',
+  ): Promise<UnknownTopicError | ForbiddenError | undefined> {
     if (this.#topics && this.#topics.get(name)?.kind !== kind) return new UnknownTopicError(name);
     if (this.#opts.authorize) {
       let ok = false;
@@ -632,12 +647,31 @@ export class MessageHub {
   }
 
   /** Delivers one publish to every subscriber (sessions and the hub's own handlers). */
-  #route(origin: string, seq: number, tp: string, d: unknown, hold: boolean, from: Session | undefined, done: (() => void) | undefined): void {
+  #route(
+    origin: string,
+    seq: number,
+    tp: string,
+    d: unknown,
+    hold: boolean,
+    from: Session | undefined,
+    done: (() => void) | undefined,
+  ): void {
     const key = `${origin}|${seq}`;
     const frame = JSON.stringify({ t: 'msg', o: origin, s: seq, tp, d });
     const subs = this.#subscribers.get(tp);
     const local = this.#localSubs.get(tp);
-    const inf: Inflight = { key, origin, seq, topic: tp, frame, data: d, from, remaining: new Set(subs), done, localPending: false };
+    const inf: Inflight = {
+      key,
+      origin,
+      seq,
+      topic: tp,
+      frame,
+      data: d,
+      from,
+      remaining: new Set(subs),
+      done,
+      localPending: false,
+    };
     this.#inflight.set(key, inf);
     if (!subs?.size && !local?.length) {
       if (hold) {

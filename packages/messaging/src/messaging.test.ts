@@ -81,7 +81,9 @@ describe('publish/subscribe', { timeout: 30_000 }, () => {
   });
 
   it('the authorization hook decides who may publish and subscribe where', async () => {
-    const h = await hub({ authorize: (peer, action, name) => !(peer.id === 'reader' && action === 'publish') || name === 'open' });
+    const h = await hub({
+      authorize: (peer, action, name) => !(peer.id === 'reader' && action === 'publish') || name === 'open',
+    });
     const reader = await client(h, { id: 'reader' });
     await reader.subscribe(events, () => {});
     const err = await reader.publish(events, { n: 1 }).catch((e: unknown) => e);

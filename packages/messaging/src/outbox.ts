@@ -26,7 +26,11 @@ type Line = { k: 'h'; id: string; epoch: string; seq: number } | ({ k: 'p' } & O
  * Writes all of `data` to `fd`, looping over short writes (a full disk returns fewer bytes, or
  * throws ENOSPC, which is reported as a {@link StorageError}).
  */
-export function writeFully(fd: number, data: Uint8Array, write: (fd: number, b: Uint8Array, off: number) => number = writeChunk): void {
+export function writeFully(
+  fd: number,
+  data: Uint8Array,
+  write: (fd: number, b: Uint8Array, off: number) => number = writeChunk,
+): void {
   let off = 0;
   while (off < data.length) {
     const n = write(fd, data, off);

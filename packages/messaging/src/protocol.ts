@@ -50,7 +50,10 @@ export const ClientFrameSchema = z.discriminatedUnion('t', [
     id: ClientIdSchema,
     epoch: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
     nonce: nonce.optional(),
-    mac: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    mac: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
     token: z.string().min(1).max(4096).optional(),
     subs: z.array(TopicNameSchema).max(10_000),
     serves: z.array(TopicNameSchema).max(10_000),
@@ -58,7 +61,13 @@ export const ClientFrameSchema = z.discriminatedUnion('t', [
   // Publish: `w` asks the hub to hold the message until a subscriber exists.
   z.strictObject({ t: z.literal('pub'), s: seq, tp: TopicNameSchema, d: z.unknown(), w: z.boolean().optional() }),
   // Acknowledgements of deliveries, batched: [origin, seq] pairs.
-  z.strictObject({ t: z.literal('ack'), a: z.array(z.tuple([origin, seq])).min(1).max(100_000) }),
+  z.strictObject({
+    t: z.literal('ack'),
+    a: z
+      .array(z.tuple([origin, seq]))
+      .min(1)
+      .max(100_000),
+  }),
   z.strictObject({ t: z.enum(['sub', 'unsub', 'serve']), r: callId, tp: TopicNameSchema }),
   z.strictObject({ t: z.literal('call'), c: callId, tp: TopicNameSchema, d: z.unknown() }),
   // A serving client's reply to a routed `req`.

@@ -5,7 +5,8 @@ import type { LogFields, Logger } from '@exaworks/jpsi-core';
 /** A logger that keeps its records for assertions. */
 export function recordingLogger(): Logger & { records: { level: string; msg: string; fields?: LogFields }[] } {
   const records: { level: string; msg: string; fields?: LogFields }[] = [];
-  const rec = (level: string) => (msg: string, fields?: LogFields) => void records.push({ level, msg, ...(fields ? { fields } : {}) });
+  const rec = (level: string) => (msg: string, fields?: LogFields) =>
+    void records.push({ level, msg, ...(fields ? { fields } : {}) });
   return { records, debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') };
 }
 
