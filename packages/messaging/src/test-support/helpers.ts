@@ -20,7 +20,9 @@ export async function until(cond: () => boolean, timeoutMs = 20_000, what = 'con
 }
 
 /** A TCP proxy on 127.0.0.1 in front of `port`; `cutAll()` destroys every proxied connection at once. */
-export async function startProxy(targetPort: number): Promise<{ port: number; cutAll(): number; close(): Promise<void> }> {
+export async function startProxy(
+  targetPort: number,
+): Promise<{ port: number; cutAll(): number; freeze(): void; close(): Promise<void> }> {
   const pairs = new Set<[net.Socket, net.Socket]>();
   const server = net.createServer((inbound) => {
     const outbound = net.connect(targetPort, '127.0.0.1');
@@ -47,6 +49,15 @@ export async function startProxy(targetPort: number): Promise<{ port: number; cu
         b.destroy();
       }
       return n;
+    },
+    /** Stops forwarding on every current connection without closing it: a half-open connection. */
+    freeze() {
+      for (const [a, b] of pairs) {
+        a.unpipe(b);
+        b.unpipe(a);
+        a.pause();
+        b.pause();
+      }
     },
     close: () =>
       new Promise<void>((resolve) => {
