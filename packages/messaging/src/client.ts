@@ -545,12 +545,18 @@ export class MessageClient {
       return;
     }
     switch (f.t) {
-      case 'challenge':
-        return this.#hello(ws, f);
-      case 'welcome':
-        return this.#welcome(ws, f);
-      case 'refused':
-        return this.#refused(f.reason, f.msg);
+      case 'challenge': {
+        this.#hello(ws, f);
+        return;
+      }
+      case 'welcome': {
+        this.#welcome(ws, f);
+        return;
+      }
+      case 'refused': {
+        this.#refused(f.reason, f.msg);
+        return;
+      }
     }
     if (!this.#established) {
       ws.close(CloseCode.PROTOCOL, 'frame before welcome');
@@ -559,10 +565,14 @@ export class MessageClient {
     switch (f.t) {
       case 'msg':
         return void this.#deliver(f);
-      case 'puback':
-        return this.#onPuback(f.s);
-      case 'pubnack':
-        return this.#onPubnack(f);
+      case 'puback': {
+        this.#onPuback(f.s);
+        return;
+      }
+      case 'pubnack': {
+        this.#onPubnack(f);
+        return;
+      }
       case 'ok':
       case 'err': {
         const c = this.#controls.get(f.r);
@@ -572,8 +582,10 @@ export class MessageClient {
         else c.reject(this.#refusal(f.code, f.msg, c.action, c.tp));
         return;
       }
-      case 'reply':
-        return this.#onReply(f);
+      case 'reply': {
+        this.#onReply(f);
+        return;
+      }
       case 'req':
         return void this.#onReq(f);
     }
@@ -590,12 +602,18 @@ export class MessageClient {
       serves: [...this.#serves.keys()],
     };
     if (this.#secret) {
-      if (f.method !== 'hmac') return this.#refused('wrong-method', 'the hub wants a bearer token; this client has a secret');
+      if (f.method !== 'hmac') {
+        this.#refused('wrong-method', 'the hub wants a bearer token; this client has a secret');
+        return;
+      }
       hello.nonce = this.#nonce;
       hello.mac = clientProof(this.#secret, f.nonce, this.#nonce, this.id);
       this.#hubNonce = f.nonce;
     } else {
-      if (f.method !== 'token') return this.#refused('wrong-method', 'the hub wants a shared secret; this client has a token');
+      if (f.method !== 'token') {
+        this.#refused('wrong-method', 'the hub wants a shared secret; this client has a token');
+        return;
+      }
       hello.token = this.#token;
     }
     ws.send(JSON.stringify(hello));
@@ -608,7 +626,8 @@ export class MessageClient {
       const expected = hubProof(this.#secret, this.#hubNonce, this.#nonce, this.id);
       if (f.mac === undefined || !safeEqual(f.mac, expected)) {
         ws.terminate();
-        return this.#refused('hub-not-authentic', 'the hub could not prove it knows the secret');
+        this.#refused('hub-not-authentic', 'the hub could not prove it knows the secret');
+        return;
       }
     }
     this.#established = true;
@@ -703,13 +722,14 @@ export class MessageClient {
   #onReply(f: Extract<HubFrame, { t: 'reply' }>): void {
     const call = this.#calls.get(f.c);
     if (!call) return;
-    if (f.e) return call.reject(this.#refusal(f.e.code ?? '', f.e.msg, 'call', call.rpc.name));
+    if (f.e) {
+      call.reject(this.#refusal(f.e.code ?? '', f.e.msg, 'call', call.rpc.name));
+      return;
+    }
     const r = call.rpc.reply.safeParse(f.d);
-    if (!r.success)
-      return call.reject(
-        new ValidationError(`reply of "${call.rpc.name}"`, [{ path: '', message: errorBody(r.error, 'reply').msg }]),
-      );
-    call.resolve(r.data);
+    if (r.success) call.resolve(r.data);
+    else
+      call.reject(new ValidationError(`reply of "${call.rpc.name}"`, [{ path: '', message: errorBody(r.error, 'reply').msg }]));
   }
 
   async #onReq(f: Extract<HubFrame, { t: 'req' }>): Promise<void> {

@@ -154,6 +154,8 @@ interface Conn {
   last: number;
   throttled: boolean;
   handshake: NodeJS.Timeout | undefined;
+  /** Counted in `stats.rejected` already. */
+  rejected: boolean;
   out: string[];
   pubacks: number[];
   flushing: boolean;
@@ -177,6 +179,8 @@ export interface HubStats {
   readonly sessions: number;
   /** Publishes waiting for acknowledgements. */
   readonly inflight: number;
+  /** Routed calls waiting for a reply (or for a server). */
+  readonly calls: number;
   /** Connections closed for a protocol violation, oversized frame or failed authentication, since start. */
   readonly rejected: number;
 }
@@ -273,6 +277,7 @@ export class MessageHub {
       connections: this.#conns.size,
       sessions: this.#sessions.size,
       inflight: this.#inflight.size,
+      calls: this.#routes.size,
       rejected: this.#rejected,
     };
   }
@@ -351,6 +356,7 @@ export class MessageHub {
       last: performance.now(),
       throttled: false,
       handshake: undefined,
+      rejected: false,
       out: [],
       pubacks: [],
       flushing: false,
@@ -366,7 +372,7 @@ export class MessageHub {
     });
     ws.on('error', (err) => {
       // ws reports an oversized frame (and other framing errors) here and closes the socket itself.
-      this.#rejected += 1;
+      this.#countRejected(conn);
       this.#log.warn('closing a peer: bad WebSocket frame', { peer: this.#peerName(conn), error: err.message });
     });
     ws.on('close', () => this.#onClose(conn));
@@ -381,12 +387,18 @@ export class MessageHub {
   #reject(conn: Conn, code: number, why: string): void {
     if (conn.closing) return;
     conn.closing = true;
-    this.#rejected += 1;
+    this.#countRejected(conn);
     clearTimeout(conn.handshake);
     this.#log.warn('closing a peer', { peer: this.#peerName(conn), code, reason: why });
     conn.ws.close(code, why.slice(0, 120));
     // Do not wait for a misbehaving peer's close handshake.
     setTimeout(() => conn.ws.terminate(), 1000).unref();
+  }
+
+  #countRejected(conn: Conn): void {
+    if (conn.rejected) return;
+    conn.rejected = true;
+    this.#rejected += 1;
   }
 
   #onClose(conn: Conn): void {
@@ -438,25 +450,37 @@ export class MessageHub {
     if (conn.closing) return;
     conn.alive = true;
     this.#throttle(conn);
-    if (isBinary) return this.#reject(conn, CloseCode.PROTOCOL, 'binary frames are not part of the protocol');
+    if (isBinary) {
+      this.#reject(conn, CloseCode.PROTOCOL, 'binary frames are not part of the protocol');
+      return;
+    }
     let json: unknown;
     try {
       json = JSON.parse(data.toString());
     } catch {
-      return this.#reject(conn, CloseCode.PROTOCOL, 'malformed JSON');
+      this.#reject(conn, CloseCode.PROTOCOL, 'malformed JSON');
+      return;
     }
     const parsed = ClientFrameSchema.safeParse(json);
     if (!parsed.success) {
       const t = typeof json === 'object' && json !== null ? (json as { t?: unknown }).t : undefined;
       const known = ['hello', 'pub', 'ack', 'sub', 'unsub', 'serve', 'call', 'rep'].includes(String(t));
-      return this.#reject(conn, CloseCode.PROTOCOL, known ? `invalid "${String(t)}" frame` : 'unknown message type');
+      this.#reject(conn, CloseCode.PROTOCOL, known ? `invalid "${String(t)}" frame` : 'unknown message type');
+      return;
     }
     const f = parsed.data;
     if (!conn.session) {
-      if (f.t !== 'hello') return this.#reject(conn, CloseCode.UNAUTHENTICATED, 'not authenticated');
-      return this.#hello(conn, f);
+      if (f.t !== 'hello') {
+        this.#reject(conn, CloseCode.UNAUTHENTICATED, 'not authenticated');
+        return;
+      }
+      this.#hello(conn, f);
+      return;
     }
-    if (f.t === 'hello') return this.#reject(conn, CloseCode.PROTOCOL, 'second hello');
+    if (f.t === 'hello') {
+      this.#reject(conn, CloseCode.PROTOCOL, 'second hello');
+      return;
+    }
     this.#dispatch(conn, conn.session, f);
   }
 
@@ -469,16 +493,29 @@ export class MessageHub {
     const auth = this.#opts.auth;
     let welcome: { t: 'welcome'; mac?: string; refused: { tp: string; code: string; msg: string }[] };
     if (this.#secret) {
-      if (f.mac === undefined || f.nonce === undefined)
-        return this.#refuse(conn, 'wrong-method', 'this hub authenticates with a shared secret');
-      if (!safeEqual(f.mac, clientProof(this.#secret, conn.nonce, f.nonce, f.id)))
-        return this.#refuse(conn, 'bad-credentials', 'the proof does not match: wrong secret');
+      if (f.mac === undefined || f.nonce === undefined) {
+        this.#refuse(conn, 'wrong-method', 'this hub authenticates with a shared secret');
+        return;
+      }
+      if (!safeEqual(f.mac, clientProof(this.#secret, conn.nonce, f.nonce, f.id))) {
+        this.#refuse(conn, 'bad-credentials', 'the proof does not match: wrong secret');
+        return;
+      }
       welcome = { t: 'welcome', mac: hubProof(this.#secret, conn.nonce, f.nonce, f.id), refused: [] };
     } else {
       const a = auth as { token: string; requireTls?: boolean };
-      if (f.token === undefined) return this.#refuse(conn, 'wrong-method', 'this hub authenticates with a bearer token');
-      if (a.requireTls !== false && !conn.tls) return this.#refuse(conn, 'tls-required', 'a token is only accepted over wss://');
-      if (!safeEqual(f.token, a.token)) return this.#refuse(conn, 'bad-credentials', 'wrong token');
+      if (f.token === undefined) {
+        this.#refuse(conn, 'wrong-method', 'this hub authenticates with a bearer token');
+        return;
+      }
+      if (a.requireTls !== false && !conn.tls) {
+        this.#refuse(conn, 'tls-required', 'a token is only accepted over wss://');
+        return;
+      }
+      if (!safeEqual(f.token, a.token)) {
+        this.#refuse(conn, 'bad-credentials', 'wrong token');
+        return;
+      }
       welcome = { t: 'welcome', refused: [] };
     }
     clearTimeout(conn.handshake);
@@ -619,8 +656,10 @@ export class MessageHub {
         return;
       case 'call':
         return void this.#onCall(conn, s, f);
-      case 'rep':
-        return this.#onRep(s, f);
+      case 'rep': {
+        this.#onRep(s, f);
+        return;
+      }
     }
   }
 
@@ -680,7 +719,8 @@ export class MessageHub {
         this.#waiting.set(tp, w);
         return;
       }
-      return this.#complete(inf);
+      this.#complete(inf);
+      return;
     }
     for (const sub of inf.remaining) {
       sub.pending.set(key, inf);
@@ -785,9 +825,20 @@ export class MessageHub {
     }
     this.#log.info('forgetting a peer that did not come back', { peer: s.id, undelivered: s.pending.size });
     for (const inf of [...s.pending.values()]) this.#onAck(s, inf.key);
+    // Calls it made are dropped (nobody is left to read the reply); calls it served go to another server.
+    for (const r of [...this.#routes.values()]) {
+      if (r.caller !== s) continue;
+      this.#routes.delete(r.key);
+      r.server?.routes.delete(r.key);
+    }
+    for (const [tp, list] of this.#waitingCalls) {
+      const keep = list.filter((r) => r.caller !== s);
+      if (keep.length) this.#waitingCalls.set(tp, keep);
+      else this.#waitingCalls.delete(tp);
+    }
     for (const r of s.routes.values()) {
       r.server = undefined;
-      this.#dispatchCall(r);
+      if (this.#routes.get(r.key) === r) this.#dispatchCall(r);
     }
     s.routes.clear();
   }
