@@ -28,7 +28,7 @@ import {
   UnknownTopicError,
 } from './errors.js';
 import { Outbox } from './outbox.js';
-import { ClientIdSchema, CloseCode, type HubFrame, HubFrameSchema, PROTOCOL_VERSION } from './protocol.js';
+import { ClientIdSchema, CloseCode, fastHubFrame, type HubFrame, HubFrameSchema, PROTOCOL_VERSION } from './protocol.js';
 import type { MessageHandler, Rpc, RpcHandler, Topic } from './topics.js';
 import { errorBody, replyError, validateReply } from './wire.js';
 
@@ -538,7 +538,8 @@ export class MessageClient {
     let f: HubFrame;
     try {
       if (isBinary) throw new Error('binary frame');
-      f = HubFrameSchema.parse(JSON.parse(data.toString()));
+      const json: unknown = JSON.parse(data.toString());
+      f = fastHubFrame(json) ?? HubFrameSchema.parse(json);
     } catch (err) {
       this.#log.warn('closing: the hub sent a malformed frame', { url: this.#o.url, error: err });
       ws.close(CloseCode.PROTOCOL, 'malformed frame');
@@ -563,8 +564,10 @@ export class MessageClient {
       return;
     }
     switch (f.t) {
-      case 'msg':
-        return void this.#deliver(f);
+      case 'msg': {
+        this.#deliver(f);
+        return;
+      }
       case 'puback': {
         this.#onPuback(f.s);
         return;
@@ -659,25 +662,49 @@ export class MessageClient {
     return new RemoteError(tp, msg, code);
   }
 
-  async #deliver(f: Extract<HubFrame, { t: 'msg' }>): Promise<void> {
-    if (!this.#dedup.add(f.o, f.s)) return this.#ack(f.o, f.s);
+  #deliver(f: Extract<HubFrame, { t: 'msg' }>): void {
+    if (!this.#dedup.add(f.o, f.s)) {
+      this.#ack(f.o, f.s);
+      return;
+    }
     const entry = this.#subs.get(f.tp);
-    if (entry) {
-      const r = entry.topic.schema.safeParse(f.d);
-      if (!r.success) {
-        this.#log.warn('dropping a message that does not fit the topic schema', { topic: f.tp, origin: f.o, seq: f.s });
-      } else {
-        const meta = { topic: f.tp, origin: f.o, seq: f.s };
-        for (const h of entry.handlers) {
-          try {
-            await h(r.data, meta);
-          } catch (err) {
-            this.#log.error('a subscriber threw; the message is acknowledged anyway', { topic: f.tp, error: err });
-          }
+    const r = entry?.topic.schema.safeParse(f.d);
+    if (!entry || !r) {
+      this.#ack(f.o, f.s);
+      return;
+    }
+    if (!r.success) {
+      this.#log.warn('dropping a message that does not fit the topic schema', { topic: f.tp, origin: f.o, seq: f.s });
+      this.#ack(f.o, f.s);
+      return;
+    }
+    const meta = { topic: f.tp, origin: f.o, seq: f.s };
+    const handlers = [...entry.handlers];
+    // Synchronous handlers are acknowledged in the same tick; a promise is awaited before the next handler.
+    const run = (i: number): void => {
+      for (; i < handlers.length; i++) {
+        let out: void | Promise<void>;
+        try {
+          out = handlers[i]!(r.data, meta);
+        } catch (err) {
+          this.#log.error('a subscriber threw; the message is acknowledged anyway', { topic: f.tp, error: err });
+          continue;
+        }
+        if (out && typeof (out as Promise<void>).then === 'function') {
+          const next = i + 1;
+          (out as Promise<void>).then(
+            () => run(next),
+            (err: unknown) => {
+              this.#log.error('a subscriber threw; the message is acknowledged anyway', { topic: f.tp, error: err });
+              run(next);
+            },
+          );
+          return;
         }
       }
-    }
-    this.#ack(f.o, f.s);
+      this.#ack(f.o, f.s);
+    };
+    run(0);
   }
 
   #ack(o: string, s: number): void {

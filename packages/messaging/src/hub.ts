@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { clientProof, hubProof, newNonce, safeEqual, secretBytes } from './auth.js';
 import { BoundedMap, Dedup } from './dedup.js';
 import { ConnectionClosedError, ForbiddenError, UnknownTopicError } from './errors.js';
-import { type ClientFrame, ClientFrameSchema, CloseCode, PROTOCOL_VERSION } from './protocol.js';
+import { type ClientFrame, ClientFrameSchema, CloseCode, fastClientFrame, PROTOCOL_VERSION } from './protocol.js';
 import type { CallMeta, MessageHandler, MessageMeta, Rpc, RpcHandler, Topic } from './topics.js';
 import { errorBody, replyError, validateReply } from './wire.js';
 
@@ -461,7 +461,8 @@ export class MessageHub {
       this.#reject(conn, CloseCode.PROTOCOL, 'malformed JSON');
       return;
     }
-    const parsed = ClientFrameSchema.safeParse(json);
+    const fast = fastClientFrame(json);
+    const parsed = fast ? { success: true as const, data: fast } : ClientFrameSchema.safeParse(json);
     if (!parsed.success) {
       const t = typeof json === 'object' && json !== null ? (json as { t?: unknown }).t : undefined;
       const known = ['hello', 'pub', 'ack', 'sub', 'unsub', 'serve', 'call', 'rep'].includes(String(t));
@@ -643,7 +644,8 @@ export class MessageHub {
   #dispatch(conn: Conn, s: Session, f: Exclude<ClientFrame, { t: 'hello' }>): void {
     switch (f.t) {
       case 'pub':
-        return void this.#onPub(conn, s, f);
+        this.#onPub(conn, s, f);
+        return;
       case 'ack':
         for (const [o, seq] of f.a) this.#onAck(s, `${o}|${seq}`);
         return;
@@ -663,26 +665,48 @@ export class MessageHub {
     }
   }
 
-  async #onPub(conn: Conn, s: Session, f: Extract<ClientFrame, { t: 'pub' }>): Promise<void> {
-    const origin = s.origin;
-    if (this.#done.has(origin, f.s)) return this.#puback(s, f.s);
-    if (this.#inflight.has(`${origin}|${f.s}`)) return; // still on its way; acknowledged when it arrives
+  #onPub(conn: Conn, s: Session, f: Extract<ClientFrame, { t: 'pub' }>): void {
+    if (this.#seenPub(s, f.s)) return;
+    if (this.#topics && this.#topics.get(f.tp)?.kind !== 'topic') {
+      const err = new UnknownTopicError(f.tp);
+      this.#send(conn, JSON.stringify({ t: 'pubnack', s: f.s, code: err.code, msg: err.message }));
+      return;
+    }
+    if (this.#opts.authorize) void this.#authorizePub(conn, s, f);
+    else this.#acceptPub(conn, s, f);
+  }
+
+  /** A resend of a publish already done (acknowledged again) or still on its way (acknowledged when done). */
+  #seenPub(s: Session, seq: number): boolean {
+    if (this.#done.has(s.origin, seq)) {
+      this.#puback(s, seq);
+      return true;
+    }
+    return this.#inflight.has(`${s.origin}|${seq}`);
+  }
+
+  async #authorizePub(conn: Conn, s: Session, f: Extract<ClientFrame, { t: 'pub' }>): Promise<void> {
+    const err = await this.#check(this.#peer(conn), 'publish', f.tp, 'topic');
+    if (err) this.#send(conn, JSON.stringify({ t: 'pubnack', s: f.s, code: err.code, msg: err.message }));
+    else if (!this.#seenPub(s, f.s)) this.#acceptPub(conn, s, f);
+  }
+
+  #acceptPub(conn: Conn, s: Session, f: Extract<ClientFrame, { t: 'pub' }>): void {
     let data = f.d;
-    const err = this.#topics || this.#opts.authorize ? await this.#check(this.#peer(conn), 'publish', f.tp, 'topic') : undefined;
-    if (err) return this.#send(conn, JSON.stringify({ t: 'pubnack', s: f.s, code: err.code, msg: err.message }));
     const def = this.#topics?.get(f.tp) as Topic | undefined;
     if (def) {
       const r = def.schema.safeParse(data);
       if (!r.success) {
         const e = errorBody(r.error, 'message');
-        return this.#send(conn, JSON.stringify({ t: 'pubnack', s: f.s, code: e.code, msg: `topic "${f.tp}": ${e.msg}` }));
+        this.#send(conn, JSON.stringify({ t: 'pubnack', s: f.s, code: e.code, msg: `topic "${f.tp}": ${e.msg}` }));
+        return;
       }
       data = r.data;
     }
     if (s.conn !== conn) return;
     s.unacked += 1;
     if (s.unacked >= this.#opts.maxUnackedPerPeer) conn.ws.pause();
-    this.#route(origin, f.s, f.tp, data, f.w === true || def?.requireSubscriber === true, s, undefined);
+    this.#route(s.origin, f.s, f.tp, data, f.w === true || def?.requireSubscriber === true, s, undefined);
   }
 
   /** Delivers one publish to every subscriber (sessions and the hub's own handlers). */

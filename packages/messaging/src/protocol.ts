@@ -97,3 +97,60 @@ export const HubFrameSchema = z.discriminatedUnion('t', [
 
 /** A frame the hub sends. */
 export type HubFrame = z.output<typeof HubFrameSchema>;
+
+const TOPIC_RE = /^[A-Za-z0-9._:/-]{1,200}$/;
+const isSeq = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+
+/**
+ * The hot frames (`pub`, `ack`) checked by hand, exactly as {@link ClientFrameSchema} would;
+ * anything else (or anything doubtful) returns undefined and goes through the schema.
+ */
+export function fastClientFrame(x: unknown): ClientFrame | undefined {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return undefined;
+  const f = x as Record<string, unknown>;
+  if (f.t === 'pub') {
+    let n = 0;
+    for (const k in f) {
+      if (k !== 't' && k !== 's' && k !== 'tp' && k !== 'd' && k !== 'w') return undefined;
+      n += 1;
+    }
+    if (!isSeq(f.s) || typeof f.tp !== 'string' || !TOPIC_RE.test(f.tp)) return undefined;
+    if (f.w !== undefined && typeof f.w !== 'boolean') return undefined;
+    if (n < 3 || !('d' in f)) return undefined;
+    return f as ClientFrame;
+  }
+  if (f.t === 'ack') {
+    const a = f.a;
+    if (Object.keys(f).length !== 2 || !Array.isArray(a) || a.length === 0 || a.length > 100_000) return undefined;
+    for (const p of a) {
+      if (
+        !Array.isArray(p) ||
+        p.length !== 2 ||
+        typeof p[0] !== 'string' ||
+        p[0].length === 0 ||
+        p[0].length > 200 ||
+        !isSeq(p[1])
+      )
+        return undefined;
+    }
+    return f as ClientFrame;
+  }
+  return undefined;
+}
+
+/** The hot frames the client receives (`msg`, `puback`) checked by hand; undefined sends the rest through {@link HubFrameSchema}. */
+export function fastHubFrame(x: unknown): HubFrame | undefined {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return undefined;
+  const f = x as Record<string, unknown>;
+  if (f.t === 'msg') {
+    if (typeof f.o !== 'string' || f.o.length === 0 || f.o.length > 200 || !isSeq(f.s) || typeof f.tp !== 'string')
+      return undefined;
+    for (const k in f) if (k !== 't' && k !== 'o' && k !== 's' && k !== 'tp' && k !== 'd') return undefined;
+    return 'd' in f ? (f as HubFrame) : undefined;
+  }
+  if (f.t === 'puback') {
+    if (Object.keys(f).length !== 2 || !Array.isArray(f.s) || !f.s.every(isSeq)) return undefined;
+    return f as HubFrame;
+  }
+  return undefined;
+}
