@@ -23,7 +23,7 @@ const SecretSourceSchema = z.union([
  * Reads a shared secret (surrounding whitespace trimmed).
  * @throws {@link InsecureSecretError} if the file can be read by group or others, or the secret
  *   is missing, empty or shorter than {@link MIN_SECRET_BYTES}.
- * @throws {@link ValidationError} for a malformed source.
+ * @throws `ValidationError` for a malformed source.
  */
 export function loadSecret(source: SecretSource): Buffer {
   const src = parseWith(SecretSourceSchema, source, 'secret source');

@@ -15,7 +15,15 @@ import { z } from 'zod';
 import { clientProof, hubProof, newNonce, safeEqual, secretBytes } from './auth.js';
 import { BoundedMap, Dedup } from './dedup.js';
 import { ConnectionClosedError, ForbiddenError, UnknownTopicError } from './errors.js';
-import { type ClientFrame, ClientFrameSchema, CloseCode, fastClientFrame, PROTOCOL_VERSION } from './protocol.js';
+import {
+  type ClientFrame,
+  ClientFrameSchema,
+  CloseCode,
+  fastClientFrame,
+  MAX_BATCH,
+  PROTOCOL_VERSION,
+  sendBatched,
+} from './protocol.js';
 import type { CallMeta, MessageHandler, MessageMeta, Rpc, RpcHandler, Topic } from './topics.js';
 import { errorBody, replyError, validateReply } from './wire.js';
 
@@ -67,7 +75,11 @@ export interface MessageHubOptions {
   readonly handshakeTimeoutMs?: number;
   /** How long a disconnected peer's undelivered messages and subscriptions are kept for it. @default 60000 */
   readonly sessionTtlMs?: number;
-  /** Publishes from one peer that may wait for subscribers' acknowledgements; beyond it the hub stops reading that peer. @default 10000 */
+  /**
+   * Publishes from one peer that may wait for subscribers' acknowledgements; beyond it the hub stops
+   * reading that peer (a batch message already read is finished, so it is exceeded by at most one
+   * message of `maxFrameBytes`). @default 10000
+   */
   readonly maxUnackedPerPeer?: number;
   /** Where the hub logs (refused peers, closes). @default createLogger({ component: 'messaging-hub' }) */
   readonly logger?: Logger;
@@ -237,7 +249,7 @@ export class MessageHub {
 
   /**
    * Starts a hub and resolves once it listens.
-   * @throws {@link ValidationError} for invalid options (every wrong field named).
+   * @throws `ValidationError` for invalid options (every wrong field named).
    * @throws {@link InsecureSecretError} for a secret shorter than 16 bytes.
    */
   static async listen(options: MessageHubOptions): Promise<MessageHub> {
@@ -284,7 +296,7 @@ export class MessageHub {
 
   /**
    * Publishes from the hub itself; resolves when every subscriber has acknowledged.
-   * @throws {@link ValidationError} if `data` does not fit the topic's schema.
+   * @throws `ValidationError` if `data` does not fit the topic's schema.
    */
   publish<S extends z.ZodType>(topic: Topic<S>, data: z.input<S>): Promise<void> {
     if (this.#closed) return Promise.reject(new ConnectionClosedError('message hub'));
@@ -461,6 +473,26 @@ export class MessageHub {
       this.#reject(conn, CloseCode.PROTOCOL, 'malformed JSON');
       return;
     }
+    // A WebSocket message is one frame or a batch (a JSON array) of frames, processed in order.
+    if (!Array.isArray(json)) {
+      this.#onJson(conn, json);
+      return;
+    }
+    if (json.length === 0 || json.length > MAX_BATCH) {
+      this.#reject(conn, CloseCode.PROTOCOL, 'empty or oversized batch');
+      return;
+    }
+    for (const one of json) {
+      if (conn.closing) return;
+      if (Array.isArray(one)) {
+        this.#reject(conn, CloseCode.PROTOCOL, 'nested batch');
+        return;
+      }
+      this.#onJson(conn, one);
+    }
+  }
+
+  #onJson(conn: Conn, json: unknown): void {
     const fast = fastClientFrame(json);
     const parsed = fast ? { success: true as const, data: fast } : ClientFrameSchema.safeParse(json);
     if (!parsed.success) {
@@ -629,7 +661,7 @@ export class MessageHub {
     }
     const out = conn.out;
     conn.out = [];
-    for (const frame of out) conn.ws.send(frame);
+    sendBatched(conn.ws, out);
   }
 
   #puback(s: Session, seq: number): void {

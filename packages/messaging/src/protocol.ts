@@ -2,6 +2,7 @@
  * The wire protocol: JSON text frames, their schemas, and the close codes the hub uses.
  * @module
  */
+import type { WebSocket } from 'ws';
 import { z } from 'zod';
 
 /** Protocol version sent in the challenge and the hello. */
@@ -153,4 +154,25 @@ export function fastHubFrame(x: unknown): HubFrame | undefined {
     return f as HubFrame;
   }
   return undefined;
+}
+
+/** Most frames in one batch (a WebSocket message holding a JSON array of frames). */
+export const MAX_BATCH = 10_000;
+
+/** Bytes of frames packed into one batch message, well under the default 1 MiB frame limit. */
+const BATCH_BYTES = 256 * 1024;
+
+/**
+ * Sends already-serialised frames, packing consecutive ones into JSON-array batches: one WebSocket
+ * message (and one write) for many small frames is what makes a busy connection cheap.
+ */
+export function sendBatched(ws: WebSocket, frames: readonly string[]): void {
+  let i = 0;
+  while (i < frames.length) {
+    let bytes = frames[i]!.length;
+    let j = i + 1;
+    while (j < frames.length && j - i < MAX_BATCH && bytes + frames[j]!.length < BATCH_BYTES) bytes += frames[j++]!.length + 1;
+    ws.send(j - i === 1 ? frames[i]! : `[${frames.slice(i, j).join(',')}]`);
+    i = j;
+  }
 }

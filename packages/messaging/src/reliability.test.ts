@@ -200,7 +200,8 @@ describe('a publisher with a durable outbox is SIGKILLed and restarted', { timeo
     const hub = await MessageHub.listen({ auth: { secret }, logger: recordingLogger(), maxUnackedPerPeer: 300 });
     open.push(hub);
     const outbox = path.join(dir, 'publisher.outbox');
-    const N = 2000;
+    // Several batches' worth (a batch message carries up to 256 KiB of frames), so most stay unread.
+    const N = 6000;
     const body = (i: number) => `m${i}`.repeat(20);
     const tally = new Tally();
     let release!: () => void;

@@ -57,7 +57,7 @@ function readPem(file: string, what: string): Buffer {
 /**
  * Runs a hub until `signal` aborts, then closes it (connections get close code 1001). Logs one
  * `listening` record with the URL (at level info).
- * @throws {@link ValidationError} for invalid options; {@link InsecureSecretError} for a secret file
+ * @throws `ValidationError` for invalid options; {@link InsecureSecretError} for a secret file
  *   others can read or a missing/short secret; `StorageError` for unreadable TLS files.
  */
 export async function runHub(

@@ -46,7 +46,7 @@ export interface TopicOptions {
 
 /**
  * Defines a topic.
- * @throws {@link ValidationError} for a name that is not 1–200 letters, digits or `. _ : / -`.
+ * @throws `ValidationError` for a name that is not 1–200 letters, digits or `. _ : / -`.
  */
 export function defineTopic<S extends z.ZodType>(name: string, schema: S, options: TopicOptions = {}): Topic<S> {
   parseWith(TopicNameSchema, name, 'topic name');
@@ -55,7 +55,7 @@ export function defineTopic<S extends z.ZodType>(name: string, schema: S, option
 
 /**
  * Defines a request/reply procedure.
- * @throws {@link ValidationError} for a name that is not 1–200 letters, digits or `. _ : / -`.
+ * @throws `ValidationError` for a name that is not 1–200 letters, digits or `. _ : / -`.
  */
 export function defineRpc<Req extends z.ZodType, Rep extends z.ZodType>(
   name: string,
