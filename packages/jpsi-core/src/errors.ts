@@ -30,6 +30,22 @@ export const ErrorCode = {
   STORAGE: 'EXAWORKS_STORAGE',
   /** The executor was closed and can no longer be used. */
   CLOSED: 'EXAWORKS_CLOSED',
+  /** Messaging: the hub does not know the topic or RPC name (it declares its topics). */
+  UNKNOWN_TOPIC: 'EXAWORKS_UNKNOWN_TOPIC',
+  /** Messaging: no reply arrived within the call's timeout. */
+  REPLY_TIMEOUT: 'EXAWORKS_REPLY_TIMEOUT',
+  /** Messaging: the client or hub was closed, so the message cannot be sent or answered. */
+  CONNECTION_CLOSED: 'EXAWORKS_CONNECTION_CLOSED',
+  /** Messaging: the peer refused the handshake (wrong secret or token, TLS required, …); the error says why. */
+  HANDSHAKE_REFUSED: 'EXAWORKS_HANDSHAKE_REFUSED',
+  /** Messaging: the hub's authorization hook refused this publish, subscribe, call or serve. */
+  FORBIDDEN: 'EXAWORKS_FORBIDDEN',
+  /** Messaging: a bounded queue is full and the caller asked not to wait. */
+  QUEUE_FULL: 'EXAWORKS_QUEUE_FULL',
+  /** Messaging: the remote RPC handler failed; the message is the handler's. */
+  REMOTE_ERROR: 'EXAWORKS_REMOTE_ERROR',
+  /** A secret file can be read by group or others, or a secret is missing or too short. */
+  INSECURE_SECRET: 'EXAWORKS_INSECURE_SECRET',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
