@@ -14,3 +14,10 @@ export {
   writeFileExclusiveSync,
   type JobPaths,
 } from '../workdir.js';
+export {
+  Journal,
+  readJournal,
+  type JournalContents,
+  type JournalOptions,
+  type JournalWriteFn,
+} from './journal.js';
