@@ -30,6 +30,12 @@ export const ErrorCode = {
   STORAGE: 'EXAWORKS_STORAGE',
   /** The executor was closed and can no longer be used. */
   CLOSED: 'EXAWORKS_CLOSED',
+  /** A workflow task (a job or an in-process function) failed. */
+  TASK_FAILED: 'EXAWORKS_TASK_FAILED',
+  /** An operation did not finish within its time limit. */
+  TIMEOUT: 'EXAWORKS_TIMEOUT',
+  /** A workflow cannot run as defined (e.g. its journal belongs to a different workflow). */
+  WORKFLOW: 'EXAWORKS_WORKFLOW',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
