@@ -617,6 +617,7 @@ class RunState {
     switch (r.final) {
       case 'succeeded':
         n.value = r.value;
+        n.state = 'succeeded';
         this.#emit?.({ type: 'succeeded', task: n.name, attempt: n.attempts, restored: true });
         this.#succeed(n);
         break;
