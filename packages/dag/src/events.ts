@@ -14,8 +14,20 @@ export type WorkflowEvent =
   | { readonly type: 'queued'; readonly task: string }
   | { readonly type: 'started'; readonly task: string; readonly attempt: number }
   /** A job was submitted (or re-attached after a resume) and has a native id. */
-  | { readonly type: 'submitted'; readonly task: string; readonly attempt: number; readonly nativeId: string; readonly attached: boolean }
-  | { readonly type: 'retried'; readonly task: string; readonly attempt: number; readonly delayMs: number; readonly error: string }
+  | {
+      readonly type: 'submitted';
+      readonly task: string;
+      readonly attempt: number;
+      readonly nativeId: string;
+      readonly attached: boolean;
+    }
+  | {
+      readonly type: 'retried';
+      readonly task: string;
+      readonly attempt: number;
+      readonly delayMs: number;
+      readonly error: string;
+    }
   /** `restored`: the result came from the journal of an earlier, interrupted run. */
   | { readonly type: 'succeeded'; readonly task: string; readonly attempt: number; readonly restored: boolean }
   | { readonly type: 'cached'; readonly task: string }

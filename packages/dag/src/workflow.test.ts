@@ -75,7 +75,10 @@ describe('Workflow: running', () => {
     const wf = new Workflow();
     const square = wf.fn('square', (x: number) => x * x);
     const sum = wf.fn('sum', (xs: number[], offset: number) => xs.reduce((p, q) => p + q, offset));
-    const total = sum([1, 2, 3, 4].map((x) => square(x)), 100);
+    const total = sum(
+      [1, 2, 3, 4].map((x) => square(x)),
+      100,
+    );
     expect(total.name).toBe('sum-1');
     expect(wf.edges().find((e) => e.name === 'sum-1')?.after).toEqual(['square-1', 'square-2', 'square-3', 'square-4']);
     const s = await wf.run();
@@ -164,15 +167,7 @@ describe('Workflow: running', () => {
     expect(delays[0]).toBeLessThanOrEqual(20);
     expect(delays[1]).toBeGreaterThanOrEqual(20);
     expect(delays[1]).toBeLessThanOrEqual(40);
-    expect(events.map((e) => e.type)).toEqual([
-      'queued',
-      'started',
-      'retried',
-      'started',
-      'retried',
-      'started',
-      'succeeded',
-    ]);
+    expect(events.map((e) => e.type)).toEqual(['queued', 'started', 'retried', 'started', 'retried', 'started', 'succeeded']);
   });
 
   it('times out an attempt (aborting its signal) and fails after the retries', async () => {

@@ -75,10 +75,7 @@ export interface TaskContext {
 export type TaskFunction<T = unknown> = (inputs: Readonly<Record<string, unknown>>, ctx: TaskContext) => T | Promise<T>;
 
 /** A job's spec, or a function of the predecessors' results that returns one. */
-export type JobSpecSource =
-  | JobSpecInput
-  | JobSpec
-  | ((inputs: Readonly<Record<string, unknown>>) => JobSpecInput | JobSpec);
+export type JobSpecSource = JobSpecInput | JobSpec | ((inputs: Readonly<Record<string, unknown>>) => JobSpecInput | JobSpec);
 
 type Unwrap<A> = A extends TaskFuture<infer T> ? T : A extends readonly TaskFuture<infer U>[] ? U[] : A;
 /** The arguments a wrapped function accepts: each one a value or a future of it. */
@@ -209,12 +206,9 @@ export class Workflow {
         else if (Array.isArray(a)) for (const x of a) if (x instanceof TaskFuture) after.push(x.name);
       }
       const wrapped: TaskFunction = (_inputs, _ctx) => fn(...(this.#resolveArgs(args) as A));
-      return this.#add(
-        `${name}-${i}`,
-        'task',
-        { fn: wrapped, args, source: fn.toString() },
-        { ...options, after },
-      ) as TaskFuture<Awaited<R>>;
+      return this.#add(`${name}-${i}`, 'task', { fn: wrapped, args, source: fn.toString() }, { ...options, after }) as TaskFuture<
+        Awaited<R>
+      >;
     };
   }
 
@@ -303,9 +297,7 @@ export class Workflow {
     if (issues.length > 0) throw new ValidationError('workflow', issues);
     const cycle = findCycle(this.#nodes);
     if (cycle) {
-      throw new ValidationError('workflow', [
-        { path: cycle[0]!, message: `dependency cycle: ${cycle.join(' → ')}` },
-      ]);
+      throw new ValidationError('workflow', [{ path: cycle[0]!, message: `dependency cycle: ${cycle.join(' → ')}` }]);
     }
   }
 
@@ -487,6 +479,7 @@ class RunState {
   readonly #retrying = new Set<Node>();
   #stopping = false;
   #aborted = false;
+  #committing = 0;
   #done: (() => void) | undefined;
   #failure: unknown;
   readonly #concurrency: number;
@@ -590,7 +583,12 @@ class RunState {
       }
       this.#start(n, r);
     }
-    if (this.#running.size === 0 && this.#retrying.size === 0 && (this.#stopping || this.#head >= this.#ready.length)) {
+    if (
+      this.#running.size === 0 &&
+      this.#retrying.size === 0 &&
+      this.#committing === 0 &&
+      (this.#stopping || this.#head >= this.#ready.length)
+    ) {
       if (this.#pendingCancels.length > 0) {
         const waits = this.#pendingCancels.splice(0);
         void Promise.allSettled(waits).then(() => this.#pump());
@@ -600,10 +598,11 @@ class RunState {
       const done = this.#done;
       this.#done = undefined;
       if (!done) return;
-      if (journal) journal.flush().then(done, (err) => {
-        this.#failure ??= err;
-        done();
-      });
+      if (journal)
+        journal.flush().then(done, (err) => {
+          this.#failure ??= err;
+          done();
+        });
       else done();
     }
   }
@@ -654,7 +653,9 @@ class RunState {
           : JSON.stringify(jobSpecToInput(n.spec as JobSpec))
         : (sources.get(n) ?? n.fn!.toString());
     const inputs = n.args ? this.#resolveArgs(n.args) : n.deps.map((d) => [d.name, d.value]);
-    return createHash('sha256').update(`${n.kind}\0${definition}\0${JSON.stringify(inputs)}`).digest('hex');
+    return createHash('sha256')
+      .update(`${n.kind}\0${definition}\0${JSON.stringify(inputs)}`)
+      .digest('hex');
   }
 
   #start(n: Node, r: RestoredTask | undefined): void {
@@ -671,7 +672,10 @@ class RunState {
       n.state = 'succeeded';
       this.#record({ t: 'ok', n: n.name, a: n.attempts, v: n.value, c: 1 });
       this.#emit?.({ type: 'cached', task: n.name });
-      this.#afterCommit(() => this.#succeed(n));
+      this.#afterCommit(() => {
+        this.#succeed(n);
+        this.#pump();
+      });
       return;
     }
     const attempt = resumeJob || replay ? n.attempts : ++n.attempts;
@@ -721,13 +725,26 @@ class RunState {
     );
   }
 
-  /** Runs after the journal has the records queued so far (at once without a journal). */
+  /**
+   * Runs after the journal has the records queued so far (at once without a journal). Until then
+   * the run is not over: the callback may queue dependents.
+   */
   #afterCommit(fn: () => void): void {
     if (!this.journal) {
       fn();
       return;
     }
-    this.journal.flush().then(fn, (err) => this.#fatal(err));
+    this.#committing++;
+    this.journal.flush().then(
+      () => {
+        this.#committing--;
+        fn();
+      },
+      (err) => {
+        this.#committing--;
+        this.#fatal(err);
+      },
+    );
   }
 
   #fatal(err: unknown): void {
@@ -755,7 +772,14 @@ class RunState {
         this.#record(rec);
       } catch (err) {
         // The result could not be journaled (not JSON): a durable workflow cannot keep it.
-        this.#attemptFailed(n, attempt, new TaskFailedError(n.name, `Task "${n.name}" returned a value that cannot be journaled: ${errorText(err)}`, { cause: err }), true);
+        this.#attemptFailed(
+          n,
+          attempt,
+          new TaskFailedError(n.name, `Task "${n.name}" returned a value that cannot be journaled: ${errorText(err)}`, {
+            cause: err,
+          }),
+          true,
+        );
         return;
       }
       if (key !== undefined) this.cacheJournal?.enqueue({ k: key, v: n.value });
@@ -859,7 +883,10 @@ class RunState {
       if (n.job) {
         const job = n.job;
         this.#pendingCancels.push(
-          job.cancel().then(() => job.wait({ timeout: 30_000 })).catch(() => undefined),
+          job
+            .cancel()
+            .then(() => job.wait({ timeout: 30_000 }))
+            .catch(() => undefined),
         );
       }
       n.state = 'canceled';
@@ -888,7 +915,9 @@ class RunState {
   async #runJob(n: Node, attempt: number, resume: RestoredTask | undefined): Promise<JobResult> {
     const executor = this.options.executor;
     if (!executor) {
-      throw new WorkflowError(`Task "${n.name}" is a job but the workflow has no executor: pass one to new Workflow({ executor }).`);
+      throw new WorkflowError(
+        `Task "${n.name}" is a job but the workflow has no executor: pass one to new Workflow({ executor }).`,
+      );
     }
     let job: Job | undefined;
     if (resume?.nativeId !== undefined) job = await this.#attach(executor, resume.nativeId);
