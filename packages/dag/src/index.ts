@@ -41,6 +41,7 @@ export {
   type WorkflowOptions,
 } from './options.js';
 export {
+  type FutureArg,
   type FutureArgs,
   type JobResult,
   type JobSpecSource,
@@ -50,3 +51,17 @@ export {
   TaskFuture,
   Workflow,
 } from './workflow.js';
+export {
+  type ExpandedJob,
+  type FileWorkflowOptions,
+  type LoadedWorkflow,
+  loadWorkflowFile,
+  parseWorkflowFile,
+  type WorkflowFile,
+  WorkflowFileJobSchema,
+  WorkflowFileSchema,
+  workflowFromFile,
+  workflowJsonSchema,
+} from './file.js';
+export { type GraphFormat, type GraphNode, renderGraph } from './render.js';
+export { type RestoredRun, type RestoredTask, restoreRun, type WorkflowRecord } from './journal-records.js';

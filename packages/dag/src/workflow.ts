@@ -77,9 +77,10 @@ export type TaskFunction<T = unknown> = (inputs: Readonly<Record<string, unknown
 /** A job's spec, or a function of the predecessors' results that returns one. */
 export type JobSpecSource = JobSpecInput | JobSpec | ((inputs: Readonly<Record<string, unknown>>) => JobSpecInput | JobSpec);
 
-type Unwrap<A> = A extends TaskFuture<infer T> ? T : A extends readonly TaskFuture<infer U>[] ? U[] : A;
-/** The arguments a wrapped function accepts: each one a value or a future of it. */
-export type FutureArgs<A extends unknown[]> = { [K in keyof A]: A[K] | TaskFuture<A[K]> | Unwrap<A[K]> };
+/** One argument of a wrapped function: a value, a future of it, or for an array an array of values and futures. */
+export type FutureArg<T> = T | TaskFuture<T> | (T extends readonly (infer U)[] ? ReadonlyArray<U | TaskFuture<U>> : never);
+/** The arguments a wrapped function accepts. */
+export type FutureArgs<A extends unknown[]> = { [K in keyof A]: FutureArg<A[K]> };
 
 interface Node {
   readonly index: number;
