@@ -46,6 +46,7 @@ import {
   type JobErrorJson,
   type JobJson,
 } from './format.js';
+import { registerDagCommands } from './commands/dag.js';
 import { processIO, type CliIO } from './io.js';
 import { buildExecutorConfig, buildJobSpec, readSpecFile, type ExecutorFlags, type JobFlags } from './options.js';
 import { FileFollower } from './tail.js';
@@ -751,6 +752,7 @@ Examples:
     }),
   );
 
+  registerDagCommands(program, io);
   return program;
 }
 
