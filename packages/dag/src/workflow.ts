@@ -107,8 +107,8 @@ interface Node {
   controller?: AbortController;
   job?: Job;
   timer?: NodeJS.Timeout;
-  replaying?: RestoredTask;
-  seen?: boolean;
+  replaying?: RestoredTask | undefined;
+  seen: boolean;
 }
 
 const EMPTY: Readonly<Record<string, unknown>> = Object.freeze({});
@@ -247,9 +247,19 @@ export class Workflow {
       waiting: 0,
       state: 'pending',
       attempts: 0,
+      // Every field present from the start: one hidden class for all nodes keeps the scheduler monomorphic.
+      value: undefined,
+      error: undefined,
+      cause: undefined,
+      nativeId: undefined,
       cached: false,
       restored: false,
       planner: false,
+      controller: undefined,
+      job: undefined,
+      timer: undefined,
+      replaying: undefined,
+      seen: false,
     };
     if (body.source !== undefined) sources.set(node, body.source);
     const run = this.#run;
@@ -283,13 +293,13 @@ export class Workflow {
       n.dependents = [];
     }
     for (const n of this.#nodes) {
-      const seen = new Set<string>();
+      const seen = n.afterRefs.length > 1 ? new Set<string>() : undefined;
       for (const ref of n.afterRefs) {
         const dep = this.#byName.get(ref);
         if (!dep) issues.push({ path: `${n.name}.after`, message: `unknown task "${ref}"` });
         else if (dep === n) issues.push({ path: `${n.name}.after`, message: 'a task cannot depend on itself' });
-        else if (!seen.has(ref)) {
-          seen.add(ref);
+        else if (!seen?.has(ref)) {
+          seen?.add(ref);
           n.deps.push(dep);
           dep.dependents.push(n);
         }
@@ -696,23 +706,7 @@ class RunState {
       return;
     }
     if (replay) n.replaying = replay;
-    const wf = this.#wf;
-    const ctx: TaskContext = {
-      name: n.name,
-      attempt,
-      get signal() {
-        n.controller ??= new AbortController();
-        return n.controller.signal;
-      },
-      task: (name, fn, options) => {
-        n.planner = true;
-        return wf.task(name, fn, options);
-      },
-      job: (name, spec, options) => {
-        n.planner = true;
-        return wf.job(name, spec, options);
-      },
-    };
+    const ctx = new Context(this.#wf, n, attempt);
     let result: unknown;
     try {
       result = n.fn!(this.#inputs(n), ctx);
@@ -983,6 +977,35 @@ class RunState {
       if (job?.spec?.environment[SUBMIT_KEY_ENV] === key) return job;
     }
     return undefined;
+  }
+}
+
+/** The {@link TaskContext} of one attempt (a class: one allocation per task, the signal made only if asked for). */
+class Context implements TaskContext {
+  readonly #wf: Workflow;
+  readonly #node: Node;
+  constructor(
+    wf: Workflow,
+    node: Node,
+    readonly attempt: number,
+  ) {
+    this.#wf = wf;
+    this.#node = node;
+  }
+  get name(): string {
+    return this.#node.name;
+  }
+  get signal(): AbortSignal {
+    this.#node.controller ??= new AbortController();
+    return this.#node.controller.signal;
+  }
+  task<T>(name: string, fn: TaskFunction<T>, options?: TaskOptions): TaskFuture<T> {
+    this.#node.planner = true;
+    return this.#wf.task(name, fn, options);
+  }
+  job(name: string, spec: JobSpecSource, options?: TaskOptions): TaskFuture<JobResult> {
+    this.#node.planner = true;
+    return this.#wf.job(name, spec, options);
   }
 }
 
