@@ -174,7 +174,9 @@ if (process.argv[2] === '--case') {
     console.log(`Dask not measured: ${peer.error} (apt-get install -y python3-dask)`);
     out.dask = null;
   } else {
-    console.log(`Dask ${peer.version} on the ${small}-node fan-out/fan-in: threaded ${peer.threaded} tasks/s, sync ${peer.sync} tasks/s`);
+    console.log(
+      `Dask ${peer.version} on the ${small}-node fan-out/fan-in: threaded ${peer.threaded} tasks/s, sync ${peer.sync} tasks/s`,
+    );
     out.daskThreadedTasksPerSec = peer.threaded;
     out.daskSyncTasksPerSec = peer.sync;
     out.vsDaskThreaded = Number((off.tasksPerSec / peer.threaded).toFixed(1));
