@@ -112,6 +112,10 @@ interface Node {
 }
 
 const EMPTY: Readonly<Record<string, unknown>> = Object.freeze({});
+const NO_OPTIONS: ParsedTaskOptions = Object.freeze({});
+const NO_REFS: readonly string[] = Object.freeze([]);
+/** Tasks started in one go before the scheduler yields to the event loop. */
+const SYNC_BURST = 10_000;
 const DEFAULT_BACKOFF: Required<BackoffOptions> = { initialMs: 1000, factor: 2, maxMs: 60_000, jitter: 0.5 };
 
 function errorText(err: unknown): string {
@@ -230,9 +234,17 @@ export class Workflow {
     if (this.#byName.has(name)) {
       throw new ValidationError(`${kind} "${name}"`, [{ path: 'name', message: `a task named "${name}" already exists` }]);
     }
-    const opts: ParsedTaskOptions =
-      options === undefined ? {} : parseWith(TaskOptionsSchema, options, `options of ${kind} "${name}"`);
-    const afterRefs = opts.after?.map((r: TaskRef) => (typeof r === 'string' ? r : r.name)) ?? [];
+    const parsed: ParsedTaskOptions =
+      options === undefined ? NO_OPTIONS : parseWith(TaskOptionsSchema, options, `options of ${kind} "${name}"`);
+    const after = parsed.after;
+    // Shared empty values where possible: a million-task graph keeps one node object per task and little else.
+    const afterRefs: readonly string[] =
+      after === undefined || after.length === 0
+        ? NO_REFS
+        : after.every((r) => typeof r === 'string')
+          ? (after as string[])
+          : after.map((r: TaskRef) => (typeof r === 'string' ? r : r.name));
+    const opts = after !== undefined && Object.keys(parsed).length === 1 ? NO_OPTIONS : parsed;
     const node: Node = {
       index: this.#nodes.length,
       name,
@@ -491,6 +503,9 @@ class RunState {
   #stopping = false;
   #aborted = false;
   #committing = 0;
+  #pumping = false;
+  #again = false;
+  #syncStarts = 0;
   #done: (() => void) | undefined;
   #failure: unknown;
   readonly #concurrency: number;
@@ -579,8 +594,40 @@ class RunState {
     if (this.journal) this.journal.enqueue(r);
   }
 
+  /**
+   * Starts ready tasks up to the concurrency limit, then checks whether the run is over. Not
+   * re-entrant: a call made while pumping (a synchronous task finishing) makes the running loop go
+   * round again instead of growing the stack, so a million-task chain needs no deep recursion.
+   */
   #pump(): void {
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#again = false;
+        this.#startReady();
+      } while (this.#again);
+    } finally {
+      this.#pumping = false;
+    }
+    this.#checkDone();
+  }
+
+  #startReady(): void {
     while (!this.#stopping && this.#running.size < this.#concurrency && this.#head < this.#ready.length) {
+      if (++this.#syncStarts >= SYNC_BURST) {
+        // Let timers, I/O and the abort signal in now and then when tasks finish synchronously.
+        this.#syncStarts = 0;
+        this.#committing++;
+        setImmediate(() => {
+          this.#committing--;
+          this.#pump();
+        });
+        return;
+      }
       const n = this.#ready[this.#head++]!;
       if (this.#head > 4096 && this.#head * 2 > this.#ready.length) {
         this.#ready.splice(0, this.#head);
@@ -594,6 +641,9 @@ class RunState {
       }
       this.#start(n, r);
     }
+  }
+
+  #checkDone(): void {
     if (
       this.#running.size === 0 &&
       this.#retrying.size === 0 &&
@@ -714,10 +764,12 @@ class RunState {
       queueMicrotask(() => this.#attemptFailed(n, attempt, err));
       return;
     }
-    Promise.resolve(result).then(
-      (v) => this.#attemptSucceeded(n, attempt, v, key),
-      (e) => this.#attemptFailed(n, attempt, e),
-    );
+    if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+      (result as PromiseLike<unknown>).then(
+        (v) => this.#attemptSucceeded(n, attempt, v, key),
+        (e) => this.#attemptFailed(n, attempt, e),
+      );
+    } else this.#attemptSucceeded(n, attempt, result, key); // synchronous: no promise, no closures
   }
 
   /**
