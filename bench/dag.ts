@@ -4,7 +4,7 @@
 // Time counts defining the graph and running it. Peer: Dask (Debian's python3-dask) on the same 100k
 // fan-out/fan-in graph of no-op tasks, threaded and sync schedulers, measured in the same run.
 // The last line is one JSON object. BENCH_DAG_SIZES (default "100000,1000000") and BENCH_DAG_SHAPES (default
-// "fanout,chain,random") choose the cases.
+// "fanout,chain,random") and BENCH_DAG_JOURNALS (default "off,on,fsync") choose the cases.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -118,13 +118,14 @@ if (process.argv[2] === '--case') {
 } else {
   const sizes = (process.env.BENCH_DAG_SIZES ?? '100000,1000000').split(',').map(Number);
   const shapes = (process.env.BENCH_DAG_SHAPES ?? 'fanout,chain,random').split(',') as Shape[];
+  const journals = (process.env.BENCH_DAG_JOURNALS ?? 'off,on,fsync').split(',') as JournalMode[];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'xw-bench-dag-'));
   const self = fileURLToPath(import.meta.url);
   const results: CaseResult[] = [];
   try {
     for (const n of sizes) {
       for (const shape of shapes) {
-        for (const journal of ['off', 'on', 'fsync'] as const) {
+        for (const journal of journals) {
           const r = spawnSync(process.execPath, [...process.execArgv, self, '--case', shape, String(n), journal, dir], {
             encoding: 'utf8',
             timeout: 900_000,
@@ -148,28 +149,29 @@ if (process.argv[2] === '--case') {
   const small = Math.min(...sizes);
   const large = Math.max(...sizes);
   const find = (shape: Shape, n: number, journal: JournalMode) =>
-    results.find((r) => r.shape === shape && r.nodes === n && r.journal === journal)!;
-  const peer = dask(small);
+    results.find((r) => r.shape === shape && r.nodes === n && r.journal === journal);
+  const time = (r: CaseResult) => r.defineMs + r.runMs;
   const off = find('fanout', small, 'off');
   const durable = find('fanout', small, 'fsync');
   const journaled = find('fanout', small, 'on');
-  const time = (r: CaseResult) => r.defineMs + r.runMs;
   const ratios: Record<string, number> = {};
-  if (large !== small) {
-    for (const shape of shapes) {
-      ratios[shape] = Number((time(find(shape, large, 'off')) / time(find(shape, small, 'off'))).toFixed(2));
-    }
+  for (const shape of shapes) {
+    const a = find(shape, small, 'off');
+    const b = find(shape, large, 'off');
+    if (a && b && large !== small) ratios[shape] = Number((time(b) / time(a)).toFixed(2));
   }
+  const big = results.filter((r) => r.nodes === large && large >= 1_000_000);
   const out: Record<string, unknown> = {
     bench: 'dag',
     nodes: small,
-    tasksPerSec: off.tasksPerSec,
-    journaledTasksPerSec: journaled.tasksPerSec,
-    durableTasksPerSec: durable.tasksPerSec,
-    peakRssMB1M: large >= 1_000_000 ? Math.max(...results.filter((r) => r.nodes === large).map((r) => r.peakRssMB)) : null,
-    timeRatio100kTo1M: large !== small ? ratios : null,
+    tasksPerSec: off?.tasksPerSec ?? null,
+    journaledTasksPerSec: journaled?.tasksPerSec ?? null,
+    durableTasksPerSec: durable?.tasksPerSec ?? null,
+    peakRssMB1M: big.length > 0 ? Math.max(...big.map((r) => r.peakRssMB)) : null,
+    timeRatio100kTo1M: Object.keys(ratios).length > 0 ? ratios : null,
     sizeRatio: large / small,
   };
+  const peer = shapes.includes('fanout') ? dask(small) : { error: 'no fan-out case in this run' };
   if ('error' in peer) {
     console.log(`Dask not measured: ${peer.error} (apt-get install -y python3-dask)`);
     out.dask = null;
@@ -177,11 +179,14 @@ if (process.argv[2] === '--case') {
     console.log(
       `Dask ${peer.version} on the ${small}-node fan-out/fan-in: threaded ${peer.threaded} tasks/s, sync ${peer.sync} tasks/s`,
     );
+    out.daskVersion = peer.version;
     out.daskThreadedTasksPerSec = peer.threaded;
     out.daskSyncTasksPerSec = peer.sync;
-    out.vsDaskThreaded = Number((off.tasksPerSec / peer.threaded).toFixed(1));
-    out.durableVsDaskThreaded = Number((durable.tasksPerSec / peer.threaded).toFixed(1));
-    out.vsDaskSync = Number((off.tasksPerSec / peer.sync).toFixed(1));
+    const ratio = (x: CaseResult | undefined, y: number) => (x ? Number((x.tasksPerSec / y).toFixed(1)) : null);
+    out.vsDaskThreaded = ratio(off, peer.threaded);
+    out.journaledVsDaskThreaded = ratio(journaled, peer.threaded);
+    out.durableVsDaskThreaded = ratio(durable, peer.threaded);
+    out.vsDaskSync = ratio(off, peer.sync);
   }
   console.log(JSON.stringify(out));
 }

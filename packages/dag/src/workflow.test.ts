@@ -312,6 +312,24 @@ describe('Workflow: running', () => {
   });
 });
 
+describe('Workflow: long graphs of synchronous tasks', () => {
+  it('a 50k-task chain runs without deep recursion, and the run still yields so that a signal can stop it', async () => {
+    const chain = (n: number) => {
+      const wf = new Workflow();
+      wf.task('t0', () => 0);
+      for (let i = 1; i < n; i++) wf.task(`t${i}`, (inputs) => (inputs[`t${i - 1}`] as number) + 1, { after: [`t${i - 1}`] });
+      return wf;
+    };
+    const s = await chain(50_000).run();
+    expect(s.result('t49999')).toBe(49_999);
+    const ac = new AbortController();
+    setImmediate(() => ac.abort());
+    const stopped = await chain(50_000).run({ signal: ac.signal });
+    expect(stopped.aborted).toBe(true);
+    expect(stopped.counts.succeeded).toBeLessThan(50_000);
+  }, 60_000);
+});
+
 describe('Workflow: properties of the scheduler', () => {
   it('on random DAGs every task runs once, after all its predecessors, within concurrency', async () => {
     await fc.assert(

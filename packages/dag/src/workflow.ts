@@ -621,6 +621,7 @@ class RunState {
       if (++this.#syncStarts >= SYNC_BURST) {
         // Let timers, I/O and the abort signal in now and then when tasks finish synchronously.
         this.#syncStarts = 0;
+        this.#again = false;
         this.#committing++;
         setImmediate(() => {
           this.#committing--;
