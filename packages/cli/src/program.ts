@@ -18,6 +18,7 @@
 import { Command, CommanderError } from 'commander';
 import * as cancel from './commands/cancel.js';
 import * as clean from './commands/clean.js';
+import * as dag from './commands/dag.js';
 import * as hub from './commands/hub.js';
 import * as info from './commands/info.js';
 import * as list from './commands/list.js';
@@ -40,7 +41,7 @@ interface CommandModule {
 }
 
 /** Every command, in help order. */
-const COMMANDS: readonly CommandModule[] = [run, submit, status, logs, wait, cancel, list, clean, info, spec, hub];
+const COMMANDS: readonly CommandModule[] = [run, submit, status, logs, wait, cancel, list, clean, info, spec, dag, hub];
 
 /**
  * Builds the `exaworks` program. Commands write through `io` (default: the real process) and set

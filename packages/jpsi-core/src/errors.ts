@@ -46,6 +46,12 @@ export const ErrorCode = {
   REMOTE_ERROR: 'EXAWORKS_REMOTE_ERROR',
   /** A secret file can be read by group or others, or a secret is missing or too short. */
   INSECURE_SECRET: 'EXAWORKS_INSECURE_SECRET',
+  /** A workflow task (a job or an in-process function) failed. */
+  TASK_FAILED: 'EXAWORKS_TASK_FAILED',
+  /** An operation did not finish within its time limit. */
+  TIMEOUT: 'EXAWORKS_TIMEOUT',
+  /** A workflow cannot run as defined (e.g. its journal belongs to a different workflow). */
+  WORKFLOW: 'EXAWORKS_WORKFLOW',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

@@ -38,3 +38,10 @@ export {
   type Logger,
   type ValidationIssue,
 } from './light.js';
+export {
+  Journal,
+  readJournal,
+  type JournalContents,
+  type JournalOptions,
+  type JournalWriteFn,
+} from './journal.js';

@@ -1,0 +1,316 @@
+/**
+ * The SDK's one durable journal: an append-only JSON-lines file.
+ *
+ * - An append is accepted only when its whole line is in the file: short writes are looped over,
+ *   and a write that fails (ENOSPC, EIO, …) truncates the file back to where the batch began and
+ *   rejects every record of that batch with a {@link StorageError}. Nothing is half-accepted.
+ * - Records appended during one event-loop turn go to the file in one `write` (one `fsync` when
+ *   `fsync` is on), so a thousand state changes cost one system call, not a thousand.
+ * - The reader tolerates a torn last line (a writer killed mid-append) and only the last; a torn
+ *   line anywhere else is corruption and is reported. Opening for append first cuts a torn tail
+ *   off, so the next record never glues onto half a line.
+ * - {@link Journal.compact} rewrites the file with the live records only (temp file + fsync +
+ *   rename), so readers see either the old file or the new one.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { StorageError } from '../errors.js';
+
+/** The `write(2)` the journal uses: returns how many bytes it wrote (possibly fewer than asked). */
+export type JournalWriteFn = (fd: number, buffer: Uint8Array, offset: number, length: number) => number;
+
+/** Options of {@link Journal.open}. */
+export interface JournalOptions {
+  /**
+   * `fsync` the file after every batch, so an accepted record survives power loss, not only a
+   * killed process.
+   * @default false
+   */
+  fsync?: boolean;
+  /** File mode of a new journal. @default 0o600 */
+  mode?: number;
+  /**
+   * Replaces the `write` system call (tests inject short writes with it).
+   * @default fs.writeSync
+   */
+  write?: JournalWriteFn;
+}
+
+/** What {@link readJournal} found in a file. */
+export interface JournalContents<T> {
+  /** Every complete record, in file order. */
+  readonly records: T[];
+  /** Whether the last line was torn (and ignored). */
+  readonly tornTail: boolean;
+  /** Byte length of the complete lines: where the next append must begin. */
+  readonly validBytes: number;
+}
+
+const NEWLINE = 0x0a;
+
+/** Parses journal text; only the last line may be incomplete. */
+function parseJournal<T>(file: string, data: Buffer): JournalContents<T> {
+  const records: T[] = [];
+  let start = 0;
+  let line = 1;
+  while (start < data.length) {
+    const end = data.indexOf(NEWLINE, start);
+    if (end === -1) return { records, tornTail: true, validBytes: start };
+    if (end > start) {
+      const text = data.toString('utf8', start, end);
+      try {
+        records.push(JSON.parse(text) as T);
+      } catch (cause) {
+        throw new StorageError(`Corrupt journal record at ${file}:${line}: the line is not JSON.`, { cause });
+      }
+    }
+    start = end + 1;
+    line++;
+  }
+  return { records, tornTail: false, validBytes: data.length };
+}
+
+/**
+ * Reads a journal file. A missing file reads as empty.
+ * @throws {@link StorageError} if the file cannot be read or a line other than the last is not JSON.
+ */
+export function readJournal<T = unknown>(file: string): JournalContents<T> {
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], tornTail: false, validBytes: 0 };
+    throw new StorageError(`Could not read journal ${file}: ${(cause as Error).message}`, { cause });
+  }
+  return parseJournal<T>(file, data);
+}
+
+/** Writes all of `buffer` to `fd`, looping over short writes. */
+function writeAll(write: JournalWriteFn, fd: number, buffer: Uint8Array): void {
+  let offset = 0;
+  while (offset < buffer.length) {
+    const n = write(fd, buffer, offset, buffer.length - offset);
+    // A zero-byte write with no error would loop forever: report it like a full disk.
+    if (n <= 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' });
+    offset += n;
+  }
+}
+
+interface Pending {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * An open append-only journal of JSON records.
+ *
+ * ```ts fragment
+ * const { journal, records } = await Journal.open<MyRecord>('/path/state.jsonl', { fsync: true });
+ * await journal.append({ kind: 'started', id: 'a' });
+ * await journal.close();
+ * ```
+ */
+export class Journal<T = unknown> {
+  readonly file: string;
+  readonly #fsync: boolean;
+  readonly #write: JournalWriteFn;
+  readonly #mode: number;
+  #fd: number;
+  #size: number;
+  #lines: string[] = [];
+  #waiters: Pending[] = [];
+  #scheduled = false;
+  #closed = false;
+  #failure: StorageError | undefined;
+  #unreported: StorageError | undefined;
+
+  private constructor(file: string, fd: number, size: number, options: JournalOptions) {
+    this.file = file;
+    this.#fd = fd;
+    this.#size = size;
+    this.#fsync = options.fsync ?? false;
+    this.#write = options.write ?? writeSync;
+    this.#mode = options.mode ?? 0o600;
+  }
+
+  /**
+   * Opens (creating if needed, with its directory) a journal for appending and returns the
+   * records already in it. A torn last line is cut off first.
+   * @throws {@link StorageError} if the file cannot be opened or is corrupt.
+   */
+  static async open<T = unknown>(
+    file: string,
+    options: JournalOptions = {},
+  ): Promise<{ journal: Journal<T>; records: T[]; tornTail: boolean }> {
+    const resolved = path.resolve(file);
+    try {
+      await mkdir(path.dirname(resolved), { recursive: true, mode: 0o700 });
+    } catch (cause) {
+      throw new StorageError(`Could not create the directory of journal ${resolved}: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+    let fd: number;
+    try {
+      fd = openSync(resolved, 'a+', options.mode ?? 0o600);
+    } catch (cause) {
+      throw new StorageError(`Could not open journal ${resolved}: ${(cause as Error).message}`, { cause });
+    }
+    try {
+      const contents = readJournal<T>(resolved);
+      if (contents.tornTail) ftruncateSync(fd, contents.validBytes);
+      const size = contents.tornTail ? contents.validBytes : fstatSync(fd).size;
+      return { journal: new Journal<T>(resolved, fd, size, options), records: contents.records, tornTail: contents.tornTail };
+    } catch (cause) {
+      closeSync(fd);
+      if (cause instanceof StorageError) throw cause;
+      throw new StorageError(`Could not open journal ${resolved}: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  /** Bytes of complete records in the file. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * Appends a record. Resolves once its line is written (and fsynced, if configured) together
+   * with the other records of the same event-loop turn.
+   * @throws {@link StorageError} if the batch could not be written (the file is left as it was
+   * before the batch), if the record cannot be serialised, or after {@link Journal.close}.
+   */
+  append(record: T): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      try {
+        this.enqueue(record);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      this.#waiters.push({ resolve, reject });
+    });
+  }
+
+  /**
+   * Queues a record for the current batch without waiting for it (the fast path for callers that
+   * only need {@link Journal.flush} at a commit point). A failed batch makes the next `append` or
+   * `flush` reject.
+   */
+  enqueue(record: T): void {
+    if (this.#closed) throw new StorageError(`Journal ${this.file} is closed.`);
+    if (this.#failure) throw this.#failure;
+    let line: string;
+    try {
+      line = JSON.stringify(record);
+    } catch (cause) {
+      throw new StorageError(`Could not serialise a journal record: ${(cause as Error).message}`, { cause });
+    }
+    if (line === undefined) throw new StorageError('Could not serialise a journal record: it is not JSON.');
+    this.#lines.push(line);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flushBatch());
+    }
+  }
+
+  /**
+   * Resolves once everything queued so far is written. Rejects if a batch failed since the last
+   * `flush` (so records queued with {@link Journal.enqueue} are never lost silently).
+   */
+  flush(): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const unreported = this.#unreported;
+    if (unreported) {
+      this.#unreported = undefined;
+      return Promise.reject(unreported);
+    }
+    if (this.#lines.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /** Writes the batch now. Synchronous: see the module comment for why one write per turn. */
+  #flushBatch(): void {
+    this.#scheduled = false;
+    const lines = this.#lines;
+    const waiters = this.#waiters;
+    this.#lines = [];
+    this.#waiters = [];
+    if (lines.length === 0) {
+      for (const w of waiters) w.resolve();
+      return;
+    }
+    lines.push('');
+    const buffer = Buffer.from(lines.join('\n'), 'utf8');
+    try {
+      writeAll(this.#write, this.#fd, buffer);
+      if (this.#fsync) fsyncSync(this.#fd);
+      this.#size += buffer.length;
+    } catch (cause) {
+      const error = this.#writeFailed(cause);
+      this.#unreported = error;
+      for (const w of waiters) w.reject(error);
+      return;
+    }
+    for (const w of waiters) w.resolve();
+  }
+
+  /** Takes the batch back out of the file; if even that fails, the journal refuses further appends. */
+  #writeFailed(cause: unknown): StorageError {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOSPC' ? 'the disk is full' : (cause as Error).message;
+    const error = new StorageError(
+      `Could not append to journal ${this.file}: ${reason}. The records of this batch were not accepted.`,
+      { cause },
+    );
+    try {
+      ftruncateSync(this.#fd, this.#size);
+    } catch (truncateCause) {
+      this.#failure = new StorageError(
+        `Journal ${this.file} could not be restored after a failed write (${(truncateCause as Error).message}); reopen it.`,
+        { cause: truncateCause },
+      );
+    }
+    return error;
+  }
+
+  /**
+   * Rewrites the journal with only `live` records (temp file, fsync, rename over the journal),
+   * then continues appending to the new file. Records queued but not yet written are appended
+   * after `live`.
+   * @throws {@link StorageError} if the new file cannot be written; the old journal is then untouched.
+   */
+  async compact(live: Iterable<T>): Promise<void> {
+    if (this.#closed) throw new StorageError(`Journal ${this.file} is closed.`);
+    const tmp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
+    let fd: number | undefined;
+    try {
+      fd = openSync(tmp, 'wx', this.#mode);
+      const parts: string[] = [];
+      for (const r of live) parts.push(JSON.stringify(r));
+      parts.push('');
+      const buffer = Buffer.from(parts.length > 1 ? parts.join('\n') : '', 'utf8');
+      writeAll(this.#write, fd, buffer);
+      fsyncSync(fd);
+      renameSync(tmp, this.file);
+      closeSync(this.#fd);
+      this.#fd = fd;
+      fd = undefined;
+      this.#size = buffer.length;
+    } catch (cause) {
+      if (fd !== undefined) closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw new StorageError(`Could not compact journal ${this.file}: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  /** Writes what is queued and closes the file. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#flushBatch();
+    this.#closed = true;
+    closeSync(this.#fd);
+  }
+}
