@@ -32,5 +32,15 @@ export {
   schedulerJobName,
   submitScriptFor,
   type BatchJobFiles,
-  type SubmitScriptOptions,
+  type SubmitScriptInput,
 } from './script.js';
+export {
+  BatchExecutor,
+  BatchExecutorConfigSchema,
+  type BatchExecutorConfig,
+  type BatchExecutorConfigInput,
+  type BatchJobRecord,
+  type SubmitScriptOptions,
+  type TrackingInfo,
+} from './executor.js';
+export { firstLine, runCommand, type RunCommandOptions } from './commands.js';

@@ -135,7 +135,7 @@ _xw_on_signal() { _xw_signaled=1; [ -z "$_xw_child" ] || kill -TERM "$_xw_child"
 `;
 
 /** Inputs of {@link submitScriptFor}. */
-export interface SubmitScriptOptions {
+export interface SubmitScriptInput {
   readonly adapter: SchedulerAdapter;
   readonly spec: JobSpec;
   readonly files: BatchJobFiles;
@@ -157,7 +157,7 @@ export interface SubmitScriptOptions {
  *
  * @throws {@link @exaworks/jpsi-core!SubmitError} for a directive with a line break.
  */
-export function submitScriptFor(o: SubmitScriptOptions): string {
+export function submitScriptFor(o: SubmitScriptInput): string {
   const { adapter, spec, files } = o;
   const q = shellQuote;
   const lines: string[] = ['#!/bin/bash', ...directivesFor(adapter, spec, files, o.workDirectory)];
