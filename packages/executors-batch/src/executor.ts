@@ -23,7 +23,6 @@ import {
   isFinalState,
   jobSpecToInput,
   parseWith,
-  stateOrder,
   throwIfAborted,
   type JobSpec,
   type JobSpecInput,
@@ -423,7 +422,7 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
     }
     let update: JobStatusUpdate;
     const schedulerSays = info?.message ? ` (${this.name}: ${info.message})` : '';
-    if (info?.state === JobState.CANCELED || (canceledByUs && (!ec || ec.exitCode !== 0))) {
+    if (info?.state === JobState.CANCELED || (canceledByUs && ec?.exitCode !== 0)) {
       update = { state: JobState.CANCELED, message: `Canceled${schedulerSays}.`, ...exitCodeOf(info), metadata: meta() };
     } else if (info?.reason === 'walltime') {
       const limit = t.job.spec ? ` of ${t.job.spec.attributes.duration} s` : '';
