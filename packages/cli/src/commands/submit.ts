@@ -16,6 +16,7 @@ export function register(program: Command, io: CliIO): void {
     .argument('[args...]', 'its arguments')
     .passThroughOptions();
   addJobOptions(submit);
+  submit.option('--script <file>', 'hand an existing batch script to a batch executor as-is (e.g. --executor slurm)');
   addExecutorOptions(submit);
   addOutputOptions(submit);
   submit.addHelpText(
@@ -28,6 +29,7 @@ Examples:
   $ id=$(exaworks submit -- sleep 600)
   $ exaworks submit --json --spec job.json      # {"nativeId": "...", "state": "ACTIVE", ...}
   $ exaworks submit --stdout 'out-%j.txt' -- ./sim
+  $ exaworks submit --executor slurm --script job.sh   # an existing batch script, as-is
 ${EXIT_CODES_HELP}`,
   );
   submit.action(lazyAction(io, async () => (await import('../actions/submit.js')).submit));

@@ -45,3 +45,11 @@ export {
   type JournalOptions,
   type JournalWriteFn,
 } from './journal.js';
+export {
+  Poller,
+  type PollAnswer,
+  type PollerEntry,
+  type PollerHandlers,
+  type PollerOptions,
+  type PollerStats,
+} from './poller.js';
