@@ -14,3 +14,11 @@ export {
   writeFileExclusiveSync,
   type JobPaths,
 } from '../workdir.js';
+export {
+  Poller,
+  type PollAnswer,
+  type PollerEntry,
+  type PollerHandlers,
+  type PollerOptions,
+  type PollerStats,
+} from './poller.js';

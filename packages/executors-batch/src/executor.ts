@@ -1,0 +1,562 @@
+/**
+ * BatchExecutor: submits generated (or handed-over) scripts to a batch scheduler through its
+ * {@link SchedulerAdapter}, and tracks every active job with one query per poll.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import {
+  BackendError,
+  BaseJobExecutor,
+  ExecutorClosedError,
+  Job,
+  JobExecutorConfigSchema,
+  JobNotFoundError,
+  JobState,
+  SubmitError,
+  ValidationError,
+  createJobSpec,
+  defaultWorkDirectory,
+  getLauncher,
+  isFinalState,
+  jobSpecToInput,
+  parseWith,
+  stateOrder,
+  throwIfAborted,
+  type JobSpec,
+  type JobSpecInput,
+  type JobStatusUpdate,
+  type SubmitOptions,
+} from '@exaworks/jpsi-core';
+import { Poller, writeFileAtomic } from '@exaworks/jpsi-core/internal';
+import { jobScriptFor, parseJobResult } from '@exaworks/launcher';
+import { firstLine, runCommand } from './commands.js';
+import type { CommandResult, SchedulerAdapter, SchedulerCommand, SchedulerJobInfo } from './scheduler.js';
+import { batchJobFiles, submitScriptFor, type BatchJobFiles } from './script.js';
+
+const ms = (what: string, min: number) =>
+  z
+    .number({ error: `${what} must be a number` })
+    .int(`${what} must be whole milliseconds`)
+    .min(min, `${what} must be at least ${min} ms`);
+
+/** Configuration of a batch executor (on top of every executor's `workDirectory`, `keepFiles`, `logger`). */
+export const BatchExecutorConfigSchema = z.strictObject({
+  ...JobExecutorConfigSchema.shape,
+  /** Milliseconds between two queue queries. @default 5000 */
+  pollInterval: ms('pollInterval', 10).optional(),
+  /** Milliseconds before the first query after a submission to an idle executor. @default 500 */
+  initialPollDelay: ms('initialPollDelay', 0).optional(),
+  /** Upper bound of the delay between queries while the scheduler's commands fail. @default 60000 */
+  maxPollBackoff: ms('maxPollBackoff', 10).optional(),
+  /** A scheduler command that has not answered after this long counts as failed. @default 30000 */
+  commandTimeout: ms('commandTimeout', 100).optional(),
+});
+
+/** Configuration of a batch executor as given. */
+export type BatchExecutorConfigInput = z.input<typeof BatchExecutorConfigSchema>;
+
+/** Configuration of a batch executor with every default filled in. */
+export interface BatchExecutorConfig extends BatchExecutorConfigInput {
+  readonly workDirectory: string;
+  readonly keepFiles: boolean;
+  readonly pollInterval: number;
+  readonly initialPollDelay: number;
+  readonly maxPollBackoff: number;
+  readonly commandTimeout: number;
+}
+
+/** What the executor keeps on disk per job, `<nativeId>.job` in the work directory (JSON). */
+export interface BatchJobRecord {
+  /** Record format version. */
+  readonly format: 1;
+  readonly executor: string;
+  readonly nativeId: string;
+  /** Names the job's files (`<key>.submit`, `<key>.ec`, …). */
+  readonly key: string;
+  /** The spec in input form; absent for a script handed over with `submitScript`. */
+  readonly spec?: JobSpecInput;
+  /** For `submitScript`: the script as handed over. */
+  readonly script?: string;
+  readonly submittedAt: string;
+}
+
+/** Options of {@link BatchExecutor.submitScript}. */
+export interface SubmitScriptOptions extends SubmitOptions {
+  /** The Job to bind (default a new one, without a spec). */
+  job?: Job;
+  /** Working directory of the submit command (the scheduler's default job directory). Default: the current directory. */
+  cwd?: string;
+}
+
+/** How the executor is tracking a job right now, for `exaworks status` and diagnosis. */
+export interface TrackingInfo {
+  /** The scheduler's last answer about the job. */
+  readonly last?: SchedulerJobInfo;
+  /** When that answer came. */
+  readonly lastAt?: Date;
+  /** Set while the scheduler cannot be queried: why (the job keeps its last state meanwhile). */
+  readonly problem?: string;
+}
+
+interface Tracked {
+  readonly job: Job;
+  readonly nativeId: string;
+  readonly files?: BatchJobFiles;
+  /** Polls in a row that found the job final or gone without its exit-code file. */
+  graceRounds: number;
+}
+
+const SPEC_STATES: readonly JobState[] = [JobState.STAGE_IN, JobState.ACTIVE, JobState.STAGE_OUT, JobState.CLEANUP];
+// Rounds to wait for an exit-code file once the scheduler says the job is over (a shared file system may lag).
+const EC_GRACE_ROUNDS = 2;
+
+const exitCodeOf = (info: SchedulerJobInfo | undefined) => (info?.exitCode === undefined ? {} : { exitCode: info.exitCode });
+
+/**
+ * A PSI/J executor for one batch scheduler, given as a {@link SchedulerAdapter}.
+ *
+ * - `submit` writes a submit script (directives, staging, the launcher's job script, exit-code
+ *   file) into the work directory (mode 0700) and runs the adapter's submit command.
+ * - One query command per poll covers every active job; when the command fails or times out the
+ *   jobs keep their last state (see {@link BatchExecutor.tracking}) and polling backs off.
+ * - A job's end is decided from its exit-code file: 0 → COMPLETED, else FAILED with the code;
+ *   a walltime kill → FAILED with `metadata.reason = 'walltime'`; a cancel → CANCELED.
+ */
+export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
+  /** The scheduler this executor drives. */
+  readonly adapter: SchedulerAdapter;
+  readonly #jobs = new Map<string, Tracked>();
+  readonly #poller: Poller<SchedulerJobInfo>;
+  #closed = false;
+  #dirReady: Promise<void> | undefined;
+
+  /**
+   * @param adapter the scheduler.
+   * @param config validated here.
+   * @param version the scheduler package's version.
+   * @throws {@link @exaworks/jpsi-core!ValidationError} naming each invalid config field.
+   */
+  constructor(adapter: SchedulerAdapter, config: BatchExecutorConfigInput = {}, version = '0.0.0') {
+    const c = parseWith(BatchExecutorConfigSchema, config ?? {}, `${adapter.name} executor config`);
+    const full: BatchExecutorConfig = {
+      ...c,
+      workDirectory: path.resolve(c.workDirectory ?? defaultWorkDirectory(adapter.name)),
+      keepFiles: c.keepFiles ?? false,
+      pollInterval: c.pollInterval ?? 5000,
+      initialPollDelay: c.initialPollDelay ?? 500,
+      maxPollBackoff: c.maxPollBackoff ?? 60_000,
+      commandTimeout: c.commandTimeout ?? 30_000,
+    };
+    super(adapter.name, version, full);
+    this.adapter = adapter;
+    this.#poller = new Poller<SchedulerJobInfo>(
+      {
+        query: (ids, signal) => this.#query(ids, signal),
+        onResult: (id, info) => this.#onInfo(id, info),
+        onMissing: (id) => this.#onInfo(id, undefined),
+        onError: (error, n, next) =>
+          this.logger.warn(`${adapter.name} queue query failed; jobs keep their last state`, {
+            error,
+            consecutiveFailures: n,
+            nextPollMs: next,
+          }),
+      },
+      {
+        intervalMs: full.pollInterval,
+        initialDelayMs: full.initialPollDelay,
+        maxBackoffMs: Math.max(full.maxPollBackoff, full.pollInterval),
+      },
+    );
+  }
+
+  /** Query counters of the poller (for tests and benchmarks). */
+  get pollStats(): { queries: number; failures: number; consecutiveFailures: number } {
+    return this.#poller.stats;
+  }
+
+  /** What the poller knows about a job (undefined once it is final or if it is not tracked). */
+  tracking(job: Job): TrackingInfo | undefined {
+    return job.nativeId === undefined ? undefined : this.#poller.entry(job.nativeId);
+  }
+
+  /** Runs a query round now and waits for it (a normal round otherwise comes every `pollInterval`). */
+  pollNow(): Promise<void> {
+    return this.#poller.pollNow();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // submit
+
+  async submit(input: Job | JobSpecInput | JobSpec, options: SubmitOptions = {}): Promise<Job> {
+    this.#checkOpen();
+    const job = this.jobForSubmit(input);
+    const spec = job.spec;
+    throwIfAborted(options.signal);
+    await this.#workDirectory();
+    const key = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+    const files = batchJobFiles(this.config.workDirectory, key);
+    const cwd = process.cwd();
+    const jobDirectory = path.resolve(cwd, spec.directory ?? '.');
+    // The job script always changes to the job directory, so the scheduler's own cwd does not matter.
+    const runSpec = createJobSpec({ ...jobSpecToInput(spec), directory: jobDirectory });
+    const launcher = await getLauncher(spec.launcher ?? 'single');
+    const launch = await launcher.launchCommand(runSpec, { nodeFile: files.nodeFile, signal: options.signal });
+    const jobScript = jobScriptFor(runSpec, launch, {
+      resultFile: files.jobResult,
+      stdout: files.stdout,
+      stderr: files.stderr,
+      nodeFile: files.nodeFile,
+    });
+    const submitScript = submitScriptFor({
+      adapter: this.adapter,
+      spec: runSpec,
+      files,
+      workDirectory: this.config.workDirectory,
+      jobDirectory,
+      cwd,
+    });
+    await writeFile(files.jobScript, jobScript, { mode: 0o700 });
+    await writeFile(files.submitScript, submitScript, { mode: 0o700 });
+    throwIfAborted(options.signal);
+    const nativeId = await this.#submitFile(files.submitScript, this.config.workDirectory, key);
+    await this.#writeRecord({
+      format: 1,
+      executor: this.name,
+      nativeId,
+      key,
+      spec: jobSpecToInput(spec),
+      submittedAt: new Date().toISOString(),
+    });
+    this.bindJob(job, nativeId, spec);
+    this.updateJobStatus(job, { state: JobState.QUEUED, metadata: { nativeId } });
+    this.#track(job, nativeId, files);
+    return job;
+  }
+
+  /**
+   * Hands an existing batch script to the scheduler as it is (its own directives, no staging, no
+   * exit-code file) and tracks it through the same Job API. Its end state comes from the
+   * scheduler alone (its state and exit code).
+   * @throws {@link @exaworks/jpsi-core!SubmitError} with the scheduler's message if it refuses the script.
+   */
+  async submitScript(scriptPath: string, options: SubmitScriptOptions = {}): Promise<Job> {
+    this.#checkOpen();
+    if (typeof scriptPath !== 'string' || scriptPath === '') {
+      throw new ValidationError('submitScript arguments', [{ path: 'scriptPath', message: 'must be a non-empty path' }]);
+    }
+    const script = path.resolve(scriptPath);
+    try {
+      await readFile(script);
+    } catch (cause) {
+      throw new SubmitError(`Cannot read the batch script ${script}: ${(cause as Error).message}`, { cause });
+    }
+    throwIfAborted(options.signal);
+    await this.#workDirectory();
+    const job = options.job ?? new Job();
+    if (job.executor !== undefined || job.status.state !== JobState.NEW) {
+      throw new ValidationError('submitScript options', [{ path: 'job', message: 'must be a new Job that was never submitted' }]);
+    }
+    const nativeId = await this.#submitFile(script, path.resolve(options.cwd ?? process.cwd()));
+    const key = `ext-${nativeId}`;
+    await this.#writeRecord({ format: 1, executor: this.name, nativeId, key, script, submittedAt: new Date().toISOString() });
+    this.bindJob(job, nativeId);
+    this.updateJobStatus(job, { state: JobState.QUEUED, metadata: { nativeId } });
+    this.#track(job, nativeId, undefined);
+    return job;
+  }
+
+  async #submitFile(script: string, cwd: string, key?: string): Promise<string> {
+    let result: CommandResult;
+    try {
+      result = await this.#run(this.adapter.submitCommand(script), cwd);
+    } catch (cause) {
+      throw new SubmitError(`${this.name}: the submit command failed: ${(cause as Error).message}`, { cause });
+    }
+    try {
+      return this.adapter.parseSubmit(result);
+    } catch (err) {
+      if (key !== undefined && !this.config.keepFiles) await this.#removeFiles(batchJobFiles(this.config.workDirectory, key));
+      throw err;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // cancel, list, attach, close
+
+  async cancel(job: Job): Promise<void> {
+    if (isFinalState(job.status.state)) return;
+    const nativeId = job.nativeId;
+    if (nativeId === undefined) {
+      await job.cancel();
+      return;
+    }
+    this.#checkOpen();
+    const files = this.#jobs.get(nativeId)?.files;
+    // The script reads this to tell a cancel from a walltime kill (both arrive as SIGTERM).
+    if (files) await writeFile(files.cancelMarker, '', { mode: 0o600 }).catch(() => undefined);
+    const result = await this.#run(this.adapter.cancelCommand(nativeId), this.config.workDirectory);
+    const verdict = this.adapter.parseCancel
+      ? this.adapter.parseCancel(result)
+      : result.exitCode === 0
+        ? true
+        : firstLine(result);
+    if (typeof verdict === 'string') {
+      throw new BackendError(`${this.name} could not cancel job ${nativeId}: ${verdict}`);
+    }
+    void this.#poller.pollNow();
+  }
+
+  /** Native ids of this user's jobs as the scheduler lists them, plus the jobs this executor tracks. */
+  async list(): Promise<string[]> {
+    this.#checkOpen();
+    const result = await this.#run(this.adapter.listCommand(), this.config.workDirectory);
+    const ids = new Set(this.adapter.parseList(result));
+    for (const id of this.#jobs.keys()) ids.add(id);
+    return [...ids];
+  }
+
+  /**
+   * Binds `job` to a native id: one this or another process submitted (its record in the work
+   * directory gives the spec and files), or any job the scheduler knows (tracked from the
+   * scheduler's answers alone). Resolves after one query, so `job.status` is current.
+   * @throws {@link @exaworks/jpsi-core!JobNotFoundError} if neither the work directory nor the scheduler knows it.
+   */
+  async attach(job: Job, nativeId: string): Promise<void> {
+    this.#checkOpen();
+    if (typeof nativeId !== 'string' || !/^[A-Za-z0-9._\-[\]]+$/.test(nativeId)) {
+      throw new ValidationError('attach arguments', [
+        { path: 'nativeId', message: `${JSON.stringify(nativeId)} is not a valid ${this.name} job id` },
+      ]);
+    }
+    const existing = this.#jobs.get(nativeId);
+    if (existing) {
+      if (existing.job === job) return;
+      throw new ValidationError('attach arguments', [
+        { path: 'nativeId', message: `job ${nativeId} is already attached to another Job in this executor` },
+      ]);
+    }
+    const record = await this.#readRecord(nativeId);
+    let info: SchedulerJobInfo | undefined;
+    try {
+      info = (await this.#query([nativeId], undefined)).get(nativeId);
+    } catch (err) {
+      if (!record) throw err;
+      this.logger.warn('attach: the scheduler could not be queried; the job keeps its recorded state', { error: err });
+    }
+    if (!record && !info) throw new JobNotFoundError(nativeId, this.name);
+    const spec = record?.spec ? createJobSpec(record.spec) : undefined;
+    this.bindJob(job, nativeId, spec);
+    if (job.status.state === JobState.NEW) this.updateJobStatus(job, { state: JobState.QUEUED, metadata: { nativeId } });
+    const files = record?.spec ? batchJobFiles(this.config.workDirectory, record.key) : undefined;
+    const tracked: Tracked = { job, nativeId, graceRounds: 0 };
+    if (files) Object.assign(tracked, { files });
+    this.#jobs.set(nativeId, tracked);
+    this.#poller.add(nativeId);
+    if (info) await this.#onInfo(nativeId, info);
+    else await this.#onInfo(nativeId, undefined);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#poller.close();
+    this.#jobs.clear();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // tracking
+
+  #track(job: Job, nativeId: string, files: BatchJobFiles | undefined): void {
+    const tracked: Tracked = { job, nativeId, graceRounds: 0 };
+    if (files) Object.assign(tracked, { files });
+    this.#jobs.set(nativeId, tracked);
+    this.#poller.add(nativeId);
+  }
+
+  /** One queue query for all ids; the history source only for ids the queue no longer lists. */
+  async #query(ids: readonly string[], signal: AbortSignal | undefined): Promise<Map<string, SchedulerJobInfo>> {
+    const result = await this.#run(this.adapter.queryCommand(ids), this.config.workDirectory, signal);
+    const answer = this.adapter.parseQuery(result, ids);
+    const gone = ids.filter((id) => !answer.has(id));
+    const history = gone.length > 0 ? this.adapter.historyCommand?.(gone) : undefined;
+    if (history && this.adapter.parseHistory) {
+      try {
+        const h = this.adapter.parseHistory(await this.#run(history, this.config.workDirectory, signal), gone);
+        for (const [id, info] of h) answer.set(id, info);
+      } catch (err) {
+        // Without history a gone job is decided from its exit-code file: nothing false follows.
+        this.logger.debug('history query failed', { error: err });
+      }
+    }
+    return answer;
+  }
+
+  async #onInfo(nativeId: string, info: SchedulerJobInfo | undefined): Promise<void> {
+    const t = this.#jobs.get(nativeId);
+    if (!t) return;
+    const meta = (extra: Record<string, unknown> = {}) => ({
+      nativeId,
+      ...(info ? { nativeState: info.nativeState } : {}),
+      ...(info?.reason ? { reason: info.reason } : {}),
+      ...extra,
+    });
+    const reached = t.files ? await this.#scriptStates(t.files) : [];
+    if (info && !isFinalState(info.state)) {
+      if (info.state === JobState.QUEUED) {
+        this.updateJobStatus(t.job, { state: JobState.QUEUED, metadata: meta() });
+        return;
+      }
+      // Running: the script's state file says how far it got (a script not started yet is staging in).
+      if (!t.files) this.updateJobStatus(t.job, { state: JobState.ACTIVE, metadata: meta() });
+      for (const s of reached.length > 0 ? reached : [JobState.STAGE_IN])
+        this.updateJobStatus(t.job, { state: s, metadata: meta() });
+      return;
+    }
+    // The scheduler says it is over, or no longer knows it: decide from the exit-code file.
+    const ec = t.files ? await this.#exitCode(t.files) : undefined;
+    const canceledByUs = t.files ? await exists(t.files.cancelMarker) : false;
+    if (t.files && !ec && t.graceRounds < EC_GRACE_ROUNDS && info?.state !== JobState.CANCELED && info?.reason === undefined) {
+      t.graceRounds++;
+      return;
+    }
+    let update: JobStatusUpdate;
+    const schedulerSays = info?.message ? ` (${this.name}: ${info.message})` : '';
+    if (info?.state === JobState.CANCELED || (canceledByUs && (!ec || ec.exitCode !== 0))) {
+      update = { state: JobState.CANCELED, message: `Canceled${schedulerSays}.`, ...exitCodeOf(info), metadata: meta() };
+    } else if (info?.reason === 'walltime') {
+      const limit = t.job.spec ? ` of ${t.job.spec.attributes.duration} s` : '';
+      update = {
+        state: JobState.FAILED,
+        message: `Killed by ${this.name} at its walltime${limit}${schedulerSays}.`,
+        ...(ec ? { exitCode: ec.exitCode } : exitCodeOf(info)),
+        metadata: meta({ reason: 'walltime' }),
+      };
+    } else if (ec) {
+      update =
+        ec.exitCode === 0 && info?.reason === undefined
+          ? { state: JobState.COMPLETED, exitCode: 0, metadata: meta() }
+          : {
+              state: JobState.FAILED,
+              exitCode: ec.exitCode,
+              ...(ec.failure || info?.reason
+                ? {
+                    message: [ec.failure, info?.reason ? `${this.name}: ${info.nativeState}${schedulerSays}` : '']
+                      .filter(Boolean)
+                      .join('; '),
+                  }
+                : {}),
+              metadata: meta(),
+            };
+    } else if (info) {
+      // A handed-over script (no exit-code file), or an SDK job whose file never appeared.
+      const why = t.files ? ' The job wrote no exit-code file, so its end is the scheduler’s word alone.' : '';
+      const failed = info.state !== JobState.COMPLETED || t.files !== undefined;
+      update = failed
+        ? {
+            state: JobState.FAILED,
+            message: `${this.name} reports ${info.nativeState}${schedulerSays}.${why}`,
+            ...exitCodeOf(info),
+            metadata: meta(),
+          }
+        : { state: JobState.COMPLETED, exitCode: info.exitCode ?? 0, metadata: meta() };
+    } else {
+      update = {
+        state: JobState.FAILED,
+        message: `Job ${nativeId} left the ${this.name} queue without recording an exit code: its outcome is unknown (killed before its script ran, or its files are not visible here).`,
+        metadata: meta({ reason: 'unknown' }),
+      };
+    }
+    // Listeners see the states the script went through before the final one.
+    if (update.state !== JobState.CANCELED) for (const s of reached) this.updateJobStatus(t.job, { state: s, metadata: meta() });
+    this.updateJobStatus(t.job, update);
+    this.#poller.delete(nativeId);
+    this.#jobs.delete(nativeId);
+    if (t.files && !this.config.keepFiles) await this.#removeFiles(t.files);
+  }
+
+  /** States the submit script recorded, in order. */
+  async #scriptStates(files: BatchJobFiles): Promise<JobState[]> {
+    let text: string;
+    try {
+      text = await readFile(files.stateFile, 'utf8');
+    } catch {
+      return [];
+    }
+    const out: JobState[] = [];
+    for (const line of text.split('\n')) {
+      const word = line.split(' ')[0] as JobState;
+      if (SPEC_STATES.includes(word) && !out.includes(word)) out.push(word);
+    }
+    return out;
+  }
+
+  async #exitCode(files: BatchJobFiles): Promise<{ exitCode: number; failure?: string } | undefined> {
+    try {
+      return parseJobResult(await readFile(files.exitCodeFile, 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // files and commands
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ExecutorClosedError(this.name);
+  }
+
+  #workDirectory(): Promise<void> {
+    this.#dirReady ??= (async () => {
+      await mkdir(this.config.workDirectory, { recursive: true, mode: 0o700 });
+      // mkdir's mode is masked by umask and ignored for an existing directory: set it explicitly.
+      await chmod(this.config.workDirectory, 0o700);
+    })().catch((cause) => {
+      this.#dirReady = undefined;
+      throw new SubmitError(`Cannot prepare the work directory ${this.config.workDirectory}: ${(cause as Error).message}`, {
+        cause,
+      });
+    });
+    return this.#dirReady;
+  }
+
+  #recordPath(nativeId: string): string {
+    if (!/^[A-Za-z0-9._\-[\]]+$/.test(nativeId) || nativeId.startsWith('.')) {
+      throw new BackendError(`${this.name} returned an unusable native id ${JSON.stringify(nativeId)}.`);
+    }
+    return path.join(this.config.workDirectory, `${nativeId}.job`);
+  }
+
+  async #writeRecord(record: BatchJobRecord): Promise<void> {
+    await writeFileAtomic(this.#recordPath(record.nativeId), `${JSON.stringify(record)}\n`, { mode: 0o600 });
+  }
+
+  async #readRecord(nativeId: string): Promise<BatchJobRecord | undefined> {
+    try {
+      const r = JSON.parse(await readFile(this.#recordPath(nativeId), 'utf8')) as BatchJobRecord;
+      return r.format === 1 && r.nativeId === nativeId ? r : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #removeFiles(files: BatchJobFiles): Promise<void> {
+    // The record and exit-code file stay, so a later attach can still report how the job ended.
+    const remove = [files.submitScript, files.jobScript, files.jobResult, files.nodeFile, files.cancelMarker];
+    await Promise.all(remove.map((f) => rm(f, { force: true }).catch(() => undefined)));
+  }
+
+  #run(command: SchedulerCommand, cwd: string, signal?: AbortSignal): Promise<CommandResult> {
+    return runCommand(command, { timeoutMs: this.config.commandTimeout, cwd, ...(signal ? { signal } : {}) });
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await readFile(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
