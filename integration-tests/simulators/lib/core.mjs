@@ -2,7 +2,7 @@
 // number of slots, cancel, and the detached runner that really executes each job. The per-scheduler
 // fronts (pbs.mjs, lsf.mjs, cobalt.mjs, flux.mjs) only parse their command lines and print formats.
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -177,10 +177,39 @@ function repair(state) {
   }
 }
 
+/** Pids in session `sid` (a job's runner starts it with setsid, so its whole tree shares the session unless a process leaves it). */
+function sessionPids(sid) {
+  const pids = [];
+  let entries = [];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return pids;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[3]) === sid) pids.push(Number(e));
+    } catch {}
+  }
+  return pids;
+}
+
+/**
+ * Signals every process of a job, like a scheduler's cgroup would: its process group and every
+ * process still in its session (MPI launchers put ranks in process groups of their own).
+ */
 export function killGroup(pid, signal) {
   try {
     process.kill(-pid, signal);
   } catch {}
+  for (const p of sessionPids(pid)) {
+    try {
+      process.kill(p, signal);
+    } catch {}
+  }
 }
 
 /**

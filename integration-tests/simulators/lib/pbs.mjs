@@ -157,7 +157,8 @@ function jobJson(job) {
       select: job.extra.select,
       ...(job.walltime ? { walltime: hms(job.walltime) } : {}),
     },
-    substate: st === 'Q' ? 10 : st === 'H' ? 20 : st === 'R' ? 42 : job.canceled && !job.startTime ? 91 : 92,
+    // 91: terminated (qdel), 92: finished.
+    substate: st === 'Q' ? 10 : st === 'H' ? 20 : st === 'R' ? 42 : job.canceled ? 91 : 92,
     Variable_List: { PBS_O_HOME: job.env.HOME ?? '', PBS_O_WORKDIR: job.submitDir, PBS_O_QUEUE: job.queue },
     project: job.extra.project ?? '_pbs_project_default',
     Submit_arguments: job.extra.args,
