@@ -355,7 +355,36 @@ async function runCommand(ctx: Context, flags: RunFlags, jobFlags: JobFlags): Pr
   if (capture) await rm(capture, { recursive: true, force: true }).catch(() => undefined);
 }
 
-async function submitCommand(ctx: Context, jobFlags: JobFlags): Promise<void> {
+/** A batch executor's extra entry point: hand over an existing script as-is (duck-typed: the CLI knows no executor package). */
+interface ScriptSubmitter extends JobExecutor {
+  submitScript(scriptPath: string, options?: { cwd?: string; signal?: AbortSignal }): Promise<Job>;
+}
+
+async function submitScriptCommand(ctx: Context, script: string, jobFlags: JobFlags): Promise<void> {
+  if (jobFlags.executable !== undefined || jobFlags.spec !== undefined) {
+    throw new ValidationError('submit flags', [
+      { path: 'script', message: 'give either --script or a job (executable or --spec), not both' },
+    ]);
+  }
+  await withExecutor(ctx, async (executor) => {
+    if (typeof (executor as Partial<ScriptSubmitter>).submitScript !== 'function') {
+      throw new ValidationError('submit flags', [
+        {
+          path: 'script',
+          message: `the ${executor.name} executor cannot take a batch script; use a batch executor such as slurm`,
+        },
+      ]);
+    }
+    const job = await (executor as ScriptSubmitter).submitScript(path.resolve(ctx.io.cwd, script), {
+      cwd: ctx.io.cwd,
+      ...(ctx.io.signal ? { signal: ctx.io.signal } : {}),
+    });
+    ctx.out(ctx.json ? toJsonText(job.toJSON()) : `${job.nativeId}\n`);
+  });
+}
+
+async function submitCommand(ctx: Context, jobFlags: JobFlags, script?: string): Promise<void> {
+  if (script !== undefined) return submitScriptCommand(ctx, script, jobFlags);
   const spec = await buildJobSpec(jobFlags, ctx.io.cwd);
   await withExecutor(ctx, async (executor) => {
     const signal = ctx.io.signal ? { signal: ctx.io.signal } : {};
@@ -553,6 +582,7 @@ ${EXIT_CODES_HELP}`,
     .argument('[args...]', 'its arguments')
     .passThroughOptions();
   addJobOptions(submit);
+  submit.option('--script <file>', 'hand an existing batch script to a batch executor as-is (e.g. --executor slurm)');
   addExecutorOptions(submit);
   addOutputOptions(submit);
   submit.addHelpText(
@@ -561,10 +591,17 @@ ${EXIT_CODES_HELP}`,
 Examples:
   $ id=$(exaworks submit -- sleep 600)
   $ exaworks submit --json --spec job.json      # {"nativeId": "...", "state": "ACTIVE", ...}
+  $ exaworks submit --executor slurm --script job.sh   # an existing batch script, as-is
 ${EXIT_CODES_HELP}`,
   );
   submit.action((executable: string | undefined, args: string[], _opts: unknown, cmd: Command) =>
-    handle(ctxOf(cmd), (ctx) => submitCommand(ctx, jobFlagsOf(cmd, executable, executable === undefined ? undefined : args))),
+    handle(ctxOf(cmd), (ctx) =>
+      submitCommand(
+        ctx,
+        jobFlagsOf(cmd, executable, executable === undefined ? undefined : args),
+        cmd.opts<{ script?: string }>().script,
+      ),
+    ),
   );
 
   // status

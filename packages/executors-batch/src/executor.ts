@@ -19,11 +19,9 @@ import {
   ValidationError,
   createJobSpec,
   defaultWorkDirectory,
-  getLauncher,
   isFinalState,
   jobSpecToInput,
   parseWith,
-  stateOrder,
   throwIfAborted,
   type JobSpec,
   type JobSpecInput,
@@ -31,10 +29,10 @@ import {
   type SubmitOptions,
 } from '@exaworks/jpsi-core';
 import { Poller, writeFileAtomic } from '@exaworks/jpsi-core/internal';
-import { jobScriptFor, parseJobResult } from '@exaworks/launcher';
+import { parseJobResult } from '@exaworks/launcher';
 import { firstLine, runCommand } from './commands.js';
 import type { CommandResult, SchedulerAdapter, SchedulerCommand, SchedulerJobInfo } from './scheduler.js';
-import { batchJobFiles, submitScriptFor, type BatchJobFiles } from './script.js';
+import { batchJobFiles, prepareScripts, type BatchJobFiles } from './script.js';
 
 const ms = (what: string, min: number) =>
   z
@@ -198,25 +196,10 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
     await this.#workDirectory();
     const key = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     const files = batchJobFiles(this.config.workDirectory, key);
-    const cwd = process.cwd();
-    const jobDirectory = path.resolve(cwd, spec.directory ?? '.');
-    // The job script always changes to the job directory, so the scheduler's own cwd does not matter.
-    const runSpec = createJobSpec({ ...jobSpecToInput(spec), directory: jobDirectory });
-    const launcher = await getLauncher(spec.launcher ?? 'single');
-    const launch = await launcher.launchCommand(runSpec, { nodeFile: files.nodeFile, signal: options.signal });
-    const jobScript = jobScriptFor(runSpec, launch, {
-      resultFile: files.jobResult,
-      stdout: files.stdout,
-      stderr: files.stderr,
-      nodeFile: files.nodeFile,
-    });
-    const submitScript = submitScriptFor({
-      adapter: this.adapter,
-      spec: runSpec,
-      files,
+    const { jobScript, submitScript } = await prepareScripts(this.adapter, spec, files, {
       workDirectory: this.config.workDirectory,
-      jobDirectory,
-      cwd,
+      cwd: process.cwd(),
+      ...(options.signal ? { signal: options.signal } : {}),
     });
     await writeFile(files.jobScript, jobScript, { mode: 0o700 });
     await writeFile(files.submitScript, submitScript, { mode: 0o700 });
@@ -423,7 +406,7 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
     }
     let update: JobStatusUpdate;
     const schedulerSays = info?.message ? ` (${this.name}: ${info.message})` : '';
-    if (info?.state === JobState.CANCELED || (canceledByUs && (!ec || ec.exitCode !== 0))) {
+    if (info?.state === JobState.CANCELED || (canceledByUs && ec?.exitCode !== 0)) {
       update = { state: JobState.CANCELED, message: `Canceled${schedulerSays}.`, ...exitCodeOf(info), metadata: meta() };
     } else if (info?.reason === 'walltime') {
       const limit = t.job.spec ? ` of ${t.job.spec.attributes.duration} s` : '';

@@ -29,9 +29,11 @@ export type {
 export {
   batchJobFiles,
   directivesFor,
+  prepareScripts,
   schedulerJobName,
   submitScriptFor,
   type BatchJobFiles,
+  type PreparedScripts,
   type SubmitScriptInput,
 } from './script.js';
 export {

@@ -6,7 +6,17 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { customAttributesFor, shellQuote, SubmitError, type JobSpec, type StagingConditions } from '@exaworks/jpsi-core';
+import {
+  createJobSpec,
+  customAttributesFor,
+  getLauncher,
+  jobSpecToInput,
+  shellQuote,
+  SubmitError,
+  type JobSpec,
+  type StagingConditions,
+} from '@exaworks/jpsi-core';
+import { jobScriptFor } from '@exaworks/launcher';
 import type { SchedulerAdapter } from './scheduler.js';
 
 /** Files of one job in the executor's work directory, all named `<key>.<kind>`. */
@@ -183,14 +193,14 @@ export function submitScriptFor(o: SubmitScriptInput): string {
   }
   // Node file: the scheduler's own, else the adapter's lines, else this host.
   const env = adapter.environment;
-  const nodeLines = [
-    env.nodeFile
-      ? `if [ -n "\${${env.nodeFile}:-}" ] && [ -r "\${${env.nodeFile}}" ]; then cp -- "\${${env.nodeFile}}" "$_xw_nodefile"; fi`
-      : '',
-    `if [ ! -s "$_xw_nodefile" ]; then :; ${env.nodeFileScript ?? ''}`,
-    'fi',
-    '[ -s "$_xw_nodefile" ] || hostname >"$_xw_nodefile"',
-  ].filter(Boolean);
+  const nodeLines: string[] = [];
+  if (env.nodeFile) {
+    nodeLines.push(
+      `if [ -n "\${${env.nodeFile}:-}" ] && [ -r "\${${env.nodeFile}}" ]; then cp -- "\${${env.nodeFile}}" "$_xw_nodefile"; fi`,
+    );
+  }
+  if (env.nodeFileScript) nodeLines.push('if [ ! -s "$_xw_nodefile" ]; then', env.nodeFileScript, 'fi');
+  nodeLines.push('[ -s "$_xw_nodefile" ] || hostname >"$_xw_nodefile"');
   lines.push(...nodeLines);
   lines.push(
     '_xw_state ACTIVE',
@@ -202,6 +212,7 @@ export function submitScriptFor(o: SubmitScriptInput): string {
     'while kill -0 "$_xw_child" 2>/dev/null; do wait "$_xw_child"; _xw_rc=$?; done',
     '_xw_child=',
     `if [ -r ${q(files.jobResult)} ]; then _xw_rc=$(head -n 1 ${q(files.jobResult)}); _xw_failure=$(sed -n 2p ${q(files.jobResult)}); fi`,
+    `case "$_xw_rc" in '' | *[!0-9]*) _xw_rc=1 ;; esac`,
     `if [ -e ${q(files.cancelMarker)} ]; then _xw_outcome=cancel; elif [ -z "$_xw_signaled" ] && [ "$_xw_rc" = 0 ]; then _xw_outcome=success; fi`,
     '_xw_state STAGE_OUT',
     '_xw_ok=0',
@@ -226,4 +237,49 @@ export function submitScriptFor(o: SubmitScriptInput): string {
   }
   lines.push('if [ "$_xw_ok" != 0 ] && [ "$_xw_rc" = 0 ]; then _xw_rc=1; fi', '_xw_end "$_xw_rc" "$_xw_failure"', '');
   return lines.join('\n');
+}
+
+/** The two scripts of a job, from {@link prepareScripts}. */
+export interface PreparedScripts {
+  /** The launcher's job script (runs the launch command in the job directory, records its result). */
+  readonly jobScript: string;
+  /** The submit script handed to the scheduler (runs the job script). */
+  readonly submitScript: string;
+  /** The job's directory: the spec's, resolved against `cwd`, or `cwd`. */
+  readonly jobDirectory: string;
+}
+
+/**
+ * Both scripts of a spec: the job script from the spec's launcher (`@exaworks/launcher`'s
+ * `jobScriptFor`, run in the job directory) and the submit script around it.
+ */
+export async function prepareScripts(
+  adapter: SchedulerAdapter,
+  spec: JobSpec,
+  files: BatchJobFiles,
+  options: { workDirectory: string; cwd: string; signal?: AbortSignal },
+): Promise<PreparedScripts> {
+  const jobDirectory = path.resolve(options.cwd, spec.directory ?? '.');
+  // The job script always changes to the job directory, so the scheduler's own cwd does not matter.
+  const runSpec = createJobSpec({ ...jobSpecToInput(spec), directory: jobDirectory });
+  const launcher = await getLauncher(spec.launcher ?? 'single');
+  const launch = await launcher.launchCommand(runSpec, {
+    nodeFile: files.nodeFile,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const jobScript = jobScriptFor(runSpec, launch, {
+    resultFile: files.jobResult,
+    stdout: files.stdout,
+    stderr: files.stderr,
+    nodeFile: files.nodeFile,
+  });
+  const submitScript = submitScriptFor({
+    adapter,
+    spec: runSpec,
+    files,
+    workDirectory: options.workDirectory,
+    jobDirectory,
+    cwd: options.cwd,
+  });
+  return { jobScript, submitScript, jobDirectory };
 }
