@@ -52,7 +52,10 @@ function cluster(kind: SimulatedScheduler, options: SimulatorOptions = {}) {
 describe('scheduler simulator: PBS Pro front', () => {
   it('runs a script with its directives and reports it in qstat -f -F json -x; qstat without -x exits 35', async () => {
     const { run, script, dir, finished } = cluster('pbs');
-    const s = script('a.sh', `#!/bin/sh\n#PBS -N hello\n#PBS -l select=1:ncpus=2:mpiprocs=2\n#PBS -o ${dir}/a.out\n#PBS -j oe\npwd; echo "$PBS_JOBNAME $(wc -l < "$PBS_NODEFILE") \${EXA_FROM_SUBMITTER:-unset}"; echo oops >&2; exit 3\n`);
+    const s = script(
+      'a.sh',
+      `#!/bin/sh\n#PBS -N hello\n#PBS -l select=1:ncpus=2:mpiprocs=2\n#PBS -o ${dir}/a.out\n#PBS -j oe\npwd; echo "$PBS_JOBNAME $(wc -l < "$PBS_NODEFILE") \${EXA_FROM_SUBMITTER:-unset}"; echo oops >&2; exit 3\n`,
+    );
     const sub = await run('qsub', [s]);
     expect(sub.code).toBe(0);
     const id = sub.stdout.trim();
@@ -75,7 +78,10 @@ describe('scheduler simulator: PBS Pro front', () => {
     const { run, script, dir, finished } = cluster('pbs');
     const gate = path.join(dir, 'gate');
     await exec('mkfifo', [gate]);
-    const s = script('v.sh', `#!/bin/sh\n#PBS -V\n#PBS -o ${dir}/v.out\necho "$EXA_FROM_SUBMITTER $PBS_O_WORKDIR"; read x < '${gate}'\n`);
+    const s = script(
+      'v.sh',
+      `#!/bin/sh\n#PBS -V\n#PBS -o ${dir}/v.out\necho "$EXA_FROM_SUBMITTER $PBS_O_WORKDIR"; read x < '${gate}'\n`,
+    );
     const id = (await run('qsub', [s])).stdout.trim();
     const table = await run('qstat', []);
     expect(table.stdout).toMatch(/^1\.pbs-simulator\* +v\.sh +root +\S+ [QR] workq$/m);
@@ -125,14 +131,16 @@ describe('scheduler simulator: PBS Pro front', () => {
     const child = Number(readFileSync(pids, 'utf8'));
     expect((await run('qdel', [id])).code).toBe(0);
     expect(await finished(id)).toBe(true);
-    expect(await until(() => {
-      try {
-        process.kill(child, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 10_000)).toBe(true);
+    expect(
+      await until(() => {
+        try {
+          process.kill(child, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      }, 10_000),
+    ).toBe(true);
     const job = JSON.parse((await run('qstat', ['-f', '-F', 'json', '-x', id])).stdout).Jobs[id];
     expect(job.substate).toBe(91);
     expect(job.Exit_status).toBe(256 + 15);
@@ -161,7 +169,11 @@ describe('scheduler simulator: PBS Pro front', () => {
 describe('scheduler simulator: LSF front', () => {
   it('submits from stdin, reports DONE/EXIT in -noheader, delimiter and -json formats, and TERM_RUNLIMIT', async () => {
     const { run, dir, finished } = cluster('lsf', { minuteSeconds: 1 });
-    const ok = await run('bsub', [], `#!/bin/sh\n#BSUB -J ok\n#BSUB -n 2\n#BSUB -o ${dir}/%J.out\necho "$LSB_JOBID $LSB_DJOB_NUMPROC $EXA_FROM_SUBMITTER"\n`);
+    const ok = await run(
+      'bsub',
+      [],
+      `#!/bin/sh\n#BSUB -J ok\n#BSUB -n 2\n#BSUB -o ${dir}/%J.out\necho "$LSB_JOBID $LSB_DJOB_NUMPROC $EXA_FROM_SUBMITTER"\n`,
+    );
     expect(ok.stdout).toBe('Job <1> is submitted to default queue <normal>.\n');
     const bad = await run('bsub', ['-q', 'normal'], '#!/bin/sh\nexit 4\n');
     expect(bad.stdout).toBe('Job <2> is submitted to queue <normal>.\n');
@@ -176,7 +188,10 @@ describe('scheduler simulator: LSF front', () => {
     ]);
     expect(slow.code).toBe(0);
     const json = JSON.parse((await run('bjobs', ['-o', 'jobid stat exit_code', '-json', '-a', '1', '9'])).stdout);
-    expect(json.RECORDS).toEqual([{ JOBID: '1', STAT: 'DONE', EXIT_CODE: '' }, { JOBID: '9', ERROR: 'Job <9> is not found' }]);
+    expect(json.RECORDS).toEqual([
+      { JOBID: '1', STAT: 'DONE', EXIT_CODE: '' },
+      { JOBID: '9', ERROR: 'Job <9> is not found' },
+    ]);
     expect((await run('bkill', ['1'])).stderr).toMatch(/already finished/);
     expect((await run('bsub', ['-q', 'nosuch'], '#!/bin/sh\n')).stderr).toMatch(/No such queue\. Job not submitted\./);
   });
@@ -190,7 +205,10 @@ describe('scheduler simulator: Cobalt front', () => {
     const plain = path.join(dir, 'plain.sh');
     writeFileSync(plain, '#!/bin/sh\n');
     expect((await run('qsub', ['-t', '1', plain])).stderr).toMatch(/not executable/);
-    const s = script('c.sh', `#!/bin/sh\n#COBALT -t 00:00:30\n#COBALT -n 1\n#COBALT --debuglog ${dir}/$jobid.cobaltlog\necho "$COBALT_JOBID"; read x < '${gate}'; exit 6\n`);
+    const s = script(
+      'c.sh',
+      `#!/bin/sh\n#COBALT -t 00:00:30\n#COBALT -n 1\n#COBALT --debuglog ${dir}/$jobid.cobaltlog\necho "$COBALT_JOBID"; read x < '${gate}'; exit 6\n`,
+    );
     const id = (await run('qsub', [s])).stdout.trim();
     expect(id).toMatch(/^\d{6}$/);
     const long = await run('qstat', ['-l', '--header=JobId:State', id]);
@@ -206,7 +224,9 @@ describe('scheduler simulator: Cobalt front', () => {
 describe('scheduler simulator: Flux front', () => {
   it('prints F58 ids, accepts them in any encoding, formats flux jobs fields and reports TIMEOUT', async () => {
     const { run, script, finished } = cluster('flux');
-    const id = (await run('flux', ['batch', script('f.sh', '#!/bin/sh\n# flux: -n 2\n# flux: -t 1s\nexec sleep 30\n')])).stdout.trim();
+    const id = (
+      await run('flux', ['batch', script('f.sh', '#!/bin/sh\n# flux: -n 2\n# flux: -t 1s\nexec sleep 30\n')])
+    ).stdout.trim();
     expect(id).toMatch(/^ƒ[1-9A-HJ-NP-Za-km-z]+$/);
     expect(await finished(id)).toBe(true);
     const fmt = '{id.f58}|{state}|{result}|{returncode}|{exception.type}|{ntasks}';

@@ -10,9 +10,28 @@ import { injectedQueryFailure, readState } from './store.mjs';
 
 const QUEUES = () => (process.env.EXAWORKS_SIM_QUEUES ?? 'default').split(',');
 const FIRST_ID = 100000;
-const QSUB = { '-t': true, '-n': true, '--proccount': true, '-q': true, '-A': true, '--project': true, '-o': true, '--output': true,
-  '-e': true, '--error': true, '--debuglog': true, '-O': true, '--outputprefix': true, '--cwd': true, '--jobname': true,
-  '--env': true, '-h': false, '--mode': true, '--attrs': true, '-M': true };
+const QSUB = {
+  '-t': true,
+  '-n': true,
+  '--proccount': true,
+  '-q': true,
+  '-A': true,
+  '--project': true,
+  '-o': true,
+  '--output': true,
+  '-e': true,
+  '--error': true,
+  '--debuglog': true,
+  '-O': true,
+  '--outputprefix': true,
+  '--cwd': true,
+  '--jobname': true,
+  '--env': true,
+  '-h': false,
+  '--mode': true,
+  '--attrs': true,
+  '-M': true,
+};
 
 export const nodeFileLines = (job) => job.nodes;
 export const jobEnvironment = (job, { nodeFile }) => ({
@@ -75,10 +94,11 @@ async function qsub(args) {
     else if (k === '--cwd') job.cwd = v;
     else if (k === '--jobname') job.name = v;
     else if (k === '-h') job.hold = true;
-    else if (k === '--env') for (const kv of v.split(':')) {
-      const at = kv.indexOf('=');
-      if (at > 0) job.extra.variables[kv.slice(0, at)] = kv.slice(at + 1);
-    }
+    else if (k === '--env')
+      for (const kv of v.split(':')) {
+        const at = kv.indexOf('=');
+        if (at > 0) job.extra.variables[kv.slice(0, at)] = kv.slice(at + 1);
+      }
   }
   if (!QUEUES().includes(job.queue)) throw fail(`error: Queue '${job.queue}' does not exist`, 1);
   if (!job.walltime) throw fail('error: No walltime specified (-t)', 1);
@@ -116,14 +136,28 @@ const FIELDS = {
   procs: (j) => String(j.procs),
   project: (j) => j.account ?? 'None',
 };
-const DISPLAY = { jobid: 'JobID', jobname: 'JobName', user: 'User', walltime: 'WallTime', runtime: 'RunTime', nodes: 'Nodes',
-  state: 'State', location: 'Location', queue: 'Queue', procs: 'Procs', project: 'Project' };
+const DISPLAY = {
+  jobid: 'JobID',
+  jobname: 'JobName',
+  user: 'User',
+  walltime: 'WallTime',
+  runtime: 'RunTime',
+  nodes: 'Nodes',
+  state: 'State',
+  location: 'Location',
+  queue: 'Queue',
+  procs: 'Procs',
+  project: 'Project',
+};
 
 async function qstat(args) {
   const failure = injectedQueryFailure();
   if (failure) throw fail(failure, 1);
-  const { opts, operands } = parseOptions(args, { '-l': false, '-f': false, '-u': true, '--header': true, '-q': true },
-    { stopAtOperand: false });
+  const { opts, operands } = parseOptions(
+    args,
+    { '-l': false, '-f': false, '-u': true, '--header': true, '-q': true },
+    { stopAtOperand: false },
+  );
   const header = (opts.find(([n]) => n === '--header')?.[1] ?? 'JobID:User:WallTime:Nodes:State:Location')
     .split(':')
     .map((h) => h.toLowerCase());
@@ -145,9 +179,20 @@ async function qstat(args) {
   }
   const rows = shown.map((j) => header.map((h) => FIELDS[h](j)));
   const widths = header.map((h, i) => Math.max(DISPLAY[h].length, ...rows.map((r) => r[i].length)));
-  print(header.map((h, i) => DISPLAY[h].padEnd(widths[i])).join('  ').trimEnd());
+  print(
+    header
+      .map((h, i) => DISPLAY[h].padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  );
   print('='.repeat(widths.reduce((a, b) => a + b + 2, -2)));
-  for (const r of rows) print(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+  for (const r of rows)
+    print(
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    );
   return 0;
 }
 

@@ -86,7 +86,10 @@ export function scriptDirectives(text, prefix) {
 export function clockSeconds(text) {
   const s = String(text).trim();
   if (!/^\d+(:\d+){0,2}$/.test(s)) throw new Error(`invalid time "${text}"`);
-  return s.split(':').map(Number).reduce((acc, p) => acc * 60 + p, 0);
+  return s
+    .split(':')
+    .map(Number)
+    .reduce((acc, p) => acc * 60 + p, 0);
 }
 
 /**

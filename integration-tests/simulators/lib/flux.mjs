@@ -31,10 +31,35 @@ export function parseId(text) {
   return [...body].reduce((acc, c) => acc * 58n + BigInt(F58.indexOf(c)), 0n).toString();
 }
 
-const SUBMIT = { '-N': true, '--nodes': true, '-n': true, '--ntasks': true, '-c': true, '--cores-per-task': true, '-g': true,
-  '--gpus-per-task': true, '-t': true, '--time-limit': true, '--job-name': true, '--output': true, '--error': true, '-q': true,
-  '--queue': true, '-B': true, '--bank': true, '--cwd': true, '--env': true, '-S': true, '--setattr': true, '--urgency': true,
-  '-x': false, '--exclusive': false, '--quiet': false, '-o': true, '--setopt': true };
+const SUBMIT = {
+  '-N': true,
+  '--nodes': true,
+  '-n': true,
+  '--ntasks': true,
+  '-c': true,
+  '--cores-per-task': true,
+  '-g': true,
+  '--gpus-per-task': true,
+  '-t': true,
+  '--time-limit': true,
+  '--job-name': true,
+  '--output': true,
+  '--error': true,
+  '-q': true,
+  '--queue': true,
+  '-B': true,
+  '--bank': true,
+  '--cwd': true,
+  '--env': true,
+  '-S': true,
+  '--setattr': true,
+  '--urgency': true,
+  '-x': false,
+  '--exclusive': false,
+  '--quiet': false,
+  '-o': true,
+  '--setopt': true,
+};
 
 export const nodeFileLines = (job) => job.procs;
 export const jobEnvironment = (job) => ({
@@ -85,7 +110,14 @@ function submitJob(args, batch) {
   else job.command = first.operands;
   job.name ??= first.operands[0].split('/').pop();
   const expand = (p, rec) =>
-    resolvePath(p.replaceAll('{{id}}', rec.id).replaceAll('{{id.f58}}', rec.id).replaceAll('{{id.dec}}', rec.extra.dec).replaceAll('{{name}}', rec.name), job.cwd);
+    resolvePath(
+      p
+        .replaceAll('{{id}}', rec.id)
+        .replaceAll('{{id.f58}}', rec.id)
+        .replaceAll('{{id.dec}}', rec.extra.dec)
+        .replaceAll('{{name}}', rec.name),
+      job.cwd,
+    );
   job.finalize = (rec) => {
     rec.id = f58(rec.extra.dec);
     rec.stdout = out ? expand(out, rec) : batch ? expand('flux-{{id}}.out', rec) : null;
@@ -131,9 +163,20 @@ const FIELDS = {
   t_run: (j) => (j.startTime ? (j.startTime / 1000).toFixed(6) : '0.0'),
   t_inactive: (j) => (j.endTime ? (j.endTime / 1000).toFixed(6) : '0.0'),
 };
-const HEADERS = { id: 'JOBID', 'id.f58': 'JOBID', 'id.dec': 'JOBID', 'id.hex': 'JOBID', state_single: 'ST', status_abbrev: 'ST',
-  result_abbrev: 'RS', returncode: 'RC', username: 'USER', 'exception.type': 'EXCEPTION-TYPE', 'exception.note': 'EXCEPTION-NOTE',
-  'exception.occurred': 'EXCEPTION-OCCURRED' };
+const HEADERS = {
+  id: 'JOBID',
+  'id.f58': 'JOBID',
+  'id.dec': 'JOBID',
+  'id.hex': 'JOBID',
+  state_single: 'ST',
+  status_abbrev: 'ST',
+  result_abbrev: 'RS',
+  returncode: 'RC',
+  username: 'USER',
+  'exception.type': 'EXCEPTION-TYPE',
+  'exception.note': 'EXCEPTION-NOTE',
+  'exception.occurred': 'EXCEPTION-OCCURRED',
+};
 
 /** Renders a Python-style `{field:spec}` format the way `flux jobs --format` does (alignment, width, precision). */
 export function render(format, job, header = false) {
@@ -153,13 +196,31 @@ export function render(format, job, header = false) {
 function fluxJobs(args) {
   const failure = injectedQueryFailure();
   if (failure) throw fail(`ERROR: ${failure}`, 1);
-  const { opts, operands } = parseOptions(args, { '-a': false, '-A': false, '-u': true, '-n': false, '--no-header': false,
-    '-o': true, '--format': true, '-f': true, '--filter': true, '-c': true, '--count': true }, { stopAtOperand: false });
+  const { opts, operands } = parseOptions(
+    args,
+    {
+      '-a': false,
+      '-A': false,
+      '-u': true,
+      '-n': false,
+      '--no-header': false,
+      '-o': true,
+      '--format': true,
+      '-f': true,
+      '--filter': true,
+      '-c': true,
+      '--count': true,
+    },
+    { stopAtOperand: false },
+  );
   const has = (...k) => opts.some(([n]) => k.includes(n));
   const format =
     opts.find(([n]) => n === '-o' || n === '--format')?.[1] ??
     '{id.f58:>12} {username:<8.8} {name:<10.10} {status_abbrev:>2.2} {ntasks:>6} {nnodes:>6}';
-  const filter = opts.find(([n]) => n === '-f' || n === '--filter')?.[1]?.toUpperCase().split(',');
+  const filter = opts
+    .find(([n]) => n === '-f' || n === '--filter')?.[1]
+    ?.toUpperCase()
+    .split(',');
   const all = jobs('flux').filter(inHistory);
   let code = 0;
   let shown;
@@ -176,7 +237,16 @@ function fluxJobs(args) {
     }
   } else {
     shown = all.filter((j) => {
-      if (filter) return filter.some((f) => [STATE(j), result(j), f === 'PENDING' && j.state === 'queued' ? f : '', f === 'RUNNING' && j.state === 'running' ? f : '', f === 'ACTIVE' && j.state !== 'finished' ? f : ''].includes(f));
+      if (filter)
+        return filter.some((f) =>
+          [
+            STATE(j),
+            result(j),
+            f === 'PENDING' && j.state === 'queued' ? f : '',
+            f === 'RUNNING' && j.state === 'running' ? f : '',
+            f === 'ACTIVE' && j.state !== 'finished' ? f : '',
+          ].includes(f),
+        );
       return has('-a') || j.state !== 'finished';
     });
   }
@@ -186,7 +256,11 @@ function fluxJobs(args) {
 }
 
 function fluxCancel(args) {
-  const { operands } = parseOptions(args, { '-m': true, '--message': true, '-q': false, '--quiet': false }, { stopAtOperand: false });
+  const { operands } = parseOptions(
+    args,
+    { '-m': true, '--message': true, '-q': false, '--quiet': false },
+    { stopAtOperand: false },
+  );
   const state = readState();
   let code = 0;
   for (const id of operands) {

@@ -9,9 +9,28 @@ import { ctime, fail, parseOptions, print, resolvePath, runCommand } from './com
 import { injectedQueryFailure, readState } from './store.mjs';
 
 const QUEUES = () => (process.env.EXAWORKS_SIM_QUEUES ?? 'normal').split(',');
-const BSUB = { '-J': true, '-o': true, '-oo': true, '-e': true, '-eo': true, '-W': true, '-n': true, '-R': true, '-nnodes': true,
-  '-q': true, '-P': true, '-G': true, '-cwd': true, '-x': false, '-env': true, '-H': false, '-alloc_flags': true, '-B': false,
-  '-N': false, '-u': true };
+const BSUB = {
+  '-J': true,
+  '-o': true,
+  '-oo': true,
+  '-e': true,
+  '-eo': true,
+  '-W': true,
+  '-n': true,
+  '-R': true,
+  '-nnodes': true,
+  '-q': true,
+  '-P': true,
+  '-G': true,
+  '-cwd': true,
+  '-x': false,
+  '-env': true,
+  '-H': false,
+  '-alloc_flags': true,
+  '-B': false,
+  '-N': false,
+  '-u': true,
+};
 
 export const nodeFileLines = (job) => job.procs;
 export const jobEnvironment = (job, { nodeFile }) => ({
@@ -67,7 +86,8 @@ async function bsub(args) {
     else if (k === '-H') job.hold = true;
   }
   if (!QUEUES().includes(job.queue)) throw fail(`${job.queue}: No such queue. Job not submitted.`, 255);
-  if (!Number.isInteger(job.procs ?? 1) || (job.procs ?? 1) < 1) throw fail('Bad argument for option -n. Job not submitted.', 255);
+  if (!Number.isInteger(job.procs ?? 1) || (job.procs ?? 1) < 1)
+    throw fail('Bad argument for option -n. Job not submitted.', 255);
   if (scriptPath && text !== undefined) job.script = scriptPath;
   else if (scriptPath) job.command = first.operands;
   else {
@@ -154,8 +174,22 @@ function parseFormat(text) {
 async function bjobs(args) {
   const failure = injectedQueryFailure();
   if (failure) throw fail(failure, 255);
-  const { opts, operands } = parseOptions(args, { '-o': true, '-noheader': false, '-json': false, '-a': false, '-d': false,
-    '-u': true, '-w': false, '-l': false, '-p': false, '-r': false }, { stopAtOperand: false });
+  const { opts, operands } = parseOptions(
+    args,
+    {
+      '-o': true,
+      '-noheader': false,
+      '-json': false,
+      '-a': false,
+      '-d': false,
+      '-u': true,
+      '-w': false,
+      '-l': false,
+      '-p': false,
+      '-r': false,
+    },
+    { stopAtOperand: false },
+  );
   const has = (k) => opts.some(([n]) => n === k);
   const user = opts.find(([n]) => n === '-u')?.[1];
   const all = jobs('lsf').filter(inHistory);
@@ -194,8 +228,20 @@ async function bjobs(args) {
     return delimiter !== undefined ? s : s.padEnd(f.width ?? Math.max(f.name.length, 7));
   };
   const sep = delimiter ?? ' ';
-  if (!has('-noheader')) print(fields.map((f) => cell(f.name.toUpperCase(), f)).join(sep).trimEnd());
-  for (const j of shown) print(fields.map((f) => cell(field(j, f.name), f)).join(sep).trimEnd());
+  if (!has('-noheader'))
+    print(
+      fields
+        .map((f) => cell(f.name.toUpperCase(), f))
+        .join(sep)
+        .trimEnd(),
+    );
+  for (const j of shown)
+    print(
+      fields
+        .map((f) => cell(field(j, f.name), f))
+        .join(sep)
+        .trimEnd(),
+    );
   return errors.length ? 255 : 0;
 }
 

@@ -12,8 +12,27 @@ import { injectedQueryFailure, readState } from './store.mjs';
 
 const SERVER = () => process.env.EXAWORKS_SIM_PBS_SERVER ?? 'pbs-simulator-server.cluster.example.org';
 const QUEUES = () => (process.env.EXAWORKS_SIM_QUEUES ?? 'workq').split(',');
-const QSUB = { '-N': true, '-o': true, '-e': true, '-j': true, '-l': true, '-q': true, '-A': true, '-P': true, '-V': false,
-  '-v': true, '-h': false, '-W': true, '-m': true, '-M': true, '-k': true, '-r': true, '-S': true, '-J': true, '-a': true };
+const QSUB = {
+  '-N': true,
+  '-o': true,
+  '-e': true,
+  '-j': true,
+  '-l': true,
+  '-q': true,
+  '-A': true,
+  '-P': true,
+  '-V': false,
+  '-v': true,
+  '-h': false,
+  '-W': true,
+  '-m': true,
+  '-M': true,
+  '-k': true,
+  '-r': true,
+  '-S': true,
+  '-J': true,
+  '-a': true,
+};
 
 export const jobEnvironment = (job, { nodeFile }) => {
   const submitted = job.env;
@@ -72,30 +91,32 @@ async function qsub(args) {
     else if (k === '-V') job.extra.exportAll = true;
     else if (k === '-h') job.hold = true;
     else if (k === '-J') throw fail('job arrays are not supported by the simulator', 2);
-    else if (k === '-v') for (const kv of v.split(',')) {
-      const [name, ...rest] = kv.split('=');
-      job.extra.variables[name] = rest.length ? rest.join('=') : (process.env[name] ?? '');
-    }
-    else if (k === '-l') for (const res of v.split(',')) {
-      const at = res.indexOf('=');
-      const rk = at < 0 ? res : res.slice(0, at);
-      const rv = at < 0 ? '' : res.slice(at + 1);
-      if (rk === 'walltime') {
-        try {
-          job.walltime = clockSeconds(rv);
-        } catch {
-          throw fail('Illegal attribute or resource value Resource_List.walltime', 188);
-        }
-      } else if (rk === 'select') {
-        const [n, ...kvs] = rv.split(':');
-        select = { chunks: Number(n) || 1, ncpus: 1, mpiprocs: undefined };
-        for (const kv of kvs) {
-          const [a, b] = kv.split('=');
-          if (a === 'ncpus') select.ncpus = Number(b);
-          if (a === 'mpiprocs') select.mpiprocs = Number(b);
-        }
-      } else if (rk === 'ncpus') select.ncpus = Number(rv);
-    }
+    else if (k === '-v')
+      for (const kv of v.split(',')) {
+        const [name, ...rest] = kv.split('=');
+        job.extra.variables[name] = rest.length ? rest.join('=') : (process.env[name] ?? '');
+      }
+    else if (k === '-l')
+      for (const res of v.split(',')) {
+        const at = res.indexOf('=');
+        const rk = at < 0 ? res : res.slice(0, at);
+        const rv = at < 0 ? '' : res.slice(at + 1);
+        if (rk === 'walltime') {
+          try {
+            job.walltime = clockSeconds(rv);
+          } catch {
+            throw fail('Illegal attribute or resource value Resource_List.walltime', 188);
+          }
+        } else if (rk === 'select') {
+          const [n, ...kvs] = rv.split(':');
+          select = { chunks: Number(n) || 1, ncpus: 1, mpiprocs: undefined };
+          for (const kv of kvs) {
+            const [a, b] = kv.split('=');
+            if (a === 'ncpus') select.ncpus = Number(b);
+            if (a === 'mpiprocs') select.mpiprocs = Number(b);
+          }
+        } else if (rk === 'ncpus') select.ncpus = Number(rv);
+      }
   }
   if (!QUEUES().includes(job.queue)) throw fail('Unknown queue', 170);
   job.name ??= path.basename(scriptPath).slice(0, 236);
@@ -193,9 +214,13 @@ function lookup(all, id) {
 async function qstat(args) {
   const failure = injectedQueryFailure();
   if (failure) throw fail(failure, 1);
-  const { opts, operands } = parseOptions(args, { '-f': false, '-F': true, '-x': false, '-u': true, '-w': false, '-H': false }, {
-    stopAtOperand: false,
-  });
+  const { opts, operands } = parseOptions(
+    args,
+    { '-f': false, '-F': true, '-x': false, '-u': true, '-w': false, '-H': false },
+    {
+      stopAtOperand: false,
+    },
+  );
   const has = (k) => opts.some(([n]) => n === k);
   const format = opts.find(([n]) => n === '-F')?.[1];
   const history = has('-x') || has('-H');
