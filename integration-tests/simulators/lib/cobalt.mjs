@@ -170,9 +170,9 @@ async function qstat(args) {
   if (opts.some(([n]) => n === '-l' || n === '-f')) {
     const width = Math.max(...header.map((h) => DISPLAY[h].length));
     for (const j of shown) {
-      header.forEach((h, i) =>
-        print(i === 0 ? `${DISPLAY[h]}: ${FIELDS[h](j)}` : `    ${DISPLAY[h].padEnd(width)} : ${FIELDS[h](j)}`),
-      );
+      for (const [i, h] of header.entries()) {
+        print(i === 0 ? `${DISPLAY[h]}: ${FIELDS[h](j)}` : `    ${DISPLAY[h].padEnd(width)} : ${FIELDS[h](j)}`);
+      }
       print('');
     }
     return 0;

@@ -15,7 +15,11 @@ let stopping = false;
 function stop(reason) {
   if (stopping || !child?.pid) return;
   stopping = true;
-  if (reason === 'walltime') withState((s) => void (s.jobs[seq].timedOut = true));
+  if (reason === 'walltime') {
+    withState((s) => {
+      s.jobs[seq].timedOut = true;
+    });
+  }
   killGroup(child.pid, 'SIGTERM');
   setTimeout(() => killGroup(child.pid, 'SIGKILL'), GRACE_MS).unref();
 }

@@ -11,15 +11,28 @@ describe('cobalt scheduler adapter', () => {
       executable: '/bin/hostname',
       name: 'cobalt golden',
       resources: { nodeCount: 2, processesPerNode: 64 },
-      attributes: { duration: '1 h', queueName: 'debug-cache-quad', account: 'Proj', customAttributes: { 'cobalt.attrs': 'mcdram=cache:numa=quad' } },
+      attributes: {
+        duration: '1 h',
+        queueName: 'debug-cache-quad',
+        account: 'Proj',
+        customAttributes: { 'cobalt.attrs': 'mcdram=cache:numa=quad' },
+      },
     });
-    const script = submitScriptFor({ adapter: cobaltScheduler, spec, files: batchJobFiles('/w', 'k1'), workDirectory: '/w', jobDirectory: '/j', cwd: '/h' });
+    const script = submitScriptFor({
+      adapter: cobaltScheduler,
+      spec,
+      files: batchJobFiles('/w', 'k1'),
+      workDirectory: '/w',
+      jobDirectory: '/j',
+      cwd: '/h',
+    });
     await expect(script).toMatchFileSnapshot('./__golden__/cobalt.submit.sh');
     expect(script).toContain("#COBALT --debuglog '/w/$jobid.cobaltlog'\n");
   });
 
   it('reads qstat -l --header=JobId:State; exit 1 with no output means none of the ids is queued any more', () => {
-    const out = 'JobID: 345678\n    State    : queued\n\nJobID: 345679\n    State    : running\n\nJobID: 345680\n    State    : killing\n';
+    const out =
+      'JobID: 345678\n    State    : queued\n\nJobID: 345679\n    State    : running\n\nJobID: 345680\n    State    : killing\n';
     const m = parseCobaltQuery(ok(out), ['345678', '345679', '345680']);
     expect([...m.values()].map((i) => i.state)).toEqual([JobState.QUEUED, JobState.ACTIVE, JobState.ACTIVE]);
     expect(parseCobaltQuery(ok('', 1), ['345678']).size).toBe(0);

@@ -7,7 +7,13 @@
 import os from 'node:os';
 import path from 'node:path';
 import { BackendError, JobState, shellQuote, SubmitError, ValidationError, type CustomAttributeValue } from '@exaworks/jpsi-core';
-import { firstLine, type CommandResult, type SchedulerAdapter, type SchedulerJobInfo, type StateMapping } from '@exaworks/executors-batch';
+import {
+  firstLine,
+  type CommandResult,
+  type SchedulerAdapter,
+  type SchedulerJobInfo,
+  type StateMapping,
+} from '@exaworks/executors-batch';
 
 /** Cobalt job states (`qstat` State column) in PSI/J terms. */
 export const COBALT_STATES: Readonly<Record<string, StateMapping>> = {
@@ -78,7 +84,8 @@ export function cobaltLogInfo(line: string): SchedulerJobInfo | undefined {
   if (/maximum execution time exceeded/i.test(line)) {
     return { state: JobState.FAILED, nativeState: 'killed', reason: 'walltime', message: 'maximum execution time exceeded' };
   }
-  if (/deleted|qdel/i.test(line)) return { state: JobState.CANCELED, nativeState: 'killed', reason: 'canceled', message: line.trim() };
+  if (/deleted|qdel/i.test(line))
+    return { state: JobState.CANCELED, nativeState: 'killed', reason: 'canceled', message: line.trim() };
   return undefined;
 }
 
@@ -148,7 +155,13 @@ export const cobaltScheduler: SchedulerAdapter = {
 
   // Running and queued jobs from qstat; ended ones from the logs Cobalt left in the work directory.
   listCommand: () => ({
-    argv: ['/bin/sh', '-c', 'qstat -l --header=JobId -u "$1"; ls -1 2>/dev/null | grep "^[0-9]*\\.cobaltlog$"; exit 0', 'qstat', os.userInfo().username],
+    argv: [
+      '/bin/sh',
+      '-c',
+      'qstat -l --header=JobId -u "$1"; ls -1 2>/dev/null | grep "^[0-9]*\\.cobaltlog$"; exit 0',
+      'qstat',
+      os.userInfo().username,
+    ],
   }),
   parseList(result) {
     const ids = new Set<string>();

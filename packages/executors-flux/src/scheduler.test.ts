@@ -13,7 +13,14 @@ describe('flux scheduler adapter', () => {
       resources: { nodeCount: 2, processCount: 8, cpuCoresPerProcess: 2 },
       attributes: { duration: '10 min', queueName: 'pdebug', customAttributes: { 'flux.setattr': 'system.bank=x y' } },
     });
-    const script = submitScriptFor({ adapter: fluxScheduler, spec, files: batchJobFiles('/w', 'k1'), workDirectory: '/w', jobDirectory: '/j', cwd: '/h' });
+    const script = submitScriptFor({
+      adapter: fluxScheduler,
+      spec,
+      files: batchJobFiles('/w', 'k1'),
+      workDirectory: '/w',
+      jobDirectory: '/j',
+      cwd: '/h',
+    });
     await expect(script).toMatchFileSnapshot('./__golden__/flux.submit.sh');
     expect(script).toContain('# flux: -N 2\n# flux: -n 8\n# flux: -t 600s\n# flux: -c 2\n');
   });
@@ -32,14 +39,22 @@ describe('flux scheduler adapter', () => {
     expect(m.get('fA2')?.state).toBe(JobState.ACTIVE);
     expect(m.get('fA3')).toMatchObject({ state: JobState.COMPLETED, exitCode: 0 });
     expect(m.get('fA4')).toMatchObject({ state: JobState.FAILED, exitCode: 2 });
-    expect(m.get('fA5')).toMatchObject({ state: JobState.FAILED, reason: 'walltime', message: 'exception timeout: resource allocation expired' });
+    expect(m.get('fA5')).toMatchObject({
+      state: JobState.FAILED,
+      reason: 'walltime',
+      message: 'exception timeout: resource allocation expired',
+    });
     expect(m.get('fA6')).toMatchObject({ state: JobState.CANCELED });
     expect(m.has('fA7')).toBe(false);
   });
 
   it('accepts exit 1 only when the complaints are unknown ids', () => {
-    expect(parseFluxQuery(ok('fA3|INACTIVE|COMPLETED|0||\n', 1, 'flux-jobs: ERROR: JOBID fA9 not found\n'), ['fA3', 'fA9']).size).toBe(1);
-    expect(() => parseFluxQuery(ok('', 1, 'flux-jobs: ERROR: Unable to connect to Flux: broker socket'), ['fA3'])).toThrow(BackendError);
+    expect(
+      parseFluxQuery(ok('fA3|INACTIVE|COMPLETED|0||\n', 1, 'flux-jobs: ERROR: JOBID fA9 not found\n'), ['fA3', 'fA9']).size,
+    ).toBe(1);
+    expect(() => parseFluxQuery(ok('', 1, 'flux-jobs: ERROR: Unable to connect to Flux: broker socket'), ['fA3'])).toThrow(
+      BackendError,
+    );
   });
 
   it('normalises ids to ASCII F58 and refuses a failed flux batch', () => {
@@ -53,6 +68,8 @@ describe('flux scheduler adapter', () => {
     expect(fluxCustomDirective('setattr', 'system.x=1')).toBe("--setattr='system.x=1'");
     expect(fluxCustomDirective('o', 'cpu-affinity=per-task')).toBe("-o 'cpu-affinity=per-task'");
     const spec = createJobSpec({ executable: '/bin/true', attributes: { reservationId: 'r1' } });
-    expect(() => fluxScheduler.directives({ spec, jobName: 'j', walltimeSeconds: 60, schedulerOutput: '/s', workDirectory: '/w' })).toThrow(SubmitError);
+    expect(() =>
+      fluxScheduler.directives({ spec, jobName: 'j', walltimeSeconds: 60, schedulerOutput: '/s', workDirectory: '/w' }),
+    ).toThrow(SubmitError);
   });
 });

@@ -5,7 +5,13 @@
  * @module
  */
 import { BackendError, JobState, shellQuote, SubmitError, ValidationError, type CustomAttributeValue } from '@exaworks/jpsi-core';
-import { firstLine, type CommandResult, type SchedulerAdapter, type SchedulerJobInfo, type StateMapping } from '@exaworks/executors-batch';
+import {
+  firstLine,
+  type CommandResult,
+  type SchedulerAdapter,
+  type SchedulerJobInfo,
+  type StateMapping,
+} from '@exaworks/executors-batch';
 
 /** Flux job states (`{state}`) and, for INACTIVE jobs, results (`{result}`) in PSI/J terms. */
 export const FLUX_STATES: Readonly<Record<string, StateMapping>> = {
@@ -36,7 +42,8 @@ export function fluxCustomDirective(key: string, value: CustomAttributeValue): s
     throw new ValidationError('job attributes', [
       {
         path: `attributes.customAttributes.flux.${key}`,
-        message: value === false ? 'false is not a flux batch option value: leave the attribute out' : 'must name a flux batch option',
+        message:
+          value === false ? 'false is not a flux batch option value: leave the attribute out' : 'must name a flux batch option',
       },
     ]);
   }
@@ -45,7 +52,13 @@ export function fluxCustomDirective(key: string, value: CustomAttributeValue): s
 }
 
 /** What one `flux jobs` line (in the query's format) says, in PSI/J terms. */
-export function fluxJobInfo(state: string, result: string, returncode: string, exceptionType: string, note: string): SchedulerJobInfo {
+export function fluxJobInfo(
+  state: string,
+  result: string,
+  returncode: string,
+  exceptionType: string,
+  note: string,
+): SchedulerJobInfo {
   const nativeState = state === 'INACTIVE' && result !== '' ? result : state;
   const mapped = FLUX_STATES[nativeState] ?? { state: state === 'INACTIVE' ? JobState.FAILED : JobState.QUEUED };
   const message = [exceptionType && `exception ${exceptionType}`, note].filter(Boolean).join(': ');
@@ -91,7 +104,12 @@ export const fluxScheduler: SchedulerAdapter = {
   directives({ spec, jobName, walltimeSeconds, schedulerOutput }) {
     const r = spec.resources;
     const a = spec.attributes;
-    const out = [`--job-name=${jobName}`, `-N ${r.computedNodeCount}`, `-n ${r.computedProcessCount}`, `-t ${fsd(walltimeSeconds)}`];
+    const out = [
+      `--job-name=${jobName}`,
+      `-N ${r.computedNodeCount}`,
+      `-n ${r.computedProcessCount}`,
+      `-t ${fsd(walltimeSeconds)}`,
+    ];
     if (r.cpuCoresPerProcess !== undefined) out.push(`-c ${r.cpuCoresPerProcess}`);
     if (r.gpuCoresPerProcess !== undefined) out.push(`-g ${r.gpuCoresPerProcess}`);
     if (r.exclusiveNodeUse) out.push('--exclusive');
@@ -108,7 +126,8 @@ export const fluxScheduler: SchedulerAdapter = {
   submitCommand: (scriptPath) => ({ argv: ['flux', 'batch', scriptPath], env: ASCII }),
   parseSubmit(result) {
     const id = fluxId(result.stdout.trim().split('\n').pop() ?? '');
-    if (result.exitCode !== 0 || !/^f[1-9A-HJ-NP-Za-km-z]+$/.test(id)) throw new SubmitError(`Flux refused the job: ${firstLine(result)}`);
+    if (result.exitCode !== 0 || !/^f[1-9A-HJ-NP-Za-km-z]+$/.test(id))
+      throw new SubmitError(`Flux refused the job: ${firstLine(result)}`);
     return id;
   },
 

@@ -28,7 +28,14 @@ describe('lsf scheduler adapter', () => {
       resources: { processCount: 8, processesPerNode: 4 },
       attributes: { duration: 90, queueName: 'pbatch', account: 'abc', customAttributes: { 'lsf.alloc_flags': 'smt4 gpumps' } },
     });
-    const script = submitScriptFor({ adapter: lsfScheduler, spec, files: batchJobFiles('/w', 'k1'), workDirectory: '/w', jobDirectory: '/j', cwd: '/h' });
+    const script = submitScriptFor({
+      adapter: lsfScheduler,
+      spec,
+      files: batchJobFiles('/w', 'k1'),
+      workDirectory: '/w',
+      jobDirectory: '/j',
+      cwd: '/h',
+    });
     await expect(script).toMatchFileSnapshot('./__golden__/lsf.submit.sh');
     // 90 s round up to 2 whole minutes.
     expect(script).toContain("#BSUB -n 8\n#BSUB -W 2\n#BSUB -R 'span[ptile=4]'\n");
@@ -40,7 +47,11 @@ describe('lsf scheduler adapter', () => {
     expect(m.get('2')?.state).toBe(JobState.ACTIVE);
     expect(m.get('3')).toMatchObject({ state: JobState.COMPLETED, exitCode: 0 });
     expect(m.get('4')).toMatchObject({ state: JobState.FAILED, exitCode: 4 });
-    expect(m.get('5')).toMatchObject({ state: JobState.FAILED, reason: 'walltime', message: expect.stringMatching(/run time limit/) });
+    expect(m.get('5')).toMatchObject({
+      state: JobState.FAILED,
+      reason: 'walltime',
+      message: expect.stringMatching(/run time limit/),
+    });
     expect(m.get('6')).toMatchObject({ state: JobState.CANCELED, reason: 'canceled' });
     expect(m.has('7')).toBe(false);
   });
@@ -53,7 +64,13 @@ describe('lsf scheduler adapter', () => {
   it('reads bsub output; a refusal is a SubmitError with LSF’s words', () => {
     expect(lsfScheduler.parseSubmit(ok('Job <5150> is submitted to default queue <normal>.\n'))).toBe('5150');
     expect(() => lsfScheduler.parseSubmit(ok('', 255, 'nosuch: No such queue. Job not submitted.\n'))).toThrow(SubmitError);
-    expect(lsfScheduler.submitCommand('/w/k 1.submit').argv).toEqual(['/bin/sh', '-c', 'exec bsub < "$1"', 'bsub', '/w/k 1.submit']);
+    expect(lsfScheduler.submitCommand('/w/k 1.submit').argv).toEqual([
+      '/bin/sh',
+      '-c',
+      'exec bsub < "$1"',
+      'bsub',
+      '/w/k 1.submit',
+    ]);
   });
 
   it('treats bkill of a finished job as gone and formats custom directives', () => {

@@ -12,7 +12,13 @@ import {
   ValidationError,
   type CustomAttributeValue,
 } from '@exaworks/jpsi-core';
-import { firstLine, type CommandResult, type SchedulerAdapter, type SchedulerJobInfo, type StateMapping } from '@exaworks/executors-batch';
+import {
+  firstLine,
+  type CommandResult,
+  type SchedulerAdapter,
+  type SchedulerJobInfo,
+  type StateMapping,
+} from '@exaworks/executors-batch';
 
 /** LSF job states (`STAT`) in PSI/J terms; `EXIT` is refined by `EXIT_REASON`. */
 export const LSF_STATES: Readonly<Record<string, StateMapping>> = {
@@ -81,7 +87,8 @@ export function lsfJobInfo(record: BjobsRecord): SchedulerJobInfo {
   let mapped = LSF_STATES[nativeState] ?? { state: JobState.QUEUED };
   if (nativeState === 'EXIT' && reasonText) mapped = EXIT_REASONS.find(([re]) => re.test(reasonText))?.[1] ?? mapped;
   // LSF leaves EXIT_CODE empty for a DONE job.
-  const code = record.EXIT_CODE && /^\d+$/.test(record.EXIT_CODE) ? Number(record.EXIT_CODE) : nativeState === 'DONE' ? 0 : undefined;
+  const code =
+    record.EXIT_CODE && /^\d+$/.test(record.EXIT_CODE) ? Number(record.EXIT_CODE) : nativeState === 'DONE' ? 0 : undefined;
   return {
     state: mapped.state,
     nativeState,
@@ -113,10 +120,13 @@ export const lsfScheduler: SchedulerAdapter = {
     const r = spec.resources;
     const a = spec.attributes;
     const out = [`-J ${jobName}`, `-n ${r.computedProcessCount}`, `-W ${formatMinutes(walltimeSeconds)}`];
-    if (r.nodeCount !== undefined || r.processesPerNode !== undefined) out.push(`-R ${shellQuote(`span[ptile=${r.computedProcessesPerNode}]`)}`);
+    if (r.nodeCount !== undefined || r.processesPerNode !== undefined)
+      out.push(`-R ${shellQuote(`span[ptile=${r.computedProcessesPerNode}]`)}`);
     if (r.cpuCoresPerProcess !== undefined) out.push(`-R ${shellQuote(`affinity[core(${r.cpuCoresPerProcess})]`)}`);
-    if (r.gpuCoresPerProcess !== undefined) out.push(`-gpu ${shellQuote(`num=${r.gpuCoresPerProcess * r.computedProcessesPerNode}`)}`);
-    if (r.memory !== undefined) out.push(`-R ${shellQuote(`rusage[mem=${Math.ceil(r.memory / r.computedProcessCount / 1048576)}MB]`)}`);
+    if (r.gpuCoresPerProcess !== undefined)
+      out.push(`-gpu ${shellQuote(`num=${r.gpuCoresPerProcess * r.computedProcessesPerNode}`)}`);
+    if (r.memory !== undefined)
+      out.push(`-R ${shellQuote(`rusage[mem=${Math.ceil(r.memory / r.computedProcessCount / 1048576)}MB]`)}`);
     if (r.exclusiveNodeUse) out.push('-x');
     if (a.queueName !== undefined) out.push(`-q ${shellQuote(a.queueName)}`);
     if (a.account !== undefined) out.push(`-P ${shellQuote(a.account)}`);

@@ -11,11 +11,22 @@ const REPORT = JSON.stringify({
   pbs_version: '20.0.1',
   pbs_server: 'pbs01',
   Jobs: {
-    '101.pbs01.cluster.example.org': { Job_Name: 'a', Job_Owner: 'u@login1', job_state: 'Q', substate: 10, comment: 'Not Running: Insufficient amount of resource: ncpus' },
+    '101.pbs01.cluster.example.org': {
+      Job_Name: 'a',
+      Job_Owner: 'u@login1',
+      job_state: 'Q',
+      substate: 10,
+      comment: 'Not Running: Insufficient amount of resource: ncpus',
+    },
     '102.pbs01.cluster.example.org': { job_state: 'R', substate: 42, Job_Owner: 'u@login1' },
     '103.pbs01.cluster.example.org': { job_state: 'F', substate: 92, Exit_status: 0, comment: 'Job run at … and finished' },
     '104.pbs01.cluster.example.org': { job_state: 'F', substate: 92, Exit_status: 3 },
-    '105.pbs01.cluster.example.org': { job_state: 'F', substate: 92, Exit_status: -29, comment: 'job killed: walltime 65 exceeded limit 60' },
+    '105.pbs01.cluster.example.org': {
+      job_state: 'F',
+      substate: 92,
+      Exit_status: -29,
+      comment: 'job killed: walltime 65 exceeded limit 60',
+    },
     '106.pbs01.cluster.example.org': { job_state: 'F', substate: 91, Exit_status: 271 },
     '107.pbs01.cluster.example.org': { job_state: 'F', substate: 92, Exit_status: 265 },
     '108.pbs01.cluster.example.org': { job_state: 'E', substate: 50 },
@@ -28,7 +39,12 @@ describe('pbs scheduler adapter', () => {
       executable: '/bin/hostname',
       name: 'pbs golden',
       resources: { nodeCount: 2, processesPerNode: 4, cpuCoresPerProcess: 2, exclusiveNodeUse: true },
-      attributes: { duration: '25:30:00', queueName: 'workq', account: 'abc', customAttributes: { 'pbs.l': 'filesystems=home:eagle', 'slurm.x': 'ignored' } },
+      attributes: {
+        duration: '25:30:00',
+        queueName: 'workq',
+        account: 'abc',
+        customAttributes: { 'pbs.l': 'filesystems=home:eagle', 'slurm.x': 'ignored' },
+      },
     });
     const script = submitScriptFor({
       adapter: pbsScheduler,
@@ -44,7 +60,13 @@ describe('pbs scheduler adapter', () => {
 
   it('asks PBS to pass the environment only when the job inherits it, and sends a reservation to its queue', () => {
     const dirs = (input: Parameters<typeof createJobSpec>[0]) =>
-      pbsScheduler.directives({ spec: createJobSpec(input), jobName: 'j', walltimeSeconds: 60, schedulerOutput: '/w/k.sched', workDirectory: '/w' });
+      pbsScheduler.directives({
+        spec: createJobSpec(input),
+        jobName: 'j',
+        walltimeSeconds: 60,
+        schedulerOutput: '/w/k.sched',
+        workDirectory: '/w',
+      });
     expect(dirs({ executable: '/bin/true' })).toContain('-V');
     expect(dirs({ executable: '/bin/true', inheritEnvironment: false })).not.toContain('-V');
     const r = dirs({ executable: '/bin/true', attributes: { queueName: 'workq', reservationId: 'R123' } });

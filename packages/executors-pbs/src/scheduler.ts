@@ -4,15 +4,14 @@
  * @module
  */
 import os from 'node:os';
+import { BackendError, JobState, shellQuote, SubmitError, ValidationError, type CustomAttributeValue } from '@exaworks/jpsi-core';
 import {
-  BackendError,
-  JobState,
-  shellQuote,
-  SubmitError,
-  ValidationError,
-  type CustomAttributeValue,
-} from '@exaworks/jpsi-core';
-import { firstLine, type CommandResult, type SchedulerAdapter, type SchedulerJobInfo, type StateMapping } from '@exaworks/executors-batch';
+  firstLine,
+  type CommandResult,
+  type SchedulerAdapter,
+  type SchedulerJobInfo,
+  type StateMapping,
+} from '@exaworks/executors-batch';
 
 /**
  * PBS job states (`job_state`) in PSI/J terms. `F` (finished) and `X` (expired subjob) are refined
@@ -97,15 +96,27 @@ export function pbsJobInfo(entry: QstatJob): SchedulerJobInfo {
   if (mapped.state !== JobState.COMPLETED) return { ...base, state: mapped.state };
   const es = entry.Exit_status;
   if (es === PBS_EXIT_WALLTIME || /walltime .* exceeded limit/i.test(message ?? '')) {
-    return { ...base, state: JobState.FAILED, reason: 'walltime', ...(es !== undefined && es >= 0 ? { exitCode: es % 256 } : {}) };
+    return {
+      ...base,
+      state: JobState.FAILED,
+      reason: 'walltime',
+      ...(es !== undefined && es >= 0 ? { exitCode: es % 256 } : {}),
+    };
   }
   // Substate 91: terminated by qdel (92 is a normal finish, 93 a failure).
   if (entry.substate === PBS_SUBSTATE_TERMINATED) {
-    return { ...base, state: JobState.CANCELED, reason: 'canceled', ...(es !== undefined && es >= 0 ? { exitCode: es >= 256 ? 128 + es - 256 : es } : {}) };
+    return {
+      ...base,
+      state: JobState.CANCELED,
+      reason: 'canceled',
+      ...(es !== undefined && es >= 0 ? { exitCode: es >= 256 ? 128 + es - 256 : es } : {}),
+    };
   }
   if (es === undefined) {
     // Deleted before it ran: no exit status at all.
-    return /deleted/i.test(message ?? '') ? { ...base, state: JobState.CANCELED, reason: 'canceled' } : { ...base, state: JobState.FAILED };
+    return /deleted/i.test(message ?? '')
+      ? { ...base, state: JobState.CANCELED, reason: 'canceled' }
+      : { ...base, state: JobState.FAILED };
   }
   if (es < 0) return { ...base, state: JobState.FAILED, reason: 'scheduler_failed' };
   // 256 + N: killed by signal N (what a shell reports as 128 + N).
