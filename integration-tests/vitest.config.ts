@@ -4,7 +4,8 @@ export default defineProject({
   test: {
     name: 'integration-tests',
     include: ['**/*.test.ts'],
-    exclude: ['**/node_modules/**'],
+    // The real-Slurm suite runs on its own, around a private Slurm: vitest.slurm.config.ts.
+    exclude: ['**/node_modules/**', 'slurm/**'],
     testTimeout: 60_000,
     hookTimeout: 300_000,
   },

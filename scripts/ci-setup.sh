@@ -32,4 +32,7 @@ if [ ! -f "$here/install-mpi.sh" ]; then
   exit 1
 fi
 sh "$here/install-mpi.sh"
+
+# Slurm and munge for the real-Slurm suite (npm run test:slurm brings up its own private instance).
+sh "$here/install-slurm.sh"
 echo "ci-setup: done"

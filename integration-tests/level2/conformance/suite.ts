@@ -209,13 +209,17 @@ export function psijConformanceSuite(target: ConformanceTarget): void {
       expect(job.status).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
     });
 
-    it('kills a job that runs past its duration and says why', async () => {
-      const t0 = Date.now();
-      const { status } = await runJob({ executable: '/bin/sleep', arguments: ['60'], attributes: { duration: 2 } });
-      expect(status.state).toBe('FAILED');
-      expect(status.message ?? '').toMatch(/walltime|duration|time limit/i);
-      expect(Date.now() - t0).toBeLessThan(T(20_000));
-    });
+    it(
+      'kills a job that runs past its duration and says why',
+      async () => {
+        const t0 = Date.now();
+        const { status } = await runJob({ executable: '/bin/sleep', arguments: ['60'], attributes: { duration: 2 } });
+        expect(status.state).toBe('FAILED');
+        expect(status.message ?? '').toMatch(/walltime|duration|time limit/i);
+        expect(Date.now() - t0).toBeLessThan(T(20_000));
+      },
+      T(30_000),
+    );
 
     it('wait with a timeout returns nothing while the job runs', async () => {
       const job = await ex.submit({ executable: '/bin/sleep', arguments: ['30'] });
@@ -327,6 +331,18 @@ export function psijConformanceSuite(target: ConformanceTarget): void {
         const { status } = await runJob({ executable: fail, launcher: 'mpirun', resources: { processCount: 2 } }, T(60_000));
         expect(status.state).toBe('FAILED');
         expect(status.exitCode).toBe(5);
+      });
+
+      it.runIf(target.launchers.includes('srun'))('srun runs N tasks inside the allocation, each seeing its rank', async () => {
+        const out = file('srun.out');
+        const rank = await script('srun-rank.sh', 'echo "rank=$SLURM_PROCID size=$SLURM_NTASKS"');
+        const { status } = await runJob(
+          { executable: rank, launcher: 'srun', resources: { processCount: 3 }, stdoutPath: out },
+          T(60_000),
+        );
+        expect(status.state).toBe('COMPLETED');
+        const lines = (await readFile(out, 'utf8')).trim().split('\n').sort();
+        expect(lines).toEqual(['rank=0 size=3', 'rank=1 size=3', 'rank=2 size=3']);
       });
 
       const parallel = target.launchers.includes('mpirun')

@@ -74,8 +74,8 @@ describe('submit script (golden)', () => {
     const base = { adapter: textAdapter, files: batchJobFiles('/w', 'k'), workDirectory: '/w', jobDirectory: '/j', cwd: '/c' };
     const bad = createJobSpec({ executable: '/bin/true', attributes: { customAttributes: { 'xw.x': 'a\n#!/bin/rm' } } });
     expect(() => submitScriptFor({ ...base, spec: bad })).toThrow(SubmitError);
-    const escape = createJobSpec({ executable: '/bin/true', cleanup: ['../etc'] });
-    expect(() => submitScriptFor({ ...base, spec: escape })).toThrow(/not inside the job directory/);
+    const outside = createJobSpec({ executable: '/bin/true', cleanup: ['../etc'] });
+    expect(() => submitScriptFor({ ...base, spec: outside })).toThrow(/not inside the job directory/);
   });
 });
 

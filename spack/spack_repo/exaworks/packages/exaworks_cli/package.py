@@ -26,6 +26,8 @@ class ExaworksCli(Package):
     depends_on("exaworks-jpsi-core@0.1", type=("build", "run"))
     depends_on("exaworks-launcher@0.1", type=("build", "run"))
     depends_on("exaworks-executors-local@0.1", type=("build", "run"))
+    depends_on("exaworks-executors-batch@0.1", type=("build", "run"))
+    depends_on("exaworks-executors-slurm@0.1", type=("build", "run"))
 
     sanity_check_is_file = [join_path("bin", "exaworks")]
 
@@ -37,5 +39,7 @@ class ExaworksCli(Package):
             join_path(spec["exaworks-jpsi-core"].prefix, "lib", "node_modules", "@exaworks", "jpsi-core"),
             join_path(spec["exaworks-launcher"].prefix, "lib", "node_modules", "@exaworks", "launcher"),
             join_path(spec["exaworks-executors-local"].prefix, "lib", "node_modules", "@exaworks", "executors-local"),
+            join_path(spec["exaworks-executors-batch"].prefix, "lib", "node_modules", "@exaworks", "executors-batch"),
+            join_path(spec["exaworks-executors-slurm"].prefix, "lib", "node_modules", "@exaworks", "executors-slurm"),
         ]
         npm("install", "--global", f"--prefix={prefix}", "--omit=dev", "--install-links", *siblings, self.stage.archive_file)
