@@ -1,5 +1,6 @@
 // Unit tests of the scheduler simulator itself (test-only): its formats, its FIFO slots, walltime,
-// cancel and its store under concurrent commands.
+// cancel and its store under concurrent commands. Each command is a node process, so on a loaded
+// 2-core machine a test of a dozen commands needs minutes, not seconds: hence the long timeouts.
 import { execFile, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -37,7 +38,7 @@ function cluster(kind: SimulatedScheduler, options: SimulatorOptions = {}) {
     chmodSync(p, 0o755);
     return p;
   };
-  const until = async (pred: () => boolean | Promise<boolean>, ms = 20_000) => {
+  const until = async (pred: () => boolean | Promise<boolean>, ms = 90_000) => {
     const end = Date.now() + ms;
     while (Date.now() < end) {
       if (await pred()) return true;
@@ -50,7 +51,9 @@ function cluster(kind: SimulatedScheduler, options: SimulatorOptions = {}) {
 }
 
 describe('scheduler simulator: PBS Pro front', () => {
-  it('runs a script with its directives and reports it in qstat -f -F json -x; qstat without -x exits 35', async () => {
+  it('runs a script with its directives and reports it in qstat -f -F json -x; qstat without -x exits 35', {
+    timeout: 240_000,
+  }, async () => {
     const { run, script, dir, finished } = cluster('pbs');
     const s = script(
       'a.sh',
@@ -74,7 +77,9 @@ describe('scheduler simulator: PBS Pro front', () => {
     expect(unknown.code).toBe(153);
   });
 
-  it('passes the environment with -V, truncates long ids in the default display, and refuses an unknown queue', async () => {
+  it('passes the environment with -V, truncates long ids in the default display, and refuses an unknown queue', {
+    timeout: 240_000,
+  }, async () => {
     const { run, script, dir, finished } = cluster('pbs');
     const gate = path.join(dir, 'gate');
     await exec('mkfifo', [gate]);
@@ -93,7 +98,7 @@ describe('scheduler simulator: PBS Pro front', () => {
     expect(bad.stderr).toMatch(/Unknown queue/);
   });
 
-  it('kills a job at its walltime: Exit_status -29 and a comment that says walltime', async () => {
+  it('kills a job at its walltime: Exit_status -29 and a comment that says walltime', { timeout: 240_000 }, async () => {
     const { run, script, finished } = cluster('pbs');
     const id = (await run('qsub', [script('w.sh', '#!/bin/sh\n#PBS -l walltime=00:00:01\nexec sleep 30\n')])).stdout.trim();
     expect(await finished(id)).toBe(true);
@@ -102,7 +107,9 @@ describe('scheduler simulator: PBS Pro front', () => {
     expect(job.comment).toMatch(/walltime \d+ exceeded limit 1/);
   });
 
-  it('keeps a job queued behind a FIFO-blocked one (one slot), deletes it before it runs, then runs the next', async () => {
+  it('keeps a job queued behind a FIFO-blocked one (one slot), deletes it before it runs, then runs the next', {
+    timeout: 240_000,
+  }, async () => {
     const { run, script, dir, until, finished, sim } = cluster('pbs', { slots: 1 });
     const fifo = path.join(dir, 'gate');
     await exec('mkfifo', [fifo]);
@@ -123,7 +130,9 @@ describe('scheduler simulator: PBS Pro front', () => {
     expect((await run('qdel', [queued])).code).toBe(35);
   });
 
-  it('deletes a running job: its whole process tree dies and Exit_status is 256 + signal or the trap’s code', async () => {
+  it('deletes a running job: its whole process tree dies and Exit_status is 256 + signal or the trap’s code', {
+    timeout: 240_000,
+  }, async () => {
     const { run, script, dir, until, finished } = cluster('pbs');
     const pids = path.join(dir, 'pids');
     const id = (await run('qsub', [script('r.sh', `#!/bin/sh\nsleep 60 & echo $! > '${pids}'\nwait\n`)])).stdout.trim();
@@ -146,7 +155,7 @@ describe('scheduler simulator: PBS Pro front', () => {
     expect(job.Exit_status).toBe(256 + 15);
   });
 
-  it('hands out distinct ids to concurrent submissions and logs every invocation', async () => {
+  it('hands out distinct ids to concurrent submissions and logs every invocation', { timeout: 240_000 }, async () => {
     const { run, script, sim, finished } = cluster('pbs', { slots: 8 });
     const s = script('n.sh', '#!/bin/sh\nexit 0\n');
     const ids = (await Promise.all(Array.from({ length: 12 }, () => run('qsub', [s])))).map((r) => r.stdout.trim());
@@ -155,7 +164,7 @@ describe('scheduler simulator: PBS Pro front', () => {
     expect(sim.invocations('qsub')).toHaveLength(12);
   });
 
-  it('fails query commands on request, without touching the jobs', async () => {
+  it('fails query commands on request, without touching the jobs', { timeout: 240_000 }, async () => {
     const { run, sim } = cluster('pbs');
     sim.failQueries('cannot connect to server');
     const q = await run('qstat', ['-f', '-F', 'json', '-x']);
@@ -167,7 +176,9 @@ describe('scheduler simulator: PBS Pro front', () => {
 });
 
 describe('scheduler simulator: LSF front', () => {
-  it('submits from stdin, reports DONE/EXIT in -noheader, delimiter and -json formats, and TERM_RUNLIMIT', async () => {
+  it('submits from stdin, reports DONE/EXIT in -noheader, delimiter and -json formats, and TERM_RUNLIMIT', {
+    timeout: 240_000,
+  }, async () => {
     const { run, dir, finished } = cluster('lsf', { minuteSeconds: 1 });
     const ok = await run(
       'bsub',
@@ -198,7 +209,9 @@ describe('scheduler simulator: LSF front', () => {
 });
 
 describe('scheduler simulator: Cobalt front', () => {
-  it('refuses a script that is not executable, prints the bare id, lists in -l format and forgets finished jobs', async () => {
+  it('refuses a script that is not executable, prints the bare id, lists in -l format and forgets finished jobs', {
+    timeout: 240_000,
+  }, async () => {
     const { run, script, dir, finished } = cluster('cobalt');
     const gate = path.join(dir, 'gate');
     await exec('mkfifo', [gate]);
@@ -222,7 +235,9 @@ describe('scheduler simulator: Cobalt front', () => {
 });
 
 describe('scheduler simulator: Flux front', () => {
-  it('prints F58 ids, accepts them in any encoding, formats flux jobs fields and reports TIMEOUT', async () => {
+  it('prints F58 ids, accepts them in any encoding, formats flux jobs fields and reports TIMEOUT', {
+    timeout: 240_000,
+  }, async () => {
     const { run, script, finished } = cluster('flux');
     const id = (
       await run('flux', ['batch', script('f.sh', '#!/bin/sh\n# flux: -n 2\n# flux: -t 1s\nexec sleep 30\n')])

@@ -120,7 +120,10 @@ export function startSchedulerSimulator(scheduler: SimulatedScheduler, options: 
           } catch {}
         }
       }
-      rmSync(stateDir, { recursive: true, force: true });
+      // A runner that was just killed may still have been replacing the job table.
+      try {
+        rmSync(stateDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      } catch {}
     },
   };
 }
