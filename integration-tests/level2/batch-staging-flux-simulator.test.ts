@@ -1,0 +1,4 @@
+// Level 2: in-script staging (modes, flags, cleanup) on the flux executor over its scheduler simulator.
+import { batchStagingSuite } from './batch-staging/staging.js';
+
+batchStagingSuite('flux');
