@@ -9,16 +9,7 @@ import { AbortedError, getExecutor, type JobExecutor, ValidationError } from '@e
 import { readJournal } from '@exaworks/jpsi-core/internal';
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
-import {
-  CLEAR_LINE,
-  ExitCode,
-  errorToJson,
-  exitCodeForError,
-  formatElapsed,
-  formatError,
-  formatTable,
-  toJsonText,
-} from '../format.js';
+import { CLEAR_LINE, ExitCode, formatElapsed, formatTable, toJsonText } from '../format.js';
 import type { CliIO } from '../io.js';
 
 type Dag = typeof import('@exaworks/dag');
