@@ -177,6 +177,11 @@ describe.skipIf(!haveLocal)('exaworks CLI end to end (built binary, real local e
     const id = sub.stdout.trim();
     await exaworks(...wd('wait'), id);
     expect(await readFile(path.join(base, `out-${id}.txt`), 'utf8')).toBe('hi\n');
+    expect(await exaworks(...wd('logs'), id)).toMatchObject({ code: 0, stdout: 'hi\n' });
+    await rm(path.join(base, `out-${id}.txt`));
+    const gone = await exaworks(...wd('logs'), id);
+    expect(gone).toMatchObject({ code: 0, stdout: '' });
+    expect(gone.stderr).toMatch(/out-\S+\.txt does not exist/);
   });
 
   it('status and list never start an orphaned job; wait does', { timeout: 60_000 }, async () => {

@@ -113,6 +113,16 @@ describe('LocalJobInspector (read-only)', () => {
   });
 });
 
+describe('work directory', () => {
+  it('is created private to its user (0700), with the directories above it', async () => {
+    const base = tempDir();
+    const wd = path.join(base, 'a', 'work');
+    executor(wd);
+    expect(statSync(wd).mode & 0o777).toBe(0o700);
+    expect(statSync(path.join(base, 'a')).mode & 0o777).toBe(0o700);
+  });
+});
+
 describe('%j in output paths', () => {
   it('is replaced by the native id in the record and in the file the job writes', async () => {
     const wd = tempDir();

@@ -134,7 +134,8 @@ export class JobStore {
     this.#fsync = fsync;
     this.#ownersDir = path.join(this.workDirectory, '.owners');
     try {
-      mkdirSync(this.#ownersDir, { recursive: true });
+      // Private to its user (0700) when created here: records hold environments, `<id>.out` a job's output.
+      mkdirSync(this.#ownersDir, { recursive: true, mode: 0o700 });
     } catch (cause) {
       throw storageError('create the work directory', this.#ownersDir, cause);
     }

@@ -1,4 +1,5 @@
 /** The implementation of `exaworks logs`: read-only. @module */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { JobNotFoundError, StorageError, ValidationError, isFinalState } from '@exaworks/jpsi-core/internal';
 import type { Context } from '../context.js';
@@ -63,5 +64,6 @@ export async function logs(ctx: Context, cmd: Command, id: string): Promise<void
   }
   // The rest of the file: what came after the last look, or all of it without -f.
   await follower.close();
+  if (!existsSync(file)) ctx.err(`exaworks: ${file} does not exist (not written yet, or removed)\n`);
   if (signal?.aborted) ctx.io.setExitCode(interruptedExitCode(signal));
 }
