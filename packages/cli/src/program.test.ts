@@ -196,6 +196,15 @@ describe('spec check / convert on the psij-python fixtures', () => {
     }
   });
 
+  it('spec schema prints the JSON Schema jpsi-core generates from its zod schemas, and a fixture meets it', async () => {
+    const { jobSpecJsonSchemaText } = await import('@exaworks/jpsi-core');
+    const r = await cli(['spec', 'schema']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(jobSpecJsonSchemaText());
+    const schema = JSON.parse(r.stdout) as { $schema?: string };
+    expect(schema.$schema).toMatch(/json-schema\.org/);
+  });
+
   it('reads a camelCase YAML spec and converts it to psij-python JSON', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'exaworks-cli-test-'));
     await writeFile(

@@ -1,4 +1,4 @@
-/** `exaworks spec check|convert`: spec files. @module */
+/** `exaworks spec check|convert|schema`: spec files. @module */
 import { Option, type Command } from 'commander';
 import { lazyAction } from '../action.js';
 import { addOutputOptions } from '../flags.js';
@@ -39,4 +39,18 @@ Examples:
   $ exaworks spec convert psij-job.json --to yaml`,
   );
   convert.action(lazyAction(io, async () => (await import('../actions/spec.js')).convert));
+  const schema = spec
+    .command('schema')
+    .description(
+      'Print the JSON Schema of spec files (camelCase and psij-python forms), for editors that validate YAML/JSON as you type.',
+    );
+  schema.addHelpText(
+    'after',
+    `
+Examples:
+  $ exaworks spec schema > jobspec.schema.json
+  # then, at the top of job.yaml (yaml-language-server):
+  # yaml-language-server: $schema=./jobspec.schema.json`,
+  );
+  schema.action(lazyAction(io, async () => (await import('../actions/spec-schema.js')).schema));
 }
