@@ -17,13 +17,18 @@ fi
 echo "ci-setup: node $(node -v), npm $(npm -v)"
 
 # procps (ps) is missing from slim Debian images; the process-group tests use it to look at real processes.
-if ! command -v ps >/dev/null 2>&1; then
+# openssl makes the certificate of the messaging TLS tests.
+missing=""
+command -v ps >/dev/null 2>&1 || missing="$missing procps"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+if [ -n "$missing" ]; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "ci-setup: must run as root to install procps (try: sudo bash $0)" >&2
+    echo "ci-setup: must run as root to install$missing (try: sudo bash $0)" >&2
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q --no-install-recommends procps || { apt-get update -q && apt-get install -y -q --no-install-recommends procps; }
+  # shellcheck disable=SC2086 # word splitting of the package list is wanted
+  apt-get install -y -q --no-install-recommends $missing || { apt-get update -q && apt-get install -y -q --no-install-recommends $missing; }
 fi
 
 # Open MPI (the default mpirun) and MPICH for the real-MPI launcher suites.
