@@ -14,3 +14,4 @@ export {
   writeFileExclusiveSync,
   type JobPaths,
 } from '../workdir.js';
+export { generateJobSpecJsonSchema, type FieldDescriber } from '../json-schema.js';
