@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
+import { buildSchemaText } from '../scripts/schema.mjs';
 import { jobSpecJsonSchema, jobSpecJsonSchemaText } from './json-schema.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -13,9 +14,34 @@ const validate = new Ajv2020({ allErrors: true, strict: false }).compile(jobSpec
 const valid = (doc: unknown): boolean => validate(doc) === true;
 
 describe('the JSON Schema of spec files', () => {
-  it('the shipped schema/jobspec.schema.json is the generated one (run `npm run schema` after changing a schema)', () => {
-    expect(readFileSync(SHIPPED, 'utf8')).toBe(jobSpecJsonSchemaText());
+  it('the shipped schema/jobspec.schema.json is the generated one (run `npm run schema` after changing a schema or its docs)', () => {
+    expect(readFileSync(SHIPPED, 'utf8')).toBe(buildSchemaText());
+    expect(jobSpecJsonSchemaText()).toBe(readFileSync(SHIPPED, 'utf8'));
     expect(jobSpecJsonSchema()).toMatchObject({ $schema: 'https://json-schema.org/draft/2020-12/schema', anyOf: [{}, {}] });
+  });
+
+  it('describes every field of both forms from the TSDoc of the input types, defaults included', () => {
+    const undescribed: string[] = [];
+    const walk = (node: unknown, at: string): void => {
+      if (typeof node !== 'object' || node === null) return;
+      const o = node as Record<string, unknown>;
+      if (typeof o.properties === 'object' && o.properties !== null) {
+        for (const [key, value] of Object.entries(o.properties as Record<string, Record<string, unknown>>)) {
+          if (typeof value.description !== 'string' || value.description === '') undescribed.push(`${at}.${key}`);
+          walk(value, `${at}.${key}`);
+        }
+      }
+      for (const inner of [o.anyOf, o.items].flat()) walk(inner, at);
+    };
+    const [camel, psij] = jobSpecJsonSchema().anyOf as unknown[];
+    walk(camel, 'camel');
+    walk(psij, 'psij');
+    expect(undescribed).toEqual([]);
+    const props = (
+      camel as { properties: Record<string, { description: string; properties?: Record<string, { description: string }> }> }
+    ).properties;
+    expect(props.inheritEnvironment!.description).toMatch(/Default: true\.$/);
+    expect(props.resources!.properties!.memory!.description).toMatch(/in bytes/);
   });
 
   const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.json') && !f.endsWith('.derived.json'));

@@ -138,7 +138,6 @@ export function jobScriptFor(spec: JobSpec, launch: LaunchCommand, files: JobScr
       '  fi',
     );
   }
-  if (launchFailureFile !== undefined) job.push(`  rm -f -- ${shellQuote(launchFailureFile)}`);
   job.push(`  ${shellJoin(launch.argv)}`, '  _xw_rc=$?');
   if (launchFailureFile !== undefined) {
     const f = shellQuote(launchFailureFile);

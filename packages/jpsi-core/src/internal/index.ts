@@ -53,3 +53,4 @@ export {
   type PollerOptions,
   type PollerStats,
 } from './poller.js';
+export { generateJobSpecJsonSchema, type FieldDescriber } from '../json-schema.js';
