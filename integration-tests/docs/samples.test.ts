@@ -172,7 +172,7 @@ describe('docs samples: TypeScript', () => {
       });
     expect(errors, show(r)).toEqual([]);
     expect(r.code, show(r)).toBe(0);
-  }, 150_000);
+  }, 300_000);
 
   const tsx = path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs');
   for (const s of tsPrograms) {
