@@ -150,7 +150,7 @@ describe('level 0: every public package packed and installed together', () => {
       { cwd: project, timeout: 180_000 },
     );
     if (tsx.code !== 0) throw new Error(describeRun('npm install --save-dev tsx', tsx));
-  }, 360_000);
+  }, 600_000);
 
   afterAll(async () => {
     if (work && !process.env.EXAWORKS_KEEP_TMP) await rm(work, { recursive: true, force: true });
@@ -160,7 +160,7 @@ describe('level 0: every public package packed and installed together', () => {
   async function runModule(name: string, source: string): Promise<RunResult> {
     const file = path.join(project, name);
     await writeFile(file, source);
-    return run(process.execPath, [file], { cwd: project, env: childEnv({ HOME: home }), timeout: 60_000 });
+    return run(process.execPath, [file], { cwd: project, env: childEnv({ HOME: home }), timeout: 120_000 });
   }
 
   it('packs exactly the public packages, at their manifest versions', () => {
@@ -195,7 +195,7 @@ describe('level 0: every public package packed and installed together', () => {
     }
     const ls = await run('npm', ['ls', '--all', '--json'], { cwd: project });
     expect(ls.code, describeRun('npm ls --all', ls)).toBe(0);
-  });
+  }, 240_000); // real node and npx processes on a possibly loaded machine
 
   it('imports every package as ESM in a real node process and reports the packed versions', async () => {
     const r = await runModule(
@@ -225,7 +225,7 @@ console.log(JSON.stringify({ exports, coreVersion: VERSION, packages: info.packa
         true,
       );
     }
-  });
+  }, 240_000); // real node and npx processes on a possibly loaded machine
 
   it("runs a job through getExecutor('local') from the installed packages", async () => {
     const workDirectory = path.join(work, 'local-executor');
@@ -258,18 +258,18 @@ console.log(JSON.stringify({ executors: await listExecutors(), name: executor.na
     expect(out.states[0]).toBe('NEW');
     expect(out.states.at(-1)).toBe('COMPLETED');
     expect(await readFile(stdoutPath, 'utf8')).toBe('hello from level 0\n');
-  });
+  }, 240_000); // real node and npx processes on a possibly loaded machine
 
   it('runs a job through the installed exaworks bin (npx exaworks run -- /bin/echo hi)', async () => {
     const env = childEnv({ HOME: home, npm_config_cache: npmCache });
-    const r = await run('npx', ['--no', 'exaworks', 'run', '--', '/bin/echo', 'hi'], { cwd: project, env, timeout: 60_000 });
+    const r = await run('npx', ['--no', 'exaworks', 'run', '--', '/bin/echo', 'hi'], { cwd: project, env, timeout: 120_000 });
     expect(r.code, describeRun('npx exaworks run -- /bin/echo hi', r)).toBe(0);
     expect(r.stdout.split('\n')).toContain('hi');
     // After `--` npx passes --version to exaworks instead of answering it itself.
-    const version = await run('npx', ['--no', '--', 'exaworks', '--version'], { cwd: project, env, timeout: 60_000 });
+    const version = await run('npx', ['--no', '--', 'exaworks', '--version'], { cwd: project, env, timeout: 120_000 });
     expect(version.code, describeRun('npx -- exaworks --version', version)).toBe(0);
     expect(version.stdout.trim()).toBe(manifests.find((m) => m.name === '@exaworks/cli')?.version);
-  });
+  }, 240_000); // real node and npx processes on a possibly loaded machine
   it('follows getting started: the commands it documents made an ES module project (npm init -y is CommonJS)', async () => {
     const page = await readFile(gettingStarted, 'utf8');
     for (const command of [
@@ -298,12 +298,12 @@ console.log(JSON.stringify({ executors: await listExecutors(), name: executor.na
     const r = await run('npx', ['--no', 'tsx', 'hello.ts'], {
       cwd: project,
       env: childEnv({ HOME: home, TMPDIR: tmp, npm_config_cache: npmCache }),
-      timeout: 60_000,
+      timeout: 120_000,
     });
     expect(r.code, describeRun(`npx tsx hello.ts (docs/guide/getting-started.md:${sample!.line})`, r)).toBe(0);
     expect(r.stdout).toContain('COMPLETED 0');
     expect(await readFile(path.join(tmp, 'hello.out'), 'utf8')).toBe('hello\n');
-  });
+  }, 240_000); // real node and npx processes on a possibly loaded machine
 
   it('passes publint (every message, suggestions included) for every packed package', async () => {
     const { publint } = await import('publint');
@@ -348,5 +348,5 @@ console.log(JSON.stringify({ executors: await listExecutors(), name: executor.na
             problems.push(`${p.name}: ${x.kind} at ${x.entrypoint ?? '?'} (${x.resolutionKind ?? 'any resolution'})`);
     }
     expect(problems).toEqual([]);
-  }, 240_000);
+  }, 600_000); // attw loads its own TypeScript per tarball: slow on a loaded machine
 });

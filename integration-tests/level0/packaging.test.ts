@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -164,24 +164,22 @@ describe('level 0: packaging metadata of every public package', () => {
       const fixed = JSON.parse(await readFile(path.join(copy, 'package.json'), 'utf8')) as unknown;
       expect(fixed, `${manifest.name}: npm pkg fix would change package.json`).toEqual(manifest);
     }
-  }, 120_000);
+  }, 300_000);
 
   it('publishes (--dry-run) without npm correcting or warning about package.json', async () => {
     for (const { dir, manifest } of pkgs) {
-      const r = await run('npm', ['publish', '--dry-run', '--ignore-scripts', '--tag', 'dry-run'], dir, 120_000);
+      const r = await run('npm', ['publish', '--dry-run', '--ignore-scripts', '--tag', 'dry-run'], dir, 240_000);
       expect(r.code, `${manifest.name}: npm publish --dry-run\n${r.out}`).toBe(0);
       // The only expected warning: nobody is logged in to the registry in a test.
       const warnings = r.out.split('\n').filter((l) => /npm warn publish/.test(l) && !/requires you to be logged in/.test(l));
       expect(warnings, `${manifest.name}: npm publish --dry-run warns`).toEqual([]);
     }
-  }, 240_000);
+  }, 600_000);
 
   it('releases every unreleased package (0.0.0, no CHANGELOG.md) as 0.1.0 from the pending changesets', async () => {
-    const out = path.join(scratch, 'changeset-status.json');
-    const bin = path.join(repoRoot, 'node_modules', '@changesets', 'cli', 'bin.js');
-    const r = await run(process.execPath, [bin, 'status', `--output=${out}`], repoRoot, 60_000);
-    expect(r.code, `changeset status\n${r.out}`).toBe(0);
-    const plan = JSON.parse(await readFile(out, 'utf8')) as { releases: { name: string; newVersion: string }[] };
+    // The plan `changeset status` prints, computed without git (a CI clone may be shallow or lack `main`).
+    const { default: getReleasePlan } = await import('@changesets/get-release-plan');
+    const plan = await getReleasePlan(repoRoot);
     const planned = new Map(plan.releases.map((x) => [x.name, x.newVersion]));
     // A package never released (no CHANGELOG.md yet: `changeset version` writes it) sits at 0.0.0,
     // so that its first `minor` changeset makes 0.1.0 (0.1.0 + minor would make 0.2.0).
@@ -192,6 +190,5 @@ describe('level 0: packaging metadata of every public package', () => {
         `${manifest.name}: add a \`minor\` changeset (.changeset/*.md) for its first release`,
       ).toBe('0.1.0');
     }
-    await writeFile(out, '');
   }, 90_000);
 });

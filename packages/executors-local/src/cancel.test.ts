@@ -21,7 +21,7 @@ describe('LocalExecutor: cancel', () => {
           return false;
         }
       },
-      10_000,
+      30_000,
       'grandchild pid',
     );
     const grandchild = Number(readFileSync(pidFile, 'utf8'));
@@ -30,7 +30,7 @@ describe('LocalExecutor: cancel', () => {
     const status = await job.wait({ timeout: 30_000 });
     expect(status?.state).toBe(JobState.CANCELED);
     expect(job.history.map((s) => s.state)).toEqual(['NEW', 'QUEUED', 'STAGE_IN', 'ACTIVE', 'STAGE_OUT', 'CLEANUP', 'CANCELED']);
-    await until(() => !pidAlive(grandchild), 5_000, 'grandchild to die');
+    await until(() => !pidAlive(grandchild), 20_000, 'grandchild to die');
   });
 
   it('SIGKILLs the processes that ignore SIGTERM after the grace period', async () => {
@@ -50,7 +50,7 @@ describe('LocalExecutor: cancel', () => {
           return false;
         }
       },
-      10_000,
+      30_000,
       'pid file',
     );
     const inner = Number(readFileSync(pidFile, 'utf8'));

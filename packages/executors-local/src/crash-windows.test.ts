@@ -127,7 +127,7 @@ describe('LocalExecutor: crash windows', () => {
     expect(agent).toBeDefined();
     process.kill(Number(agent), 'SIGKILL'); // only the agent: the watcher of the long job keeps its stdout open
     // Reaped (gone from /proc, not a zombie): Node has seen it exit.
-    await until(() => !existsSync(`/proc/${agent}`), 5_000, 'the agent to die');
+    await until(() => !existsSync(`/proc/${agent}`), 20_000, 'the agent to die');
     const next = await e.submit({ executable: '/bin/true' });
     expect((await next.wait({ timeout: 20_000 }))?.state).toBe('COMPLETED');
     expect(long.status.state).toBe('ACTIVE'); // the next job was not held until the long one ended: it cannot end yet

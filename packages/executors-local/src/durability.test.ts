@@ -60,7 +60,7 @@ describe('LocalExecutor: durability across processes', () => {
     const specs = [
       counted(runs, 'quick', 0.2, 0), // running at the kill, ends while nobody tracks it
       counted(runs, 'long', 2, 3), // still running when the new executor starts
-      counted(runs, 'lost', 30), // killed behind everyone's back: no result file
+      counted(runs, 'lost', 600), // killed behind everyone's back: no result file
       counted(runs, 'queued1', 0.1, 0), // queued at the kill
       counted(runs, 'queued2', 0.1, 7),
     ];
@@ -68,7 +68,7 @@ describe('LocalExecutor: durability across processes', () => {
     const child = startChild({ op: 'submit-and-hang', workDirectory: wd, maxCores: 3, waitActive: true, specs }, (line) => {
       ids = (JSON.parse(line) as { ids: string[] }).ids;
     });
-    await until(() => ids.length === 5, 20_000, 'the child to submit');
+    await until(() => ids.length === 5, 90_000, 'the child to submit');
     await until(
       () => {
         try {
@@ -77,7 +77,7 @@ describe('LocalExecutor: durability across processes', () => {
           return false;
         }
       },
-      10_000,
+      60_000,
       'three jobs to start',
     );
     child.kill('SIGKILL');
@@ -90,7 +90,7 @@ describe('LocalExecutor: durability across processes', () => {
       .map((l) => JSON.parse(l) as { pid?: number })
       .find((l) => l.pid !== undefined)!.pid!;
     process.kill(-lostPid, 'SIGKILL');
-    await until(() => !pidAlive(lostPid), 5_000, 'the lost job to die');
+    await until(() => !pidAlive(lostPid), 20_000, 'the lost job to die');
     await new Promise((r) => setTimeout(r, 400));
 
     const e = executor(wd, { maxCores: 3 });
@@ -147,7 +147,7 @@ describe('LocalExecutor: durability across processes', () => {
     const wd = tempDir();
     const runs = path.join(tempDir('xw-runs-'), 'runs');
     const e = executor(wd, { maxCores: 1 });
-    const running = await e.submit(counted(runs, 'running', 30) as never);
+    const running = await e.submit(counted(runs, 'running', 600) as never);
     const queued = await e.submit(counted(runs, 'queued', 0) as never);
     await running.wait({ targetStates: [JobState.ACTIVE] });
     const r1 = (await runChild({ op: 'cancel', workDirectory: wd, nativeId: queued.nativeId })) as { state: string };
@@ -204,7 +204,7 @@ describe('LocalExecutor: durability across processes', () => {
           return false;
         }
       },
-      5_000,
+      30_000,
       'the stand-in job to start',
     );
     const e = executor(wd, { maxCores: 1 });
@@ -227,7 +227,7 @@ describe('LocalExecutor: durability across processes', () => {
     const wd = tempDir();
     const runs = path.join(tempDir('xw-runs-'), 'runs');
     const owner = executor(wd, { maxCores: 1 });
-    const blocker = await owner.submit(counted(runs, 'blocker', 30) as never);
+    const blocker = await owner.submit(counted(runs, 'blocker', 600) as never);
     const queued = await owner.submit(counted(runs, 'queued', 0) as never);
     await blocker.wait({ targetStates: [JobState.ACTIVE] });
     const other = executor(wd);
@@ -243,7 +243,7 @@ describe('LocalExecutor: durability across processes', () => {
           return false;
         }
       },
-      5_000,
+      30_000,
       'the blocker to record its run',
     );
     await owner.cancel(blocker);

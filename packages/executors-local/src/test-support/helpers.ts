@@ -55,7 +55,7 @@ export function startChild(command: Record<string, unknown>, onLine: (line: stri
 }
 
 /** Resolves when `cond` is true, polling; rejects after `timeout` ms. */
-export async function until(cond: () => boolean | Promise<boolean>, timeout = 15_000, what = 'condition'): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, timeout = 30_000, what = 'condition'): Promise<void> {
   const end = Date.now() + timeout;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
