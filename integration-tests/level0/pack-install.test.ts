@@ -15,7 +15,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The public packages the SDK ships today; a package added to packages/ must be added here. */
-const EXPECTED_PACKAGES = ['@exaworks/cli', '@exaworks/executors-local', '@exaworks/jpsi-core', '@exaworks/launcher'];
+const EXPECTED_PACKAGES = [
+  '@exaworks/cli',
+  '@exaworks/executors-local',
+  '@exaworks/jpsi-core',
+  '@exaworks/launcher',
+  '@exaworks/messaging',
+];
 
 interface Manifest {
   name: string;
