@@ -146,7 +146,9 @@ try {
     const all: Promise<void>[] = [];
     for (let i = 0; i < n; i++) all.push(pub.publish(topic, { ...payload, i }));
     await Promise.all(all);
-    return n / ((performance.now() - t0) / 1000);
+    const rate = n / ((performance.now() - t0) / 1000);
+    if (got !== n) throw new Error(`the subscriber got ${got} of ${n} messages`);
+    return rate;
   };
   await ourPubSub(5000);
 

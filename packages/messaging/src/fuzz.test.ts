@@ -93,6 +93,7 @@ const hard = fc.oneof(
 const plan = fc.record({
   authenticate: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
   soft: fc.array(soft, { minLength: 150, maxLength: 250 }),
+  batch: fc.boolean(),
   hard,
 });
 
@@ -113,7 +114,7 @@ beforeAll(async () => {
 afterAll(() => hub.close());
 
 /** One hostile peer: optionally authenticates, sends its soft frames (if authenticated) and one hard frame. */
-async function attack(p: { authenticate: boolean; soft: string[]; hard: string | Buffer }): Promise<void> {
+async function attack(p: { authenticate: boolean; soft: string[]; batch: boolean; hard: string | Buffer }): Promise<void> {
   const ws = new WebSocket(hub.url);
   const closed = new Promise<void>((resolve) => ws.on('close', () => resolve()));
   ws.on('error', () => {});
@@ -136,7 +137,9 @@ async function attack(p: { authenticate: boolean; soft: string[]; hard: string |
       }),
     );
     await new Promise((r) => ws.once('message', r));
-    for (const f of p.soft) ws.send(f);
+    // One WebSocket message per frame, or all of them as one batch (a JSON array), as clients do under load.
+    if (p.batch) ws.send(`[${p.soft.join(',')}]`);
+    else for (const f of p.soft) ws.send(f);
     frames += p.soft.length;
   }
   ws.send(p.hard);
