@@ -65,7 +65,7 @@ describe('resume after SIGKILL', () => {
     expect(by.get('never')).toMatchObject({ state: 'skipped', cause: 'fails' });
   });
 
-  it('killed at random points, many times: same result, no finished task rerun, every job run exactly once', async () => {
+  it('killed at random points, many times: same result, no finished task rerun, no job run twice unless its executor lost it', async () => {
     let interrupted = 0; // kills that landed while the workflow was mid-run
     await fc.assert(
       fc.asyncProperty(
@@ -110,8 +110,17 @@ describe('resume after SIGKILL', () => {
           }
           expect(final.outcome).toEqual(expected.outcome);
           expect(final.ok).toBe(expected.ok);
-          const jobs = lines(path.join(dir, 'jobs.log')).sort();
-          expect(jobs).toEqual(['collect', 'fails', 'prepare', 'sim-0', 'sim-1', 'sim-2', 'sim-3']);
+          // Every job ran; a second run only where the executor lost the job in the crash (a `lost` record:
+          // killed while starting it, it could not tell whether the job ran): the one at-least-once window.
+          const lost = readJournal<{ t: string; n?: string }>(journal).records.filter((r) => r.t === 'lost');
+          const runs = new Map<string, number>();
+          for (const name of lines(path.join(dir, 'jobs.log'))) runs.set(name, (runs.get(name) ?? 0) + 1);
+          for (const name of ['collect', 'fails', 'prepare', 'sim-0', 'sim-1', 'sim-2', 'sim-3']) {
+            const count = runs.get(name) ?? 0;
+            expect(count, `${name} ran ${count} times`).toBeGreaterThanOrEqual(1);
+            expect(count, `${name} ran ${count} times`).toBeLessThanOrEqual(1 + lost.filter((r) => r.n === name).length);
+          }
+          expect([...runs.keys()].sort()).toEqual(['collect', 'fails', 'prepare', 'sim-0', 'sim-1', 'sim-2', 'sim-3']);
         },
       ),
       { numRuns: 6, endOnFailure: true },
