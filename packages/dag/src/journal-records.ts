@@ -11,6 +11,8 @@ export type WorkflowRecord =
   /** A job submission is about to happen; `k` is put in the job's environment to find it again. */
   | { t: 'submit'; n: string; a: number; k: string }
   | { t: 'native'; n: string; a: number; id: string }
+  /** A re-attached job whose executor lost it in the crash (FAILED, no exit code): submitted again. */
+  | { t: 'lost'; n: string; a: number; id: string }
   /** Succeeded; `c` reused from the cache; `p` the task added tasks (a planner, replayed on resume). */
   | { t: 'ok'; n: string; a: number; v?: unknown; c?: 1; p?: 1; id?: string }
   | { t: 'fail'; n: string; a: number; e: string; id?: string }
@@ -97,6 +99,7 @@ export function restoreRun(records: readonly WorkflowRecord[]): RestoredRun {
         t.error = r.e;
         break;
       }
+      case 'lost':
       case 'retry': {
         const t = get(r.n);
         t.nativeId = undefined;

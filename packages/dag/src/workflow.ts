@@ -960,7 +960,7 @@ class RunState {
   }
 
   /** Submits (or re-attaches to) the job of `n`, waits for it to end, returns its result. */
-  async #runJob(n: Node, attempt: number, resume: RestoredTask | undefined): Promise<JobResult> {
+  async #runJob(n: Node, attempt: number, resume: RestoredTask | undefined, lostBefore = false): Promise<JobResult> {
     const executor = this.options.executor;
     if (!executor) {
       throw new WorkflowError(
@@ -971,10 +971,20 @@ class RunState {
     if (resume?.nativeId !== undefined) job = await this.#attach(executor, resume.nativeId);
     else if (resume?.submitKey !== undefined) job = await this.#findByKey(executor, resume.submitKey);
     const attached = job !== undefined;
+    if (attached && job !== undefined) {
+      const status = await job.wait();
+      // The previous runner died while its executor was starting this job, and the executor could
+      // not tell whether it ran (FAILED without an exit code). That is the crash's doing, not the
+      // job's: submit it again (at-least-once in this one window), recorded as `lost`.
+      if (status?.state === JobState.FAILED && status.exitCode === undefined && this.#current(n, attempt)) {
+        if (this.journal) await this.journal.append({ t: 'lost', n: n.name, a: attempt, id: job.nativeId! });
+        return this.#runJob(n, attempt, undefined, true);
+      }
+    }
     if (!job) {
       const base = typeof n.spec === 'function' ? n.spec(this.#inputs(n)) : n.spec!;
       const spec = isJobSpec(base) ? base : createJobSpec(base);
-      const key = `${this.runId}:${n.name}:${attempt}`;
+      const key = `${this.runId}:${n.name}:${attempt}${lostBefore ? ':again' : ''}`;
       const input = jobSpecToInput(spec);
       const withKey = createJobSpec({ ...input, environment: { ...input.environment, [SUBMIT_KEY_ENV]: key } });
       if (this.journal) await this.journal.append({ t: 'submit', n: n.name, a: attempt, k: key });

@@ -33,6 +33,22 @@ describe('Journal', () => {
     expect((await Journal.open(file)).records).toHaveLength(101);
   });
 
+  it('writes a batch early once it reaches 1 MiB', async () => {
+    const file = fresh();
+    let writes = 0;
+    const { journal } = await Journal.open<{ pad: string }>(file, {
+      write: (fd, b, o, l) => {
+        writes++;
+        return writeSync(fd, b, o, l);
+      },
+    });
+    const pad = 'x'.repeat(1000);
+    await Promise.all(Array.from({ length: 3000 }, () => journal.append({ pad })));
+    expect(writes).toBe(3); // ~3 MB in one turn: two full batches and the rest
+    await journal.close();
+    expect(readJournal(file).records).toHaveLength(3000);
+  });
+
   it('loops over short writes until the whole batch is in the file', async () => {
     const file = fresh();
     const { journal } = await Journal.open<{ s: string }>(file, {

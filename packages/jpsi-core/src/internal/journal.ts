@@ -5,7 +5,8 @@
  *   and a write that fails (ENOSPC, EIO, …) truncates the file back to where the batch began and
  *   rejects every record of that batch with a {@link StorageError}. Nothing is half-accepted.
  * - Records appended during one event-loop turn go to the file in one `write` (one `fsync` when
- *   `fsync` is on), so a thousand state changes cost one system call, not a thousand.
+ *   `fsync` is on), so a thousand state changes cost one system call, not a thousand. A batch is
+ *   written early once it reaches 1 MiB, so memory stays bounded.
  * - The reader tolerates a torn last line (a writer killed mid-append) and only the last; a torn
  *   line anywhere else is corruption and is reported. Opening for append first cuts a torn tail
  *   off, so the next record never glues onto half a line.
@@ -50,6 +51,8 @@ export interface JournalContents<T> {
 }
 
 const NEWLINE = 0x0a;
+/** Characters queued before a batch is written without waiting for the end of the turn. */
+const MAX_BATCH_BYTES = 1 << 20;
 
 /** Parses journal text; only the last line may be incomplete. */
 function parseJournal<T>(file: string, data: Buffer): JournalContents<T> {
@@ -126,6 +129,7 @@ export class Journal<T = unknown> {
   #closed = false;
   #failure: StorageError | undefined;
   #unreported: StorageError | undefined;
+  #pendingBytes = 0;
 
   private constructor(file: string, fd: number, size: number, options: JournalOptions) {
     this.file = file;
@@ -184,13 +188,15 @@ export class Journal<T = unknown> {
    */
   append(record: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      // The waiter goes first: if this record fills the batch, it is written (and answered) with it.
+      const waiter = { resolve, reject };
+      this.#waiters.push(waiter);
       try {
         this.enqueue(record);
       } catch (err) {
+        this.#waiters.splice(this.#waiters.lastIndexOf(waiter), 1);
         reject(err);
-        return;
       }
-      this.#waiters.push({ resolve, reject });
     });
   }
 
@@ -210,6 +216,12 @@ export class Journal<T = unknown> {
     }
     if (line === undefined) throw new StorageError('Could not serialise a journal record: it is not JSON.');
     this.#lines.push(line);
+    this.#pendingBytes += line.length + 1;
+    // A bounded batch: a turn that appends a million records writes them in 1 MiB pieces, not one huge string.
+    if (this.#pendingBytes >= MAX_BATCH_BYTES) {
+      this.#flushBatch();
+      return;
+    }
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => this.#flushBatch());
@@ -234,6 +246,7 @@ export class Journal<T = unknown> {
   /** Writes the batch now. Synchronous: see the module comment for why one write per turn. */
   #flushBatch(): void {
     this.#scheduled = false;
+    this.#pendingBytes = 0;
     const lines = this.#lines;
     const waiters = this.#waiters;
     this.#lines = [];
