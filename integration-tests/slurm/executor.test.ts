@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Job, JobNotFoundError, SubmitError, getExecutor, type JobStatus } from '@exaworks/jpsi-core';
+import { Job, JobNotFoundError, SubmitError, getExecutor, silentLogger, type JobStatus } from '@exaworks/jpsi-core';
 import type { BatchExecutor } from '@exaworks/executors-batch';
 import { createSlurmExecutor } from '@exaworks/executors-slurm';
 import { freshWorkDirectory, run, scontrolJob, slurmState, slurmUp, squeueShim, until, withPathFirst } from './support.js';
@@ -126,6 +126,7 @@ describe.runIf(slurmUp)('Slurm executor (real Slurm)', () => {
       pollInterval: 600_000,
       initialPollDelay: 600_000,
       commandTimeout: 500,
+      logger: silentLogger, // the failures are the point here
     });
     try {
       const job = await ex2.submit({ executable: '/bin/sh', arguments: ['-c', 'exit 3'] });
