@@ -11,7 +11,9 @@ import { fluxScheduler } from '@exaworks/executors-flux';
 import { lsfScheduler } from '@exaworks/executors-lsf';
 import { pbsScheduler } from '@exaworks/executors-pbs';
 
-const value = fc.string({ unit: 'binary', minLength: 1, maxLength: 24 }).filter((s) => s.isWellFormed() && !/[\0\r\n]/.test(s));
+const value = fc
+  .string({ unit: 'binary', minLength: 1, maxLength: 24 })
+  .filter((s) => Buffer.from(s, 'utf8').toString('utf8') === s && !/[\0\r\n]/.test(s));
 
 /** Splits each directive body with bash and returns the words of each (NUL-separated, each body led by its word count). */
 function bashWords(bodies: readonly string[]): string[][] {
