@@ -22,4 +22,4 @@
  * @module
  */
 export { VERSION, createLsfExecutor, executorProvider } from './executor.js';
-export { LSF_STATES, lsfCustomDirective, lsfJobInfo, lsfScheduler, parseLsfQuery } from './scheduler.js';
+export { LSF_STATES, lsfCustomDirective, lsfJobInfo, lsfScheduler, parseLsfQuery, type LsfJobRecord } from './scheduler.js';

@@ -60,7 +60,8 @@ export function lsfCustomDirective(key: string, value: CustomAttributeValue): st
   return value === true ? `-${key}` : `-${key} ${shellQuote(String(value))}`;
 }
 
-interface BjobsRecord {
+/** The fields of one `bjobs -json` record that the adapter reads (LSF prints every value as a string). */
+export interface LsfJobRecord {
   readonly JOBID?: string;
   readonly STAT?: string;
   readonly EXIT_CODE?: string;
@@ -68,9 +69,9 @@ interface BjobsRecord {
   readonly ERROR?: string;
 }
 
-function readRecords(result: CommandResult, command: string): BjobsRecord[] {
+function readRecords(result: CommandResult, command: string): LsfJobRecord[] {
   if (result.exitCode !== 0) throw new BackendError(`${command} failed (exit status ${result.exitCode}): ${firstLine(result)}`);
-  let doc: { RECORDS?: BjobsRecord[] };
+  let doc: { RECORDS?: LsfJobRecord[] };
   try {
     doc = JSON.parse(result.stdout) as typeof doc;
   } catch (cause) {
@@ -81,7 +82,7 @@ function readRecords(result: CommandResult, command: string): BjobsRecord[] {
 }
 
 /** What one `bjobs -json` record says, in PSI/J terms. */
-export function lsfJobInfo(record: BjobsRecord): SchedulerJobInfo {
+export function lsfJobInfo(record: LsfJobRecord): SchedulerJobInfo {
   const nativeState = record.STAT ?? '?';
   const reasonText = record.EXIT_REASON && record.EXIT_REASON !== '-' ? record.EXIT_REASON : undefined;
   let mapped = LSF_STATES[nativeState] ?? { state: JobState.QUEUED };

@@ -31,4 +31,5 @@ export {
   pbsJobInfo,
   pbsScheduler,
   pbsWalltime,
+  type PbsQstatJob,
 } from './scheduler.js';

@@ -60,7 +60,8 @@ export function pbsCustomDirective(key: string, value: CustomAttributeValue): st
   return value === true ? `-${key}` : `-${key} ${shellQuote(String(value))}`;
 }
 
-interface QstatJob {
+/** The fields of one job entry of `qstat -f -F json` that the adapter reads. */
+export interface PbsQstatJob {
   readonly job_state?: string;
   readonly Exit_status?: number;
   readonly substate?: number;
@@ -68,7 +69,7 @@ interface QstatJob {
   readonly Job_Owner?: string;
 }
 
-function readReport(result: CommandResult): Record<string, QstatJob> {
+function readReport(result: CommandResult): Record<string, PbsQstatJob> {
   // 153: some of the ids are unknown (purged from history); the others are still reported.
   if (result.exitCode !== 0 && result.exitCode !== 153) {
     throw new BackendError(`qstat failed (exit status ${result.exitCode}): ${firstLine(result)}`);
@@ -77,7 +78,7 @@ function readReport(result: CommandResult): Record<string, QstatJob> {
     if (result.exitCode === 153) return {};
     throw new BackendError('qstat printed nothing');
   }
-  let report: { Jobs?: Record<string, QstatJob> };
+  let report: { Jobs?: Record<string, PbsQstatJob> };
   try {
     report = JSON.parse(result.stdout) as typeof report;
   } catch (cause) {
@@ -88,7 +89,7 @@ function readReport(result: CommandResult): Record<string, QstatJob> {
 }
 
 /** What one `qstat -f -F json` job entry says, in PSI/J terms. */
-export function pbsJobInfo(entry: QstatJob): SchedulerJobInfo {
+export function pbsJobInfo(entry: PbsQstatJob): SchedulerJobInfo {
   const nativeState = entry.job_state ?? '?';
   const mapped = PBS_STATES[nativeState] ?? { state: JobState.QUEUED };
   const message = entry.comment;
