@@ -173,7 +173,7 @@ export class Workflow {
 
   /**
    * Defines an in-process task. Its function receives the results of its `after` tasks, by name.
-   * @throws {@link ValidationError} for a bad name, a duplicate name or bad options.
+   * @throws `ValidationError` (jpsi-core) for a bad name, a duplicate name or bad options.
    */
   task<T>(name: string, fn: TaskFunction<T>, options?: TaskOptions): TaskFuture<T> {
     if (typeof fn !== 'function') {
@@ -185,7 +185,7 @@ export class Workflow {
   /**
    * Defines a job, run by the workflow's executor. Resolves to `{ nativeId, exitCode, state }`;
    * a job that does not end COMPLETED with exit code 0 fails the task.
-   * @throws {@link ValidationError} for a bad name, spec or options.
+   * @throws `ValidationError` (jpsi-core) for a bad name, spec or options.
    */
   job(name: string, spec: JobSpecSource, options?: TaskOptions): TaskFuture<JobResult> {
     const source = typeof spec === 'function' || isJobSpec(spec) ? spec : createJobSpec(spec);
@@ -326,7 +326,7 @@ export class Workflow {
 
   /**
    * Checks the graph without running it.
-   * @throws {@link ValidationError} naming unknown predecessors or a cycle with its path.
+   * @throws `ValidationError` (jpsi-core) naming unknown predecessors or a cycle with its path.
    */
   validate(): void {
     this.#link();
@@ -336,7 +336,7 @@ export class Workflow {
    * Runs the workflow to the end. With a journal that holds an interrupted run of this workflow,
    * continues it: finished tasks are not run again, jobs still running are re-attached by native
    * id, unfinished work runs.
-   * @throws {@link ValidationError} for an invalid graph; {@link WorkflowError} for a journal of another workflow;
+   * @throws `ValidationError` (jpsi-core) for an invalid graph; {@link WorkflowError} for a journal of another workflow;
    * a StorageError if the journal cannot be written.
    */
   async run(options: RunOptions = {}): Promise<RunSummary> {
