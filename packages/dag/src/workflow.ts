@@ -971,16 +971,6 @@ class RunState {
     if (resume?.nativeId !== undefined) job = await this.#attach(executor, resume.nativeId);
     else if (resume?.submitKey !== undefined) job = await this.#findByKey(executor, resume.submitKey);
     const attached = job !== undefined;
-    if (attached && job !== undefined) {
-      const status = await job.wait();
-      // The previous runner died while its executor was starting this job, and the executor could
-      // not tell whether it ran (FAILED without an exit code). That is the crash's doing, not the
-      // job's: submit it again (at-least-once in this one window), recorded as `lost`.
-      if (status?.state === JobState.FAILED && status.exitCode === undefined && this.#current(n, attempt)) {
-        if (this.journal) await this.journal.append({ t: 'lost', n: n.name, a: attempt, id: job.nativeId! });
-        return this.#runJob(n, attempt, undefined, true);
-      }
-    }
     if (!job) {
       const base = typeof n.spec === 'function' ? n.spec(this.#inputs(n)) : n.spec!;
       const spec = isJobSpec(base) ? base : createJobSpec(base);
@@ -1005,6 +995,13 @@ class RunState {
     this.#emit?.({ type: 'submitted', task: n.name, attempt, nativeId, attached });
     const status = await job.wait();
     if (status === undefined) throw new WorkflowError(`Job of task "${n.name}" ended without a status.`);
+    // A re-attached job that the previous runner's executor lost while starting it (FAILED without an
+    // exit code: it cannot tell whether the job ran) failed because of the crash, not by itself: submit
+    // it again (at-least-once in this one window), recorded as `lost`.
+    if (attached && status.state === JobState.FAILED && status.exitCode === undefined && this.#current(n, attempt)) {
+      if (this.journal) await this.journal.append({ t: 'lost', n: n.name, a: attempt, id: nativeId });
+      return this.#runJob(n, attempt, undefined, true);
+    }
     if (status.state === JobState.COMPLETED && (status.exitCode ?? 0) === 0) {
       return { nativeId, exitCode: status.exitCode, state: status.state };
     }
