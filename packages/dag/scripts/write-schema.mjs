@@ -1,10 +1,14 @@
 // Writes schema/workflow.schema.json from the built package (zod's z.toJSONSchema). Run after `tsc -b`.
-import { writeFileSync } from 'node:fs';
+// The file is left alone when its content is already the same JSON (so its committed formatting stays).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { workflowJsonSchema } from '../dist/index.js';
 
+const target = new URL('../schema/workflow.schema.json', import.meta.url);
 const schema = {
   $id: 'https://exaworks.org/schemas/dag/workflow.schema.json',
   title: 'ExaWorks DAG workflow file',
   ...workflowJsonSchema(),
 };
-writeFileSync(new URL('../schema/workflow.schema.json', import.meta.url), `${JSON.stringify(schema, null, 2)}\n`);
+const current = existsSync(target) ? JSON.parse(readFileSync(target, 'utf8')) : undefined;
+if (!isDeepStrictEqual(current, schema)) writeFileSync(target, `${JSON.stringify(schema, null, 2)}\n`);

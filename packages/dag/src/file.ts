@@ -113,7 +113,7 @@ type Locate = (p: readonly PropertyKey[]) => string;
 
 /**
  * Parses and validates a workflow document. `text` is YAML or JSON.
- * @throws {@link ValidationError} with every issue; each message begins with `file:line:col`.
+ * @throws `ValidationError` (jpsi-core) with every issue; each message begins with `file:line:col`.
  */
 export function parseWorkflowFile(text: string, file = 'workflow.yaml'): LoadedWorkflow {
   const lineCounter = new LineCounter();

@@ -173,7 +173,7 @@ export class Workflow {
 
   /**
    * Defines an in-process task. Its function receives the results of its `after` tasks, by name.
-   * @throws {@link ValidationError} for a bad name, a duplicate name or bad options.
+   * @throws `ValidationError` (jpsi-core) for a bad name, a duplicate name or bad options.
    */
   task<T>(name: string, fn: TaskFunction<T>, options?: TaskOptions): TaskFuture<T> {
     if (typeof fn !== 'function') {
@@ -185,7 +185,7 @@ export class Workflow {
   /**
    * Defines a job, run by the workflow's executor. Resolves to `{ nativeId, exitCode, state }`;
    * a job that does not end COMPLETED with exit code 0 fails the task.
-   * @throws {@link ValidationError} for a bad name, spec or options.
+   * @throws `ValidationError` (jpsi-core) for a bad name, spec or options.
    */
   job(name: string, spec: JobSpecSource, options?: TaskOptions): TaskFuture<JobResult> {
     const source = typeof spec === 'function' || isJobSpec(spec) ? spec : createJobSpec(spec);
@@ -326,7 +326,7 @@ export class Workflow {
 
   /**
    * Checks the graph without running it.
-   * @throws {@link ValidationError} naming unknown predecessors or a cycle with its path.
+   * @throws `ValidationError` (jpsi-core) naming unknown predecessors or a cycle with its path.
    */
   validate(): void {
     this.#link();
@@ -336,7 +336,7 @@ export class Workflow {
    * Runs the workflow to the end. With a journal that holds an interrupted run of this workflow,
    * continues it: finished tasks are not run again, jobs still running are re-attached by native
    * id, unfinished work runs.
-   * @throws {@link ValidationError} for an invalid graph; {@link WorkflowError} for a journal of another workflow;
+   * @throws `ValidationError` (jpsi-core) for an invalid graph; {@link WorkflowError} for a journal of another workflow;
    * a StorageError if the journal cannot be written.
    */
   async run(options: RunOptions = {}): Promise<RunSummary> {
@@ -971,16 +971,6 @@ class RunState {
     if (resume?.nativeId !== undefined) job = await this.#attach(executor, resume.nativeId);
     else if (resume?.submitKey !== undefined) job = await this.#findByKey(executor, resume.submitKey);
     const attached = job !== undefined;
-    if (attached && job !== undefined) {
-      const status = await job.wait();
-      // The previous runner died while its executor was starting this job, and the executor could
-      // not tell whether it ran (FAILED without an exit code). That is the crash's doing, not the
-      // job's: submit it again (at-least-once in this one window), recorded as `lost`.
-      if (status?.state === JobState.FAILED && status.exitCode === undefined && this.#current(n, attempt)) {
-        if (this.journal) await this.journal.append({ t: 'lost', n: n.name, a: attempt, id: job.nativeId! });
-        return this.#runJob(n, attempt, undefined, true);
-      }
-    }
     if (!job) {
       const base = typeof n.spec === 'function' ? n.spec(this.#inputs(n)) : n.spec!;
       const spec = isJobSpec(base) ? base : createJobSpec(base);
@@ -1005,6 +995,13 @@ class RunState {
     this.#emit?.({ type: 'submitted', task: n.name, attempt, nativeId, attached });
     const status = await job.wait();
     if (status === undefined) throw new WorkflowError(`Job of task "${n.name}" ended without a status.`);
+    // A re-attached job that the previous runner's executor lost while starting it (FAILED without an
+    // exit code: it cannot tell whether the job ran) failed because of the crash, not by itself: submit
+    // it again (at-least-once in this one window), recorded as `lost`.
+    if (attached && status.state === JobState.FAILED && status.exitCode === undefined && this.#current(n, attempt)) {
+      if (this.journal) await this.journal.append({ t: 'lost', n: n.name, a: attempt, id: nativeId });
+      return this.#runJob(n, attempt, undefined, true);
+    }
     if (status.state === JobState.COMPLETED && (status.exitCode ?? 0) === 0) {
       return { nativeId, exitCode: status.exitCode, state: status.state };
     }

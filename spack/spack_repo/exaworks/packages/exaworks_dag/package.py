@@ -18,7 +18,7 @@ class ExaworksDag(Package):
 
     # sha256 of the published npm tarball (the registry itself lists only sha512 integrity):
     # `sha256sum` of the `npm pack` output at release time. expand=False keeps the .tgz for npm.
-    version("0.1.0", sha256="e1001c31301b7014b5f1e603115d37033bd610a918d93d765daa878f384b189b", expand=False)
+    version("0.1.0", sha256="8a3e192961ad948ed8b0ace172f979b40d2cf4fa0026cb268a8c5030831c34a1", expand=False)
 
     # The SDK needs Node 20.19 or later; npm is only used to unpack and install the tarball.
     depends_on("node-js@20.19:", type=("build", "run"))
