@@ -42,10 +42,11 @@ const quantile = (xs: number[], q: number): number => {
 };
 
 /** Seconds from the first plain `sbatch` until squeue shows every one of them COMPLETED. */
-async function rawSbatch(n: number, cwd: string): Promise<number> {
+async function rawSbatch(n: number, cwd: string): Promise<{ total: number; submit: number }> {
   const t0 = performance.now();
   const ids = new Set<string>();
   for (let i = 0; i < n; i++) ids.add((await run('sbatch', ['--parsable', '--wrap', 'true'], { cwd })).stdout.trim());
+  const submit = (performance.now() - t0) / 1000;
   for (;;) {
     const { stdout } = await run('squeue', ['--me', '-h', '-t', 'all', '-O', 'JobID:|,State:|']);
     let done = 0;
@@ -53,7 +54,7 @@ async function rawSbatch(n: number, cwd: string): Promise<number> {
       const [id, state] = line.split('|');
       if (id !== undefined && ids.has(id.trim()) && state?.trim() === 'COMPLETED') done++;
     }
-    if (done === n) return (performance.now() - t0) / 1000;
+    if (done === n) return { total: (performance.now() - t0) / 1000, submit };
     await sleep(250);
   }
 }
@@ -72,13 +73,15 @@ try {
   const work = path.join(tmp, 'work');
 
   // 1. Plain sbatch loop.
-  const rawSeconds = await rawSbatch(JOBS, tmp);
+  const raw = await rawSbatch(JOBS, tmp);
+  const rawSeconds = raw.total;
 
   // 2. The same number of jobs through the executor.
   const ex = createSlurmExecutor({ workDirectory: work, pollInterval: POLL_MS, initialPollDelay: POLL_MS });
   const t0 = performance.now();
   const jobs: Job[] = [];
   for (let i = 0; i < JOBS; i++) jobs.push(await ex.submit({ executable: '/bin/true' }));
+  const oursSubmitSeconds = (performance.now() - t0) / 1000;
   const statuses = await Promise.all(jobs.map((j) => j.wait()));
   const oursSeconds = (performance.now() - t0) / 1000;
   const completed = statuses.filter((s) => s?.state === JobState.COMPLETED).length;
@@ -87,6 +90,14 @@ try {
     const ended = statSync(path.join(work, `${record.key}.ec`)).mtimeMs;
     return statuses[i]!.time.getTime() - ended;
   });
+  // Slurm's own EndTime (whole seconds, so this lag reads up to 1 s high).
+  const endTimes = new Map<string, number>();
+  for (const line of execFileSync('scontrol', ['show', 'job', '-o'], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n')) {
+    const id = /JobId=(\d+)/.exec(line)?.[1];
+    const end = /EndTime=(\S+)/.exec(line)?.[1];
+    if (id && end) endTimes.set(id, new Date(end).getTime());
+  }
+  const endLags = jobs.map((j, i) => statuses[i]!.time.getTime() - (endTimes.get(j.nativeId!) ?? Number.NaN));
 
   // 3. squeue calls per poll with JOBS active (held: PENDING, no CPU) jobs, counted by a wrapper on PATH.
   const shim = path.join(tmp, 'shim');
@@ -114,12 +125,14 @@ try {
 
   const ratioToRaw = rawSeconds / oursSeconds;
   const lagP50 = quantile(lags, 0.5);
-  console.log(`plain sbatch loop: ${JOBS} jobs completed in ${rawSeconds.toFixed(1)} s`);
   console.log(
-    `executor:          ${JOBS} jobs completed in ${oursSeconds.toFixed(1)} s (${completed} COMPLETED), ratioToRaw ${ratioToRaw.toFixed(3)}`,
+    `plain sbatch loop: ${JOBS} jobs completed in ${rawSeconds.toFixed(1)} s (submitted in ${raw.submit.toFixed(1)} s)`,
   );
   console.log(
-    `lag end → COMPLETED: p50 ${lagP50.toFixed(0)} ms, p90 ${quantile(lags, 0.9).toFixed(0)} ms (poll interval ${POLL_MS} ms)`,
+    `executor:          ${JOBS} jobs completed in ${oursSeconds.toFixed(1)} s (submitted in ${oursSubmitSeconds.toFixed(1)} s, ${completed} COMPLETED), ratioToRaw ${ratioToRaw.toFixed(3)}`,
+  );
+  console.log(
+    `lag end → COMPLETED: p50 ${lagP50.toFixed(0)} ms, p90 ${quantile(lags, 0.9).toFixed(0)} ms; from Slurm's EndTime (1 s resolution) p50 ${quantile(endLags, 0.5).toFixed(0)} ms (poll interval ${POLL_MS} ms)`,
   );
   console.log(`squeue calls per poll with ${active} active jobs: ${squeueCalls}/${polls}`);
   console.log(
@@ -134,6 +147,9 @@ try {
       pollIntervalMs: POLL_MS,
       lagP50Ms: round(lagP50, 0),
       lagP90Ms: round(quantile(lags, 0.9), 0),
+      lagFromSlurmEndTimeP50Ms: round(quantile(endLags, 0.5), 0),
+      rawSubmitSeconds: round(raw.submit, 2),
+      oursSubmitSeconds: round(oursSubmitSeconds, 2),
       lagP50PerPollInterval: round(lagP50 / POLL_MS),
       activeJobs: active,
       squeueCallsPerPoll: round(squeueCalls / polls),

@@ -15,7 +15,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The public packages the SDK ships today; a package added to packages/ must be added here. */
-const EXPECTED_PACKAGES = ['@exaworks/cli', '@exaworks/executors-local', '@exaworks/jpsi-core', '@exaworks/launcher'];
+const EXPECTED_PACKAGES = [
+  '@exaworks/cli',
+  '@exaworks/executors-batch',
+  '@exaworks/executors-local',
+  '@exaworks/executors-slurm',
+  '@exaworks/jpsi-core',
+  '@exaworks/launcher',
+];
 
 interface Manifest {
   name: string;

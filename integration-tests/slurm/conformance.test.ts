@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'vitest';
 import { getExecutor } from '@exaworks/jpsi-core';
 import { psijConformanceSuite } from '../level2/conformance/suite.js';
+import { requireTool } from '../support/tools.js';
 import { slurmUp } from './support.js';
 
 if (slurmUp) {
@@ -15,7 +16,8 @@ if (slurmUp) {
     config,
     // The private node declares 8 CPUs: 8 one-CPU jobs fill it.
     capacity: 8,
-    launchers: ['single', 'multiple', 'srun'],
+    // Open MPI's mpirun inside the allocation too (it starts its ranks through Slurm).
+    launchers: ['single', 'multiple', 'srun', ...(requireTool('mpirun', 'run: sudo bash scripts/ci-setup.sh') ? ['mpirun'] : [])],
     // Slurm's shortest walltime is one minute, checked every 30 s: the walltime case needs up to ~100 s.
     timeScale: 6,
     create: () => getExecutor('slurm', config),

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Job, JobNotFoundError, SubmitError, getExecutor, type JobStatus } from '@exaworks/jpsi-core';
+import { Job, JobNotFoundError, SubmitError, getExecutor, silentLogger, type JobStatus } from '@exaworks/jpsi-core';
 import type { BatchExecutor } from '@exaworks/executors-batch';
 import { createSlurmExecutor } from '@exaworks/executors-slurm';
 import { freshWorkDirectory, run, scontrolJob, slurmState, slurmUp, squeueShim, until, withPathFirst } from './support.js';
@@ -71,6 +71,37 @@ describe.runIf(slurmUp)('Slurm executor (real Slurm)', () => {
     expect((await readFile(out, 'utf8')).trim().split('\n').sort()).toEqual(['0/4', '1/4', '2/4', '3/4']);
   });
 
+  it('stages in and out inside the Slurm job, under PSI/J flags, and cleans up', async () => {
+    const jobDir = file('staging job');
+    await writeFile(file('input.txt'), 'in');
+    const job = await ex.submit({
+      executable: '/bin/sh',
+      arguments: ['-c', 'cat data/input.txt > result.txt; echo tmp > scratch.txt'],
+      directory: jobDir,
+      stageIn: [{ source: file('input.txt'), target: 'data/input.txt', mode: 'COPY' }],
+      stageOut: [
+        { source: 'result.txt', target: file('staged/result.txt'), flags: ['ON_SUCCESS'] },
+        { source: 'result.txt', target: file('staged/on-error.txt'), flags: ['ON_ERROR'] },
+        { source: 'absent.txt', target: file('staged/absent.txt'), flags: ['IF_PRESENT'] },
+      ],
+      cleanup: ['scratch.txt'],
+    });
+    const seen: string[] = [];
+    job.onStatus((_j, s) => seen.push(s.state));
+    expect(await finish(job)).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
+    expect(await readFile(file('staged/result.txt'), 'utf8')).toBe('in');
+    await expect(stat(file('staged/on-error.txt'))).rejects.toThrow();
+    await expect(stat(path.join(jobDir, 'scratch.txt'))).rejects.toThrow();
+    expect(seen.slice(-4)).toEqual(['ACTIVE', 'STAGE_OUT', 'CLEANUP', 'COMPLETED']);
+    const missing = await ex.submit({
+      executable: '/bin/true',
+      directory: jobDir,
+      stageOut: [{ source: 'nope', target: file('x') }],
+    });
+    expect(await finish(missing)).toMatchObject({ state: 'FAILED', exitCode: 1 });
+    expect(missing.status.message).toMatch(/stage-out source .*nope does not exist/);
+  });
+
   it('turns slurm.* custom attributes into directives Slurm applies', async () => {
     const job = await ex.submit({
       executable: '/bin/true',
@@ -126,6 +157,7 @@ describe.runIf(slurmUp)('Slurm executor (real Slurm)', () => {
       pollInterval: 600_000,
       initialPollDelay: 600_000,
       commandTimeout: 500,
+      logger: silentLogger, // the failures are the point here
     });
     try {
       const job = await ex2.submit({ executable: '/bin/sh', arguments: ['-c', 'exit 3'] });

@@ -213,7 +213,8 @@ export function psijConformanceSuite(target: ConformanceTarget): void {
       'kills a job that runs past its duration and says why',
       async () => {
         const t0 = Date.now();
-        const { status } = await runJob({ executable: '/bin/sleep', arguments: ['60'], attributes: { duration: 2 } });
+        // Far longer than any scheduler's rounding of the walltime (Slurm's minimum is one minute).
+        const { status } = await runJob({ executable: '/bin/sleep', arguments: ['600'], attributes: { duration: 2 } });
         expect(status.state).toBe('FAILED');
         expect(status.message ?? '').toMatch(/walltime|duration|time limit/i);
         expect(Date.now() - t0).toBeLessThan(T(20_000));

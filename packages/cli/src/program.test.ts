@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +114,17 @@ describe('help, version and usage errors', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({
       error: { code: 'EXAWORKS_VALIDATION', issues: [{ path: 'resources.processCount' }] },
     });
+  });
+
+  it('submit --script: refused with a job too, and by an executor that takes no batch scripts', async () => {
+    const both = await cli(['submit', '--script', 'job.sh', '--', '/bin/true']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/script: give either --script or a job/);
+    const work = await mkdtemp(path.join(os.tmpdir(), 'exa-cli-script-'));
+    const local = await cli(['submit', '-x', 'local', '--work-dir', work, '--script', 'job.sh']);
+    expect(local.code).toBe(2);
+    expect(local.stderr).toMatch(/the local executor cannot take a batch script; use a batch executor such as slurm/);
+    await rm(work, { recursive: true, force: true });
   });
 
   it('exits 1 with message and code for an unknown executor; JSON error with --json', async () => {

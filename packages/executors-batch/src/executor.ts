@@ -28,7 +28,7 @@ import {
   type JobStatusUpdate,
   type SubmitOptions,
 } from '@exaworks/jpsi-core';
-import { Poller, writeFileAtomic } from '@exaworks/jpsi-core/internal';
+import { Poller } from '@exaworks/jpsi-core/internal';
 import { parseJobResult } from '@exaworks/launcher';
 import { firstLine, runCommand } from './commands.js';
 import type { CommandResult, SchedulerAdapter, SchedulerCommand, SchedulerJobInfo } from './scheduler.js';
@@ -196,12 +196,12 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
     await this.#workDirectory();
     const key = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     const files = batchJobFiles(this.config.workDirectory, key);
-    const { jobScript, submitScript } = await prepareScripts(this.adapter, spec, files, {
+    const { jobScript, submitScript, jobScriptFile } = await prepareScripts(this.adapter, spec, files, {
       workDirectory: this.config.workDirectory,
       cwd: process.cwd(),
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    await writeFile(files.jobScript, jobScript, { mode: 0o700 });
+    if (jobScriptFile) await writeFile(files.jobScript, jobScript, { mode: 0o700 });
     await writeFile(files.submitScript, submitScript, { mode: 0o700 });
     throwIfAborted(options.signal);
     const nativeId = await this.#submitFile(files.submitScript, this.config.workDirectory, key);
@@ -385,20 +385,25 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
       ...(info?.reason ? { reason: info.reason } : {}),
       ...extra,
     });
-    const reached = t.files ? await this.#scriptStates(t.files) : [];
-    if (info && !isFinalState(info.state)) {
-      if (info.state === JobState.QUEUED) {
-        this.updateJobStatus(t.job, { state: JobState.QUEUED, metadata: meta() });
-        return;
-      }
+    const stillListed = info !== undefined && !isFinalState(info.state);
+    if (stillListed && info.state === JobState.QUEUED) {
+      // No file is read for a queued job: thousands may wait in the queue.
+      this.updateJobStatus(t.job, { state: JobState.QUEUED, metadata: meta() });
+      return;
+    }
+    const { reached, signaled } = t.files ? await this.#scriptStates(t.files) : { reached: [], signaled: false };
+    // The exit-code file is the script's last act: once it is there (and no signal cut the job
+    // short, whose cause only the scheduler knows) the job is over, whatever the queue says yet.
+    const ec =
+      t.files && (!stillListed || (reached.includes(JobState.CLEANUP) && !signaled)) ? await this.#exitCode(t.files) : undefined;
+    if (stillListed && !(ec && !signaled)) {
       // Running: the script's state file says how far it got (a script not started yet is staging in).
       if (!t.files) this.updateJobStatus(t.job, { state: JobState.ACTIVE, metadata: meta() });
       for (const s of reached.length > 0 ? reached : [JobState.STAGE_IN])
         this.updateJobStatus(t.job, { state: s, metadata: meta() });
       return;
     }
-    // The scheduler says it is over, or no longer knows it: decide from the exit-code file.
-    const ec = t.files ? await this.#exitCode(t.files) : undefined;
+    // The scheduler says it is over, no longer knows it, or the exit code is in: decide.
     const canceledByUs = t.files ? await exists(t.files.cancelMarker) : false;
     if (t.files && !ec && t.graceRounds < EC_GRACE_ROUNDS && info?.state !== JobState.CANCELED && info?.reason === undefined) {
       t.graceRounds++;
@@ -439,7 +444,7 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
       update = failed
         ? {
             state: JobState.FAILED,
-            message: `${this.name} reports ${info.nativeState}${schedulerSays}.${why}`,
+            message: `${this.name} reports ${info.nativeState}${info.message ? `: ${info.message}` : ''}.${why}`,
             ...exitCodeOf(info),
             metadata: meta(),
           }
@@ -459,20 +464,23 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
     if (t.files && !this.config.keepFiles) await this.#removeFiles(t.files);
   }
 
-  /** States the submit script recorded, in order. */
-  async #scriptStates(files: BatchJobFiles): Promise<JobState[]> {
+  /** States the submit script recorded, in order, and whether a signal reached it. */
+  async #scriptStates(files: BatchJobFiles): Promise<{ reached: JobState[]; signaled: boolean }> {
     let text: string;
     try {
       text = await readFile(files.stateFile, 'utf8');
     } catch {
-      return [];
+      return { reached: [], signaled: false };
     }
-    const out: JobState[] = [];
+    const reached: JobState[] = [];
+    let signaled = false;
     for (const line of text.split('\n')) {
-      const word = line.split(' ')[0] as JobState;
-      if (SPEC_STATES.includes(word) && !out.includes(word)) out.push(word);
+      const word = line.split(' ')[0] ?? '';
+      if (word === 'SIGNALED') signaled = true;
+      else if ((SPEC_STATES as readonly string[]).includes(word) && !reached.includes(word as JobState))
+        reached.push(word as JobState);
     }
-    return out;
+    return { reached, signaled };
   }
 
   async #exitCode(files: BatchJobFiles): Promise<{ exitCode: number; failure?: string } | undefined> {
@@ -512,7 +520,8 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
   }
 
   async #writeRecord(record: BatchJobRecord): Promise<void> {
-    await writeFileAtomic(this.#recordPath(record.nativeId), `${JSON.stringify(record)}\n`, { mode: 0o600 });
+    // One plain write (one inode): a torn record reads as none, and the native id is new.
+    await writeFile(this.#recordPath(record.nativeId), `${JSON.stringify(record)}\n`, { mode: 0o600 });
   }
 
   async #readRecord(nativeId: string): Promise<BatchJobRecord | undefined> {

@@ -23,11 +23,11 @@ afterAll(async () => {
 async function runScripts(input: JobSpecInput, cwd: string, env: Record<string, string> = {}) {
   const work = await mkdtemp(path.join(tmp, 'w-'));
   const files = batchJobFiles(work, 'k1');
-  const { jobScript, submitScript } = await prepareScripts(textAdapter, createJobSpec(input), files, {
+  const { jobScript, submitScript, jobScriptFile } = await prepareScripts(textAdapter, createJobSpec(input), files, {
     workDirectory: work,
     cwd,
   });
-  await writeFile(files.jobScript, jobScript, { mode: 0o700 });
+  if (jobScriptFile) await writeFile(files.jobScript, jobScript, { mode: 0o700 });
   await writeFile(files.submitScript, submitScript, { mode: 0o700 });
   const exitCode = await run('bash', [files.submitScript], { cwd: work, env: { ...process.env, ...env } }).then(
     () => 0,
@@ -149,8 +149,7 @@ describe('submit script (run with bash)', () => {
         { source: 'part.txt', target: 'errored.txt', flags: ['ON_ERROR'] },
       ],
     });
-    const { jobScript, submitScript } = await prepareScripts(textAdapter, spec, files, { workDirectory: work, cwd });
-    await writeFile(files.jobScript, jobScript, { mode: 0o700 });
+    const { submitScript } = await prepareScripts(textAdapter, spec, files, { workDirectory: work, cwd });
     await writeFile(files.submitScript, submitScript, { mode: 0o700 });
     const child = execFile('bash', [files.submitScript], { cwd: work });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -160,9 +159,29 @@ describe('submit script (run with bash)', () => {
     await writeFile(files.cancelMarker, '');
     child.kill('SIGTERM');
     expect(await exited).toBe(143);
+    // The executor waits for the scheduler's word on why a signaled job ended (cancel, walltime, preemption).
+    expect(await readFile(files.stateFile, 'utf8')).toMatch(/^SIGNALED /m);
     expect(await readFile(path.join(cwd, 'canceled.txt'), 'utf8')).toBe('partial\n');
     await expect(stat(path.join(cwd, 'errored.txt'))).rejects.toThrow();
   }, 30_000);
+});
+
+describe('submit script with a long job script', () => {
+  it('writes the job script to its own file when it is too long to embed, and still runs it', async () => {
+    // 30 variables of 5 KiB (one variable may not pass 128 KiB: Linux's limit on one environment string).
+    const big = 'x'.repeat(5 * 1024);
+    const environment = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`XW_BIG${i}`, big]));
+    const work = await mkdtemp(path.join(tmp, 'w-'));
+    const files = batchJobFiles(work, 'big');
+    const spec = createJobSpec({ executable: '/bin/sh', arguments: ['-c', '[ "${#XW_BIG29}" = 5120 ]'], environment });
+    const p = await prepareScripts(textAdapter, spec, files, { workDirectory: work, cwd: tmp });
+    expect(p.jobScriptFile).toBe(true);
+    expect(p.submitScript).not.toContain('XW_BIG0');
+    await writeFile(files.jobScript, p.jobScript, { mode: 0o700 });
+    await writeFile(files.submitScript, p.submitScript, { mode: 0o700 });
+    await run('bash', [files.submitScript], { cwd: work });
+    expect(await readFile(files.exitCodeFile, 'utf8')).toBe('0\n');
+  });
 });
 
 describe('submit script quoting (property)', () => {

@@ -37,9 +37,6 @@ export interface BatchJobFiles {
   readonly nodeFile: string;
   /** The batch script's own stdout/stderr (the scheduler writes it; the job's go elsewhere). */
   readonly schedulerOutput: string;
-  /** Default stdout and stderr of the job when the spec names none. */
-  readonly stdout: string;
-  readonly stderr: string;
 }
 
 /** The layout of a job's files by key. */
@@ -54,8 +51,6 @@ export function batchJobFiles(workDirectory: string, key: string): BatchJobFiles
     cancelMarker: `${base}.cancel`,
     nodeFile: `${base}.nodes`,
     schedulerOutput: `${base}.sched`,
-    stdout: `${base}.out`,
-    stderr: `${base}.err`,
   };
 }
 
@@ -107,7 +102,7 @@ const flagWord = (w: StagingConditions): string =>
   [w.ifPresent ? 'P' : '', w.onSuccess ? 'S' : '', w.onError ? 'E' : '', w.onCancel ? 'C' : ''].join('') || '-';
 
 // Constant helper functions of every submit script (no input is interpolated here).
-const HELPERS = String.raw`_xw_state() { printf '%s %s\n' "$1" "$(date +%s)" >>"$_xw_statefile"; }
+const HELPERS = String.raw`_xw_state() { printf '%s %s\n' "$1" "$EPOCHSECONDS" >>"$_xw_statefile"; }
 _xw_end() {
   trap - TERM INT HUP
   if [ -n "$2" ]; then printf '%s\n%s\n' "$1" "$2"; else printf '%s\n' "$1"; fi >"$_xw_ecfile"
@@ -141,8 +136,19 @@ _xw_out() {
   fi
   _xw_xfer "$1" "$3" "$4" 2>/dev/null || { [ -n "$_xw_failure" ] || _xw_failure="stage-out of $3 to $4 ($1) failed"; return 1; }
 }
-_xw_on_signal() { _xw_signaled=1; [ -z "$_xw_child" ] || kill -TERM "$_xw_child" 2>/dev/null; }
+# A signal (cancel, walltime, preemption) is recorded, so the executor waits for the scheduler's word on why.
+_xw_on_signal() { [ -n "$_xw_signaled" ] || _xw_state SIGNALED; _xw_signaled=1; [ -z "$_xw_child" ] || kill -TERM "$_xw_child" 2>/dev/null; }
 `;
+
+/** The line that starts the job script in the background: embedded (`<shell> -c`) or from its file. */
+function runJob(o: SubmitScriptInput): string[] {
+  if (o.jobScript === undefined) return [`${shellQuote(o.files.jobScript)} </dev/null &`];
+  const shell = /^#!(\S+)/.exec(o.jobScript)?.[1] ?? '/bin/sh';
+  return [
+    `_xw_jobscript=${shellQuote(o.jobScript)}`,
+    `${shellQuote(shell)} -c "$_xw_jobscript" ${shellQuote(schedulerJobName(o.spec.name))} </dev/null &`,
+  ];
+}
 
 /** Inputs of {@link submitScriptFor}. */
 export interface SubmitScriptInput {
@@ -155,7 +161,15 @@ export interface SubmitScriptInput {
   readonly jobDirectory: string;
   /** The submitter's current directory (relative stage-in sources and stage-out targets). */
   readonly cwd: string;
+  /**
+   * The job script's text, to embed in the submit script (one file fewer per job). Without it the
+   * submit script runs the file {@link BatchJobFiles.jobScript}.
+   */
+  readonly jobScript?: string;
 }
+
+// Embedded job scripts travel as one `sh -c` argument; Linux caps one argv string at 128 KiB.
+const MAX_EMBEDDED = 100 * 1024;
 
 /**
  * The submit script for a spec. Every word from the spec is quoted with jpsi-core's `shellQuote`;
@@ -200,18 +214,19 @@ export function submitScriptFor(o: SubmitScriptInput): string {
     );
   }
   if (env.nodeFileScript) nodeLines.push('if [ ! -s "$_xw_nodefile" ]; then', env.nodeFileScript, 'fi');
-  nodeLines.push('[ -s "$_xw_nodefile" ] || hostname >"$_xw_nodefile"');
+  nodeLines.push('[ -s "$_xw_nodefile" ] || echo "$HOSTNAME" >"$_xw_nodefile"');
   lines.push(...nodeLines);
   lines.push(
     '_xw_state ACTIVE',
     // In the background, so that a TERM (cancel, walltime) reaches the trap at once.
-    `${q(files.jobScript)} </dev/null &`,
+    ...runJob(o),
     '_xw_child=$!',
     'wait "$_xw_child"; _xw_rc=$?',
     // wait returns early when a trapped signal arrives: wait again for the real status.
     'while kill -0 "$_xw_child" 2>/dev/null; do wait "$_xw_child"; _xw_rc=$?; done',
     '_xw_child=',
-    `if [ -r ${q(files.jobResult)} ]; then _xw_rc=$(head -n 1 ${q(files.jobResult)}); _xw_failure=$(sed -n 2p ${q(files.jobResult)}); fi`,
+    // Builtins only (no head/sed processes): line 1 the exit code, line 2 a machinery failure.
+    `if [ -r ${q(files.jobResult)} ]; then { read -r _xw_rc; read -r _xw_failure; } <${q(files.jobResult)}; fi`,
     `case "$_xw_rc" in '' | *[!0-9]*) _xw_rc=1 ;; esac`,
     `if [ -e ${q(files.cancelMarker)} ]; then _xw_outcome=cancel; elif [ -z "$_xw_signaled" ] && [ "$_xw_rc" = 0 ]; then _xw_outcome=success; fi`,
     '_xw_state STAGE_OUT',
@@ -243,8 +258,10 @@ export function submitScriptFor(o: SubmitScriptInput): string {
 export interface PreparedScripts {
   /** The launcher's job script (runs the launch command in the job directory, records its result). */
   readonly jobScript: string;
-  /** The submit script handed to the scheduler (runs the job script). */
+  /** The submit script handed to the scheduler (runs the job script, embedded when it is small enough). */
   readonly submitScript: string;
+  /** True when the job script is too long to embed: write it to {@link BatchJobFiles.jobScript} too. */
+  readonly jobScriptFile: boolean;
   /** The job's directory: the spec's, resolved against `cwd`, or `cwd`. */
   readonly jobDirectory: string;
 }
@@ -267,12 +284,9 @@ export async function prepareScripts(
     nodeFile: files.nodeFile,
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const jobScript = jobScriptFor(runSpec, launch, {
-    resultFile: files.jobResult,
-    stdout: files.stdout,
-    stderr: files.stderr,
-    nodeFile: files.nodeFile,
-  });
+  // No stdout/stderr files unless the spec names them (psij-python's default, as the local executor).
+  const jobScript = jobScriptFor(runSpec, launch, { resultFile: files.jobResult, nodeFile: files.nodeFile });
+  const jobScriptFile = Buffer.byteLength(jobScript) > MAX_EMBEDDED;
   const submitScript = submitScriptFor({
     adapter,
     spec: runSpec,
@@ -280,6 +294,7 @@ export async function prepareScripts(
     workDirectory: options.workDirectory,
     jobDirectory,
     cwd: options.cwd,
+    ...(jobScriptFile ? {} : { jobScript }),
   });
-  return { jobScript, submitScript, jobDirectory };
+  return { jobScript, submitScript, jobDirectory, jobScriptFile };
 }

@@ -87,11 +87,16 @@ export class SlurmScheduler implements SchedulerAdapter {
     jobId: 'SLURM_JOB_ID',
     // Slurm writes no host file: expand the node list once per task slot (SLURM_TASKS_PER_NODE is like "2(x3),1").
     nodeFileScript: [
-      '_xw_hosts=($(scontrol show hostnames "${SLURM_JOB_NODELIST:-}" 2>/dev/null)); _xw_i=0',
+      // One plain host name needs no scontrol process.
+      'case "${SLURM_JOB_NODELIST:-}" in',
+      '  *[[,]*) _xw_hosts=($(scontrol show hostnames "$SLURM_JOB_NODELIST" 2>/dev/null)) ;;',
+      '  *) _xw_hosts=(${SLURM_JOB_NODELIST:-$HOSTNAME}) ;;',
+      'esac',
+      '_xw_i=0',
       'for _xw_p in ${SLURM_TASKS_PER_NODE//,/ }; do',
       '  if [[ $_xw_p =~ ^([0-9]+)\\(x([0-9]+)\\)$ ]]; then _xw_n=${BASH_REMATCH[1]}; _xw_r=${BASH_REMATCH[2]}; else _xw_n=$_xw_p; _xw_r=1; fi',
       '  for ((_xw_k = 0; _xw_k < _xw_r; _xw_k++)); do',
-      '    for ((_xw_j = 0; _xw_j < _xw_n; _xw_j++)); do echo "${_xw_hosts[_xw_i]:-$(hostname)}"; done',
+      '    for ((_xw_j = 0; _xw_j < _xw_n; _xw_j++)); do echo "${_xw_hosts[_xw_i]:-$HOSTNAME}"; done',
       '    _xw_i=$((_xw_i + 1))',
       '  done',
       'done >"$_xw_nodefile"',

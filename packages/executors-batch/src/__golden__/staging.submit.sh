@@ -12,7 +12,7 @@ _xw_outcome=error
 _xw_failure=
 _xw_signaled=
 _xw_child=
-_xw_state() { printf '%s %s\n' "$1" "$(date +%s)" >>"$_xw_statefile"; }
+_xw_state() { printf '%s %s\n' "$1" "$EPOCHSECONDS" >>"$_xw_statefile"; }
 _xw_end() {
   trap - TERM INT HUP
   if [ -n "$2" ]; then printf '%s\n%s\n' "$1" "$2"; else printf '%s\n' "$1"; fi >"$_xw_ecfile"
@@ -46,20 +46,21 @@ _xw_out() {
   fi
   _xw_xfer "$1" "$3" "$4" 2>/dev/null || { [ -n "$_xw_failure" ] || _xw_failure="stage-out of $3 to $4 ($1) failed"; return 1; }
 }
-_xw_on_signal() { _xw_signaled=1; [ -z "$_xw_child" ] || kill -TERM "$_xw_child" 2>/dev/null; }
+# A signal (cancel, walltime, preemption) is recorded, so the executor waits for the scheduler's word on why.
+_xw_on_signal() { [ -n "$_xw_signaled" ] || _xw_state SIGNALED; _xw_signaled=1; [ -z "$_xw_child" ] || kill -TERM "$_xw_child" 2>/dev/null; }
 
 trap '_xw_on_signal' TERM INT HUP
 _xw_state STAGE_IN
 _xw_xfer COPY /home/u/in.dat '/data/run 1/input/in.dat' 2>/dev/null || _xw_end 1 'stage-in of /home/u/in.dat to /data/run 1/input/in.dat (COPY) failed; the job was not run'
 if [ -n "${XW_NODEFILE:-}" ] && [ -r "${XW_NODEFILE}" ]; then cp -- "${XW_NODEFILE}" "$_xw_nodefile"; fi
-[ -s "$_xw_nodefile" ] || hostname >"$_xw_nodefile"
+[ -s "$_xw_nodefile" ] || echo "$HOSTNAME" >"$_xw_nodefile"
 _xw_state ACTIVE
 /w/k1.run </dev/null &
 _xw_child=$!
 wait "$_xw_child"; _xw_rc=$?
 while kill -0 "$_xw_child" 2>/dev/null; do wait "$_xw_child"; _xw_rc=$?; done
 _xw_child=
-if [ -r /w/k1.result ]; then _xw_rc=$(head -n 1 /w/k1.result); _xw_failure=$(sed -n 2p /w/k1.result); fi
+if [ -r /w/k1.result ]; then { read -r _xw_rc; read -r _xw_failure; } </w/k1.result; fi
 case "$_xw_rc" in '' | *[!0-9]*) _xw_rc=1 ;; esac
 if [ -e /w/k1.cancel ]; then _xw_outcome=cancel; elif [ -z "$_xw_signaled" ] && [ "$_xw_rc" = 0 ]; then _xw_outcome=success; fi
 _xw_state STAGE_OUT

@@ -11,7 +11,7 @@ export type PollAnswer<R> = ReadonlyMap<string, R>;
 
 /** Options of {@link Poller}. */
 export interface PollerOptions {
-  /** Time between two queries when they succeed, in ms. @default 5000 */
+  /** Time from the start of one query to the start of the next when they succeed, in ms. @default 5000 */
   intervalMs?: number;
   /** Delay before the first query after a key is added to an idle poller, in ms. @default 1000 */
   initialDelayMs?: number;
@@ -61,7 +61,8 @@ export interface PollerStats {
 /**
  * Polls a backend for a changing set of keys with one query per round.
  *
- * Rounds never overlap. A key removed while a query is in flight gets no callback for it.
+ * Rounds never overlap. A key removed while a query is in flight gets no callback for it. While
+ * keys are watched the timer keeps the process alive (a program awaiting a job must not exit).
  * Handler errors are kept from stopping the loop (they count as nothing: the next round retries).
  */
 export class Poller<R> {
@@ -153,10 +154,10 @@ export class Poller<R> {
       this.#timer = undefined;
       void this.#round();
     }, delay);
-    this.#timer.unref?.();
   }
 
   #round(): Promise<void> {
+    const started = Date.now();
     const run = this.#roundBody().finally(() => {
       this.#running = undefined;
       if (this.#wakeRequested) {
@@ -164,9 +165,11 @@ export class Poller<R> {
         void this.#round();
         return;
       }
+      // Fixed rate while queries succeed (the interval counts from the start of a round, so a slow
+      // round does not stretch the period); after failures, the backed-off delay from its end.
       const delay =
         this.#consecutive === 0
-          ? this.#interval
+          ? Math.max(0, this.#interval - (Date.now() - started))
           : Math.min(this.#maxBackoff, this.#interval * this.#factor ** Math.min(this.#consecutive, 30));
       this.#schedule(delay);
     });

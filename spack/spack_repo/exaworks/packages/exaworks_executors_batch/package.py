@@ -18,7 +18,7 @@ class ExaworksExecutorsBatch(Package):
 
     # sha256 of the published npm tarball (the registry itself lists only sha512 integrity):
     # `sha256sum` of the `npm pack` output at release time. expand=False keeps the .tgz for npm.
-    version("0.1.0", sha256="4e7acdd88d9c6112b1b18d43a296cbdf831b65ae9144c85fbdb56bed2df171cb", expand=False)
+    version("0.1.0", sha256="d7c1142de1bbfc8b0fd865ce45762bed2b203db67ab3053e15d241802b8c8300", expand=False)
 
     # The SDK needs Node 20.19 or later; npm is only used to unpack and install the tarball.
     depends_on("node-js@20.19:", type=("build", "run"))

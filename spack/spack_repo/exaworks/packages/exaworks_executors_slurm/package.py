@@ -18,7 +18,7 @@ class ExaworksExecutorsSlurm(Package):
 
     # sha256 of the published npm tarball (the registry itself lists only sha512 integrity):
     # `sha256sum` of the `npm pack` output at release time. expand=False keeps the .tgz for npm.
-    version("0.1.0", sha256="4e7acdd88d9c6112b1b18d43a296cbdf831b65ae9144c85fbdb56bed2df171cb", expand=False)
+    version("0.1.0", sha256="d999b5faf1cde27af7a8303cfaffd8f0416a6aa02da1e17e7b3e19bd9d60ce3b", expand=False)
 
     # The SDK needs Node 20.19 or later; npm is only used to unpack and install the tarball.
     depends_on("node-js@20.19:", type=("build", "run"))
