@@ -18,7 +18,11 @@ const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const EXPECTED_PACKAGES = [
   '@exaworks/cli',
   '@exaworks/executors-batch',
+  '@exaworks/executors-cobalt',
+  '@exaworks/executors-flux',
   '@exaworks/executors-local',
+  '@exaworks/executors-lsf',
+  '@exaworks/executors-pbs',
   '@exaworks/executors-slurm',
   '@exaworks/jpsi-core',
   '@exaworks/launcher',
