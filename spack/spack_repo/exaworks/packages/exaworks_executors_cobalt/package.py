@@ -18,7 +18,7 @@ class ExaworksExecutorsCobalt(Package):
 
     # sha256 of the published npm tarball (the registry itself lists only sha512 integrity):
     # `sha256sum` of the `npm pack` output at release time. expand=False keeps the .tgz for npm.
-    version("0.1.0", sha256="ffd2605900db507d1d40580a18041f78038af5d68382f37754a75b8ebad270f9", expand=False)
+    version("0.1.0", sha256="de6005ce4a3b279c86f785da97f31c3a77104365007234fbbc1ca888ad5a6aca", expand=False)
 
     # The SDK needs Node 20.19 or later; npm is only used to unpack and install the tarball.
     depends_on("node-js@20.19:", type=("build", "run"))

@@ -18,7 +18,7 @@ class ExaworksExecutorsFlux(Package):
 
     # sha256 of the published npm tarball (the registry itself lists only sha512 integrity):
     # `sha256sum` of the `npm pack` output at release time. expand=False keeps the .tgz for npm.
-    version("0.1.0", sha256="4720ff37968e7aad783ff07e25b11daf53c12a8fba84b7fea5823fa81d54b26a", expand=False)
+    version("0.1.0", sha256="d512908d0967595617f2a1cb46b56995884532f54b77d74a2aa5692e8059f138", expand=False)
 
     # The SDK needs Node 20.19 or later; npm is only used to unpack and install the tarball.
     depends_on("node-js@20.19:", type=("build", "run"))

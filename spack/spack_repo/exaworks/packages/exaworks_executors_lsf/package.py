@@ -18,7 +18,7 @@ class ExaworksExecutorsLsf(Package):
 
     # sha256 of the published npm tarball (the registry itself lists only sha512 integrity):
     # `sha256sum` of the `npm pack` output at release time. expand=False keeps the .tgz for npm.
-    version("0.1.0", sha256="eba7ba18b8055a601fabe29748f1afcbf6f92d1873fc630f0cda380dde1e7df6", expand=False)
+    version("0.1.0", sha256="751b3467602e4dab1f3cd159ac4caf5476aff136b38cb35885509d160b3383ec", expand=False)
 
     # The SDK needs Node 20.19 or later; npm is only used to unpack and install the tarball.
     depends_on("node-js@20.19:", type=("build", "run"))

@@ -18,7 +18,7 @@ class ExaworksExecutorsPbs(Package):
 
     # sha256 of the published npm tarball (the registry itself lists only sha512 integrity):
     # `sha256sum` of the `npm pack` output at release time. expand=False keeps the .tgz for npm.
-    version("0.1.0", sha256="43e3a9e91c7178e78ac87215cd7c7b3f756dd45c19e2979704ac274386ab70df", expand=False)
+    version("0.1.0", sha256="442acac03adcbd47af5471a3b7d9135e7566e83e8647f3e6945f398bcefc68c3", expand=False)
 
     # The SDK needs Node 20.19 or later; npm is only used to unpack and install the tarball.
     depends_on("node-js@20.19:", type=("build", "run"))
