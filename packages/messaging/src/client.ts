@@ -182,6 +182,8 @@ export class MessageClient {
   readonly #subs = new Map<string, SubEntry>();
   readonly #serves = new Map<string, { rpc: Rpc; handler: RpcHandler<z.ZodType, z.ZodType> }>();
   readonly #dedup = new Dedup();
+  /** `origin|seq` of messages whose (asynchronous) handlers are still running. */
+  readonly #running = new Set<string>();
   readonly #replies = new BoundedMap<string, string | null>(10_000);
   readonly #waiters: (() => void)[] = [];
   #acks: [string, number][] = [];
@@ -700,7 +702,8 @@ export class MessageClient {
 
   #deliver(f: Extract<HubFrame, { t: 'msg' }>): void {
     if (!this.#dedup.add(f.o, f.s)) {
-      this.#ack(f.o, f.s);
+      // A resend of a message whose handler is still running is acknowledged when that handler is done.
+      if (!this.#running.has(`${f.o}|${f.s}`)) this.#ack(f.o, f.s);
       return;
     }
     const entry = this.#subs.get(f.tp);
@@ -728,6 +731,7 @@ export class MessageClient {
         }
         if (out && typeof (out as Promise<void>).then === 'function') {
           const next = i + 1;
+          this.#running.add(`${f.o}|${f.s}`);
           (out as Promise<void>).then(
             () => run(next),
             (err: unknown) => {
@@ -738,6 +742,7 @@ export class MessageClient {
           return;
         }
       }
+      this.#running.delete(`${f.o}|${f.s}`);
       this.#ack(f.o, f.s);
     };
     run(0);
