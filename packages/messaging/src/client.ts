@@ -299,8 +299,15 @@ export class MessageClient {
     await this.#room(options.signal);
     const s = ++this.#seq;
     const frame = JSON.stringify({ t: 'pub', s, tp: topic.name, d: data, ...(topic.requireSubscriber ? { w: true } : {}) });
-    this.#outbox?.put({ s, tp: topic.name, d: data, w: topic.requireSubscriber });
+    try {
+      this.#assertOpen();
+      this.#outbox?.put({ s, tp: topic.name, d: data, w: topic.requireSubscriber });
+    } catch (err) {
+      this.#unreserve();
+      throw err;
+    }
     return new Promise<void>((resolve, reject) => {
+      this.#reserved -= 1;
       this.#pubs.set(s, { frame, tp: topic.name, resolve, reject });
       if (this.#established) this.#queue(frame);
     });
@@ -361,7 +368,11 @@ export class MessageClient {
     const signal = options.signal;
     if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
     await this.#room(signal);
-    if (signal?.aborted) throw new AbortedError(`The call to "${rpc.name}" was aborted.`, { cause: signal.reason });
+    if (signal?.aborted || this.#closed) {
+      this.#unreserve();
+      this.#assertOpen();
+      throw new AbortedError(`The call to "${rpc.name}" was aborted.`, { cause: signal?.reason });
+    }
     const c = ++this.#callSeq;
     const timeout = options.timeout ?? this.#o.callTimeoutMs;
     const frame = JSON.stringify({ t: 'call', c, tp: rpc.name, d: request });
@@ -380,6 +391,7 @@ export class MessageClient {
         reject(new AbortedError(`The call to "${rpc.name}" was aborted.`, { cause: signal?.reason }));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
+      this.#reserved -= 1;
       this.#calls.set(c, {
         frame,
         rpc,
@@ -428,9 +440,13 @@ export class MessageClient {
     if (this.#closed) throw new ConnectionClosedError('message client');
   }
 
-  /** Waits for room under `maxInFlight` (or throws with `queueFull: 'reject'`). */
+  /**
+   * Waits for room under `maxInFlight` (or throws with `queueFull: 'reject'`) and reserves it: the
+   * caller registers its message (or calls {@link MessageClient.#unreserve}) in the same tick, so a
+   * burst of publishes cannot all pass the check before any of them is counted.
+   */
   async #room(signal: AbortSignal | undefined): Promise<void> {
-    while (this.inFlight >= this.#o.maxInFlight) {
+    while (this.inFlight + this.#reserved >= this.#o.maxInFlight) {
       if (this.#o.queueFull === 'reject') throw new QueueFullError(this.#o.maxInFlight);
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => {
@@ -448,7 +464,16 @@ export class MessageClient {
       });
       this.#assertOpen();
     }
+    this.#reserved += 1;
   }
+
+  /** Room reserved by {@link MessageClient.#room} and not used after all. */
+  #unreserve(): void {
+    this.#reserved -= 1;
+    this.#release();
+  }
+
+  #reserved = 0;
 
   #release(): void {
     const w = this.#waiters.shift();
