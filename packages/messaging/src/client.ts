@@ -182,6 +182,8 @@ export class MessageClient {
   readonly #subs = new Map<string, SubEntry>();
   readonly #serves = new Map<string, { rpc: Rpc; handler: RpcHandler<z.ZodType, z.ZodType> }>();
   readonly #dedup = new Dedup();
+  /** `origin|seq` of messages whose (asynchronous) handlers are still running. */
+  readonly #running = new Set<string>();
   readonly #replies = new BoundedMap<string, string | null>(10_000);
   readonly #waiters: (() => void)[] = [];
   #acks: [string, number][] = [];
@@ -297,8 +299,15 @@ export class MessageClient {
     await this.#room(options.signal);
     const s = ++this.#seq;
     const frame = JSON.stringify({ t: 'pub', s, tp: topic.name, d: data, ...(topic.requireSubscriber ? { w: true } : {}) });
-    this.#outbox?.put({ s, tp: topic.name, d: data, w: topic.requireSubscriber });
+    try {
+      this.#assertOpen();
+      this.#outbox?.put({ s, tp: topic.name, d: data, w: topic.requireSubscriber });
+    } catch (err) {
+      this.#unreserve();
+      throw err;
+    }
     return new Promise<void>((resolve, reject) => {
+      this.#reserved -= 1;
       this.#pubs.set(s, { frame, tp: topic.name, resolve, reject });
       if (this.#established) this.#queue(frame);
     });
@@ -359,7 +368,11 @@ export class MessageClient {
     const signal = options.signal;
     if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
     await this.#room(signal);
-    if (signal?.aborted) throw new AbortedError(`The call to "${rpc.name}" was aborted.`, { cause: signal.reason });
+    if (signal?.aborted || this.#closed) {
+      this.#unreserve();
+      this.#assertOpen();
+      throw new AbortedError(`The call to "${rpc.name}" was aborted.`, { cause: signal?.reason });
+    }
     const c = ++this.#callSeq;
     const timeout = options.timeout ?? this.#o.callTimeoutMs;
     const frame = JSON.stringify({ t: 'call', c, tp: rpc.name, d: request });
@@ -378,6 +391,7 @@ export class MessageClient {
         reject(new AbortedError(`The call to "${rpc.name}" was aborted.`, { cause: signal?.reason }));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
+      this.#reserved -= 1;
       this.#calls.set(c, {
         frame,
         rpc,
@@ -426,9 +440,13 @@ export class MessageClient {
     if (this.#closed) throw new ConnectionClosedError('message client');
   }
 
-  /** Waits for room under `maxInFlight` (or throws with `queueFull: 'reject'`). */
+  /**
+   * Waits for room under `maxInFlight` (or throws with `queueFull: 'reject'`) and reserves it: the
+   * caller registers its message (or calls {@link MessageClient.#unreserve}) in the same tick, so a
+   * burst of publishes cannot all pass the check before any of them is counted.
+   */
   async #room(signal: AbortSignal | undefined): Promise<void> {
-    while (this.inFlight >= this.#o.maxInFlight) {
+    while (this.inFlight + this.#reserved >= this.#o.maxInFlight) {
       if (this.#o.queueFull === 'reject') throw new QueueFullError(this.#o.maxInFlight);
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => {
@@ -446,7 +464,16 @@ export class MessageClient {
       });
       this.#assertOpen();
     }
+    this.#reserved += 1;
   }
+
+  /** Room reserved by {@link MessageClient.#room} and not used after all. */
+  #unreserve(): void {
+    this.#reserved -= 1;
+    this.#release();
+  }
+
+  #reserved = 0;
 
   #release(): void {
     const w = this.#waiters.shift();
@@ -700,7 +727,8 @@ export class MessageClient {
 
   #deliver(f: Extract<HubFrame, { t: 'msg' }>): void {
     if (!this.#dedup.add(f.o, f.s)) {
-      this.#ack(f.o, f.s);
+      // A resend of a message whose handler is still running is acknowledged when that handler is done.
+      if (!this.#running.has(`${f.o}|${f.s}`)) this.#ack(f.o, f.s);
       return;
     }
     const entry = this.#subs.get(f.tp);
@@ -728,6 +756,7 @@ export class MessageClient {
         }
         if (out && typeof (out as Promise<void>).then === 'function') {
           const next = i + 1;
+          this.#running.add(`${f.o}|${f.s}`);
           (out as Promise<void>).then(
             () => run(next),
             (err: unknown) => {
@@ -738,6 +767,7 @@ export class MessageClient {
           return;
         }
       }
+      this.#running.delete(`${f.o}|${f.s}`);
       this.#ack(f.o, f.s);
     };
     run(0);

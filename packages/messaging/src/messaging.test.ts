@@ -3,7 +3,14 @@ import { AbortedError, ErrorCode, ValidationError } from '@exaworks/jpsi-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { MessageClient, type MessageClientOptions } from './client.js';
-import { ConnectionClosedError, ForbiddenError, RemoteError, ReplyTimeoutError, UnknownTopicError } from './errors.js';
+import {
+  ConnectionClosedError,
+  ForbiddenError,
+  QueueFullError,
+  RemoteError,
+  ReplyTimeoutError,
+  UnknownTopicError,
+} from './errors.js';
 import { MessageHub, type MessageHubOptions } from './hub.js';
 import { recordingLogger, until } from './test-support/helpers.js';
 import { defineRpc, defineTopic } from './topics.js';
@@ -105,6 +112,25 @@ describe('publish/subscribe', { timeout: 30_000 }, () => {
     await sub.subscribe(held, (n) => void got.push(n));
     await p;
     expect(got).toEqual([42]);
+  });
+
+  it('bounds what waits for acknowledgement: a burst waits for room, or throws QueueFullError when asked to', async () => {
+    const h = await hub();
+    const held = defineTopic('held.bound', z.number(), { requireSubscriber: true });
+    const c = await client(h, { maxInFlight: 5 });
+    const all = Array.from({ length: 20 }, (_, i) => c.publish(held, i));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(c.inFlight).toBe(5); // the other 15 wait for room; nothing is acknowledged while nobody subscribes
+    const strict = await client(h, { maxInFlight: 2, queueFull: 'reject' });
+    void strict.publish(held, 1);
+    void strict.publish(held, 2);
+    await expect(strict.publish(held, 3)).rejects.toBeInstanceOf(QueueFullError);
+    const got: number[] = [];
+    const sub = await client(h);
+    await sub.subscribe(held, (n) => void got.push(n));
+    await Promise.all(all);
+    expect(got.filter((n) => n >= 0).length).toBeGreaterThanOrEqual(20);
+    expect(c.inFlight).toBe(0);
   });
 
   it('unsubscribe stops delivery', async () => {

@@ -106,18 +106,30 @@ describe('the hub process is SIGKILLed mid-stream and restarted', { timeout: 90_
     const pub = await MessageClient.connect({ url, auth: { secret }, maxInFlight: 200, ...fast });
     open.push(sub, pub);
     const tally = new Tally();
-    await sub.subscribe(load, (m) => tally.add(m));
     const N = 3000;
+    // The subscriber stalls once it has passed each kill point, so the kill always lands mid-stream.
+    const killAt = [N / 3, (2 * N) / 3];
+    let stall: Promise<void> | undefined;
+    let release = () => {};
+    await sub.subscribe(load, async (m) => {
+      tally.add(m);
+      if (!stall && tally.counts.size >= killAt[0]!) stall = new Promise<void>((r) => (release = r));
+      if (stall) await stall;
+    });
     const body = (i: number) => `payload-${i}-${'x'.repeat(i % 50)}`;
     const sending = (async () => {
       const all: Promise<void>[] = [];
       for (let i = 0; i < N; i++) all.push(pub.publish(load, { i, body: body(i) }));
       await Promise.all(all);
     })();
-    for (const at of [N / 3, (2 * N) / 3]) {
-      await until(() => tally.counts.size >= at, 60_000, `${at} messages`);
+    while (killAt.length) {
+      await until(() => stall !== undefined, 60_000, `${killAt[0]} messages`);
+      expect(tally.counts.size).toBeLessThan(N);
       await killHard(hub.child);
       hub = await spawnUntil(HUB, [port], /^wss?:\/\//);
+      killAt.shift();
+      stall = undefined;
+      release();
     }
     await sending;
     tally.assertExactlyOnce(N, body);
