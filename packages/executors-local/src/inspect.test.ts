@@ -190,9 +190,11 @@ describe('a launcher that fails', () => {
       });
       const status = await job.wait({ timeout: 30_000 });
       expect(status?.state).toBe(JobState.FAILED);
+      // The program never started on any rank: mpirun's own words, naming the program, are the message.
       expect(status?.message).toMatch(
-        /^The mpirun launch exited with status \d+; its standard error ends: .*nonexistent\/exaworks-program/,
+        /^mpirun exited with status \d+ before starting any process: .*nonexistent\/exaworks-program/,
       );
+      expect(status?.reason).toBe('launch-failed');
     },
     60_000,
   );

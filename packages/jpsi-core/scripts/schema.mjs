@@ -2,7 +2,8 @@
 // description read from the TSDoc of the input types in src (the one place fields are documented).
 import { readFileSync, writeFileSync } from 'node:fs';
 import ts from 'typescript';
-import { generateJobSpecJsonSchema } from '../dist/internal/index.js';
+// Straight from the built module: the internal subpath stays free of zod for the CLI's read-only commands.
+import { generateJobSpecJsonSchema } from '../dist/json-schema.js';
 
 const src = (file) => new URL(`../src/${file}`, import.meta.url);
 

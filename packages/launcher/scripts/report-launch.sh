@@ -2,7 +2,7 @@
 # Runs a launcher program (mpirun, …) and tells its own failures apart from the program's.
 # Usage: report-launch.sh N LAUNCHER_WORD_1 … LAUNCHER_WORD_N EXECUTABLE [ARGUMENT...]
 # Every process the launcher starts first removes a marker file, then execs the executable. If
-# the launcher exits non-zero and the marker is still there, no process ever started: the
+# the launcher exits non-zero and the marker is still there, the program never started: the
 # launcher itself failed, and the tail of its stderr is written to $EXAWORKS_LAUNCH_FAILURE_FILE
 # (set by the job script; the job's result then quotes it). Stdout and stderr pass through live.
 
@@ -27,7 +27,9 @@ if [ -z "$report" ]; then exec "$@"; fi
 total=$#
 i=0
 while [ "$i" -lt "$total" ]; do
-  if [ "$i" -eq "$n" ]; then set -- "$@" /bin/sh -c 'rm -f -- "$0" 2>/dev/null; exec "$@"' "$marker"; fi
+  # A program that cannot be executed keeps the marker: that is a failure to launch, as mpirun
+  # itself reports one when it is handed a missing executable.
+  if [ "$i" -eq "$n" ]; then set -- "$@" /bin/sh -c 'command -v -- "$1" >/dev/null 2>&1 && rm -f -- "$0" 2>/dev/null; exec "$@"' "$marker"; fi
   set -- "$@" "$1"
   shift
   i=$((i + 1))

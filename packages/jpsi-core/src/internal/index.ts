@@ -1,7 +1,8 @@
 /**
  * `@exaworks/jpsi-core/internal`: the executor core and plumbing that SDK packages share and users
  * should not call (durable writes, the on-disk layout helper). Not covered by semver: it changes
- * with the packages that use it.
+ * with the packages that use it. It loads no zod: the CLI's read-only commands import it, and a
+ * test walks their imports.
  *
  * @internal
  * @module
@@ -53,4 +54,3 @@ export {
   type PollerOptions,
   type PollerStats,
 } from './poller.js';
-export { generateJobSpecJsonSchema, type FieldDescriber } from '../json-schema.js';
