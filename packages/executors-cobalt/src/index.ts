@@ -29,3 +29,12 @@ export {
   parseCobaltLogs,
   parseCobaltQuery,
 } from './scheduler.js';
+
+import type { BatchExecutorConfigInput } from '@exaworks/executors-batch';
+
+declare module '@exaworks/jpsi-core' {
+  /** `getExecutor('cobalt', config)` takes the batch executors' configuration. */
+  interface ExecutorConfigs {
+    cobalt: BatchExecutorConfigInput;
+  }
+}

@@ -22,3 +22,12 @@
  */
 export { VERSION, createFluxExecutor, executorProvider } from './executor.js';
 export { FLUX_STATES, fluxCustomDirective, fluxId, fluxJobInfo, fluxScheduler, parseFluxQuery } from './scheduler.js';
+
+import type { BatchExecutorConfigInput } from '@exaworks/executors-batch';
+
+declare module '@exaworks/jpsi-core' {
+  /** `getExecutor('flux', config)` takes the batch executors' configuration. */
+  interface ExecutorConfigs {
+    flux: BatchExecutorConfigInput;
+  }
+}

@@ -23,3 +23,12 @@
  */
 export { VERSION, createLsfExecutor, executorProvider } from './executor.js';
 export { LSF_STATES, lsfCustomDirective, lsfJobInfo, lsfScheduler, parseLsfQuery, type LsfJobRecord } from './scheduler.js';
+
+import type { BatchExecutorConfigInput } from '@exaworks/executors-batch';
+
+declare module '@exaworks/jpsi-core' {
+  /** `getExecutor('lsf', config)` takes the batch executors' configuration. */
+  interface ExecutorConfigs {
+    lsf: BatchExecutorConfigInput;
+  }
+}

@@ -33,3 +33,12 @@ export {
   pbsWalltime,
   type PbsQstatJob,
 } from './scheduler.js';
+
+import type { BatchExecutorConfigInput } from '@exaworks/executors-batch';
+
+declare module '@exaworks/jpsi-core' {
+  /** `getExecutor('pbs', config)` takes the batch executors' configuration. */
+  interface ExecutorConfigs {
+    pbs: BatchExecutorConfigInput;
+  }
+}

@@ -31,3 +31,12 @@ export {
   executorProvider,
   type SlurmExecutorConfig,
 } from './executor.js';
+
+import type { SlurmExecutorConfig } from './executor.js';
+
+declare module '@exaworks/jpsi-core' {
+  /** `getExecutor('slurm', config)` takes the Slurm executor's configuration. */
+  interface ExecutorConfigs {
+    slurm: SlurmExecutorConfig;
+  }
+}
