@@ -18,18 +18,11 @@ echo "ci-setup: node $(node -v), npm $(npm -v)"
 
 # procps (ps) is missing from slim Debian images; the process-group tests use it to look at real processes.
 # openssl makes the certificate of the messaging TLS tests.
-missing=""
-command -v ps >/dev/null 2>&1 || missing="$missing procps"
-command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
-if [ -n "$missing" ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "ci-setup: must run as root to install$missing (try: sudo bash $0)" >&2
-    exit 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  # shellcheck disable=SC2086 # word splitting of the package list is wanted
-  apt-get install -y -q --no-install-recommends $missing || { apt-get update -q && apt-get install -y -q --no-install-recommends $missing; }
+if [ ! -f "$here/apt-ensure.sh" ]; then
+  echo "ci-setup: $here/apt-ensure.sh is missing" >&2
+  exit 1
 fi
+sh "$here/apt-ensure.sh" ci-setup procps openssl
 
 # Open MPI (the default mpirun) and MPICH for the real-MPI launcher suites.
 if [ ! -f "$here/install-mpi.sh" ]; then

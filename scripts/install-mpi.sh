@@ -4,33 +4,8 @@
 # index is refreshed only when a package is missing. Run as root (or through sudo).
 set -eu
 
-PACKAGES="openmpi-bin libopenmpi-dev mpich libmpich-dev"
-
-missing=""
-for p in $PACKAGES; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing="$missing $p"
-  fi
-done
-
-if [ -z "$missing" ]; then
-  echo "install-mpi: already installed:$(printf ' %s' $PACKAGES)"
-else
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "install-mpi: must run as root to install:$missing (try: sudo $0)" >&2
-    exit 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  # An empty package list means apt-get update has never run on this machine (e.g. a slim image).
-  if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e '^lock$' -e '^partial$' -e '^auxfiles$')" ]; then
-    apt-get update -q
-  fi
-  # shellcheck disable=SC2086 # word splitting of the package list is intended
-  if ! apt-get install -y -q --no-install-recommends $missing; then
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends $missing
-  fi
-fi
+here=$(cd "$(dirname "$0")" && pwd)
+sh "$here/apt-ensure.sh" install-mpi openmpi-bin libopenmpi-dev mpich libmpich-dev
 
 # Open MPI and MPICH coexist on Debian: each ships its own binaries (mpirun.openmpi,
 # mpirun.mpich) and `mpirun`/`mpicc` are alternatives links. Open MPI stays the default

@@ -5,30 +5,8 @@
 # Run as root (or through sudo).
 set -eu
 
-PACKAGES="slurm-wlm munge"
-
-missing=""
-for p in $PACKAGES; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing="$missing $p"
-  fi
-done
-
-if [ -z "$missing" ]; then
-  echo "install-slurm: already installed:$(printf ' %s' $PACKAGES)"
-else
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "install-slurm: must run as root to install:$missing (try: sudo $0)" >&2
-    exit 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  # shellcheck disable=SC2086 # word splitting of the package list is intended
-  if ! apt-get install -y -q --no-install-recommends $missing; then
-    apt-get update -q
-    # shellcheck disable=SC2086
-    apt-get install -y -q --no-install-recommends $missing
-  fi
-fi
+here=$(cd "$(dirname "$0")" && pwd)
+sh "$here/apt-ensure.sh" install-slurm slurm-wlm munge
 
 # The munge package creates a key at install; make one if an image shipped without it.
 if [ ! -s /etc/munge/munge.key ]; then
