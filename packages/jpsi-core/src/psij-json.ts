@@ -18,6 +18,7 @@ import {
   type ResourceSpecInput,
 } from './spec.js';
 import { parseWith } from './validation.js';
+import type { Same } from './internal/types.js';
 
 const SNAKE_COUNT_FIELDS = { nodeCount: 'node_count', processCount: 'process_count', processesPerNode: 'processes_per_node' };
 const count = z.number().int('must be a whole number').positive('must be at least 1');
@@ -132,7 +133,6 @@ const psijJobSpecSchema = z.strictObject({
  */
 export const PsijJobSpecSchema: z.ZodType<z.output<typeof psijJobSpecSchema>, PsijJobSpecJson> = psijJobSpecSchema;
 
-type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const schemaMatchesTypes: [
   Same<z.input<typeof psijJobSpecSchema>, PsijJobSpecJson>,
   Same<z.input<typeof PsijResourcesSchema>, PsijResourcesJson>,

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ValidationError } from './errors.js';
 import { parseDuration } from './duration.js';
 import { parseWith } from './validation.js';
+import type { Same } from './internal/types.js';
 
 const NO_NUL = (s: string): boolean => !s.includes('\0');
 const text = (what: string) => z.string().refine(NO_NUL, `${what} cannot contain a NUL character`);
@@ -552,7 +553,6 @@ const jobSpecSchema = z.strictObject({
 export const JobSpecSchema: z.ZodType<z.output<typeof jobSpecSchema>, JobSpecInput> = jobSpecSchema;
 
 // Drift between the documented interfaces and the schemas fails `tsc` here, in both directions.
-type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const schemaMatchesInterfaces: [
   Same<z.input<typeof jobSpecSchema>, JobSpecInput>,
   Same<z.input<typeof resourceSpecSchema>, ResourceSpecInput>,

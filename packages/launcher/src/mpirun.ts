@@ -18,6 +18,7 @@ import {
   type Launcher,
 } from '@exaworks/jpsi-core';
 import { noNul, parseLaunchContext, programArgv } from './basic.js';
+import type { Same } from '@exaworks/jpsi-core/internal';
 
 /** Which MPI implementation an `mpirun` belongs to. `generic` gets only `-n`. */
 export type MpiFlavour = 'openmpi' | 'mpich' | 'generic';
@@ -64,7 +65,6 @@ const mpirunConfigSchema = z.strictObject({
  */
 export const MpirunConfigSchema: z.ZodType<MpirunConfig, MpirunConfig> = mpirunConfigSchema;
 
-type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const configMatchesSchema: Same<z.input<typeof mpirunConfigSchema>, MpirunConfig> = true;
 void configMatchesSchema;
 

@@ -54,3 +54,4 @@ export {
   type PollerOptions,
   type PollerStats,
 } from './poller.js';
+export type { Same } from './types.js';
