@@ -69,16 +69,24 @@ describe('LocalExecutor: durability across processes', () => {
       ids = (JSON.parse(line) as { ids: string[] }).ids;
     });
     await until(() => ids.length === 5, 90_000, 'the child to submit');
+    // A job's program can start before its executor has appended the ACTIVE line with its pid: wait
+    // for both (the three that fit in maxCores have run and are recorded with a pid) before the kill.
+    const recordedPid = (id: string) =>
+      readFileSync(path.join(wd, `${id}.job`), 'utf8')
+        .trim()
+        .split('\n')
+        .some((l) => (JSON.parse(l) as { pid?: number }).pid !== undefined);
     await until(
       () => {
         try {
-          return Object.keys(runCounts(runs)).length >= 3; // quick may already have made room for queued1
+          // quick may already have made room for queued1
+          return Object.keys(runCounts(runs)).length >= 3 && ids.slice(0, 3).every(recordedPid);
         } catch {
           return false;
         }
       },
       60_000,
-      'three jobs to start',
+      'three jobs to start and be recorded with their pids',
     );
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
