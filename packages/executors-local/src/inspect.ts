@@ -81,7 +81,7 @@ export class LocalJobInspector {
 
   /**
    * One job, from its own files only; undefined if there is no such job.
-   * @throws {@link ValidationError} if `nativeId` cannot be a local native id.
+   * @throws {@link @exaworks/jpsi-core!ValidationError} if `nativeId` cannot be a local native id.
    */
   read(nativeId: string): LocalJobView | undefined {
     if (!isNativeId(nativeId)) {
