@@ -63,8 +63,8 @@ export function exitCodeForError(err: unknown): number {
 /** An error as a JSON object (`--json` mode). Unexpected errors get code `EXAWORKS_INTERNAL`. */
 export function errorToJson(err: unknown): ErrorJson {
   if (err instanceof ExaworksError) return err.toJSON();
-  if (err instanceof Error) return { name: err.name, code: 'EXAWORKS_INTERNAL', message: err.message };
-  return { name: 'Error', code: 'EXAWORKS_INTERNAL', message: String(err) };
+  if (err instanceof Error) return { name: err.name, code: ErrorCode.INTERNAL, message: err.message };
+  return { name: 'Error', code: ErrorCode.INTERNAL, message: String(err) };
 }
 
 /**
@@ -79,7 +79,7 @@ export function formatError(err: unknown, verbose = false): string {
   } else if (err instanceof ExaworksError) {
     lines.push(`error: ${err.message} [${err.code}]`);
   } else if (err instanceof Error) {
-    lines.push(`error: ${err.message} [EXAWORKS_INTERNAL]`);
+    lines.push(`error: ${err.message} [${ErrorCode.INTERNAL}]`);
   } else {
     lines.push(`error: ${String(err)}`);
   }

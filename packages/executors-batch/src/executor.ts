@@ -22,13 +22,12 @@ import {
   isFinalState,
   jobSpecToInput,
   parseWith,
-  throwIfAborted,
   type JobSpec,
   type JobSpecInput,
   type JobStatusUpdate,
   type SubmitOptions,
 } from '@exaworks/jpsi-core';
-import { Poller } from '@exaworks/jpsi-core/internal';
+import { Poller, throwIfAborted } from '@exaworks/jpsi-core/internal';
 import { parseJobResult } from '@exaworks/launcher';
 import { firstLine, runCommand } from './commands.js';
 import type { CommandResult, SchedulerAdapter, SchedulerCommand, SchedulerJobInfo } from './scheduler.js';

@@ -25,7 +25,6 @@ import {
   parseWith,
   statusFromJson,
   statusToJson,
-  throwIfAborted,
   type ExecutorProvider,
   type HonouredAttributes,
   type JobSpec,
@@ -37,6 +36,7 @@ import {
   type Launcher,
   type SubmitOptions,
 } from '@exaworks/jpsi-core';
+import { throwIfAborted } from '@exaworks/jpsi-core/internal';
 import { jobScriptFor, parseJobResult } from '@exaworks/launcher';
 import { DeadlineHeap, type HeapItem } from './heap.js';
 import { finalUpdate } from './outcome.js';

@@ -28,16 +28,6 @@ export {
   type LocalExecutorConfig,
   type LocalExecutorConfigInput,
 } from './executor.js';
-export {
-  RECORD_FORMAT,
-  localJobPaths,
-  type JobRecord,
-  type LocalJobPaths,
-  type LogLine,
-  type OwnerFile,
-  type OwnerInfo,
-} from './store.js';
-export type { ProcessIdentity } from './proc.js';
 export { LocalJobInspector, cleanFinishedJobs, type CleanResult, type LocalJobView } from './inspect.js';
 
 import type { LocalExecutorConfigInput } from './executor.js';

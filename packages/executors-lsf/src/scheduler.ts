@@ -5,13 +5,13 @@
  */
 import {
   BackendError,
-  formatMinutes,
   JobState,
   shellQuote,
   SubmitError,
   ValidationError,
   type CustomAttributeValue,
 } from '@exaworks/jpsi-core';
+import { formatMinutes } from '@exaworks/jpsi-core/internal';
 import {
   firstLine,
   type CommandResult,

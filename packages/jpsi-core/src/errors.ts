@@ -52,6 +52,8 @@ export const ErrorCode = {
   TIMEOUT: 'EXAWORKS_TIMEOUT',
   /** A workflow cannot run as defined (e.g. its journal belongs to a different workflow). */
   WORKFLOW: 'EXAWORKS_WORKFLOW',
+  /** Not an ExaworksError: an unexpected failure (a bug, or an error from a dependency), reported under this code. */
+  INTERNAL: 'EXAWORKS_INTERNAL',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

@@ -17,13 +17,42 @@
  * ```
  * @module
  */
-export * from './errors.js';
-export * from './state.js';
-export * from './duration.js';
-export * from './shell.js';
+// Named exports only: this list is the package's public API. Plumbing that other SDK packages
+// share (durable writes, state-machine steps, command lookup) is on `@exaworks/jpsi-core/internal`.
+export {
+  AbortedError,
+  BackendError,
+  ErrorCode,
+  ExaworksError,
+  ExecutorClosedError,
+  InvalidJobStateError,
+  JobNotFoundError,
+  LauncherError,
+  StorageError,
+  SubmitError,
+  UnknownExecutorError,
+  UnknownLauncherError,
+  ValidationError,
+  type ExaworksErrorCode,
+  type ExaworksErrorOptions,
+  type ValidationIssue,
+} from './errors.js';
+export {
+  JOB_STATES,
+  JobState,
+  isFinalState,
+  isJobState,
+  statusFromJson,
+  statusToJson,
+  type JobStatus,
+  type JobStatusJson,
+  type JobStatusReason,
+  type JobStatusUpdate,
+} from './state.js';
+export { formatPsijDuration, parseDuration } from './duration.js';
+export { shellJoin, shellQuote } from './shell.js';
 export {
   DEFAULT_DURATION_SECONDS,
-  CAMEL_COUNT_FIELDS,
   CUSTOM_ATTRIBUTE_KEY,
   JobAttributesSchema,
   JobSpecSchema,
@@ -38,7 +67,6 @@ export {
   isJobSpec,
   jobSpecToInput,
   stagingApplies,
-  stagingConditions,
   type CountFieldNames,
   type CustomAttributeValue,
   type DerivedCounts,
@@ -57,13 +85,47 @@ export {
   type StageOutInput,
   type StagingConditions,
 } from './spec.js';
-export * from './psij-json.js';
+export {
+  PsijJobSpecSchema,
+  jobSpecFromDocument,
+  jobSpecFromPsijJson,
+  jobSpecToPsijJson,
+  psijDerivedResources,
+  specDocumentForm,
+  type PsijAttributesJson,
+  type PsijDerivedResources,
+  type PsijJobSpecDocument,
+  type PsijJobSpecJson,
+  type PsijResourcesJson,
+  type SpecDocumentForm,
+} from './psij-json.js';
 export { JOB_SPEC_SCHEMA_ID, jobSpecJsonSchema, jobSpecJsonSchemaText, type JsonSchemaDocument } from './json-schema.js';
-export * from './job.js';
-export * from './executor.js';
-export * from './launcher.js';
-export * from './registry.js';
-export * from './logger.js';
-export * from './workdir.js';
-export * from './info.js';
-export { didYouMean, editDistance, formatPath, issuesFromZod, parseWith } from './validation.js';
+export { Job, type JobOptions, type JobStatusListener, type WaitOptions } from './job.js';
+export {
+  BaseJobExecutor,
+  JobExecutorConfigSchema,
+  type JobExecutor,
+  type JobExecutorConfig,
+  type SubmitOptions,
+} from './executor.js';
+export type {
+  ExecutorProvider,
+  LaunchCommand,
+  LaunchContext,
+  Launcher,
+  LauncherProvider,
+} from './launcher.js';
+export {
+  getExecutor,
+  getLauncher,
+  listExecutors,
+  listLaunchers,
+  registerExecutor,
+  registerLauncher,
+  type ExecutorConfigFor,
+  type ExecutorConfigs,
+} from './registry.js';
+export { createLogger, silentLogger, type CreateLoggerOptions, type LogFields, type LogLevel, type Logger } from './logger.js';
+export { defaultWorkDirectory } from './workdir.js';
+export { VERSION, getRuntimeInfo, type RuntimeInfo } from './info.js';
+export { formatPath, issuesFromZod, parseWith } from './validation.js';

@@ -9,12 +9,12 @@ import {
   createJobSpec,
   LauncherError,
   parseWith,
-  throwIfAborted,
   type JobSpec,
   type LaunchCommand,
   type LaunchContext,
   type Launcher,
 } from '@exaworks/jpsi-core';
+import { throwIfAborted } from '@exaworks/jpsi-core/internal';
 
 /** True if `s` has no NUL character (a NUL cannot pass through a shell or execve: refused when the config is given, not at launch). */
 export const noNul = (s: string): boolean => !s.includes('\0');

@@ -6,13 +6,13 @@
 import path from 'node:path';
 import {
   createJobSpec,
-  isValidEnvName,
   LauncherError,
   shellJoin,
   shellQuote,
   type JobSpec,
   type LaunchCommand,
 } from '@exaworks/jpsi-core';
+import { isValidEnvName } from '@exaworks/jpsi-core/internal';
 
 export { parseJobResult, type JobResult } from './job-result.js';
 

@@ -11,12 +11,12 @@ import {
   createJobSpec,
   LauncherError,
   parseWith,
-  throwIfAborted,
   type JobSpec,
   type LaunchCommand,
   type LaunchContext,
   type Launcher,
 } from '@exaworks/jpsi-core';
+import { throwIfAborted } from '@exaworks/jpsi-core/internal';
 import { noNul, parseLaunchContext, programArgv } from './basic.js';
 import type { Same } from '@exaworks/jpsi-core/internal';
 

@@ -7,12 +7,12 @@ import { z } from 'zod';
 import {
   createJobSpec,
   parseWith,
-  throwIfAborted,
   type JobSpec,
   type LaunchCommand,
   type LaunchContext,
   type Launcher,
 } from '@exaworks/jpsi-core';
+import { throwIfAborted } from '@exaworks/jpsi-core/internal';
 import { noNul, parseLaunchContext, programArgv } from './basic.js';
 
 /** Configuration of the `srun`, `jsrun` and `aprun` launchers. */

@@ -2,7 +2,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import { formatClockDuration, jobSpecToPsijJson, psijDerivedResources, type JobSpec } from '@exaworks/jpsi-core';
+import { jobSpecToPsijJson, psijDerivedResources, type JobSpec } from '@exaworks/jpsi-core';
+import { formatClockDuration } from '@exaworks/jpsi-core/internal';
 import type { Context } from '../context.js';
 import { formatBytes, toJsonText } from '../format.js';
 import { readSpecFile } from '../options.js';

@@ -54,4 +54,7 @@ export {
   type PollerOptions,
   type PollerStats,
 } from './poller.js';
+export { throwIfAborted } from '../errors.js';
+export { formatClockDuration, formatMinutes } from '../duration.js';
+export { isValidEnvName } from '../shell.js';
 export type { Same } from './types.js';
