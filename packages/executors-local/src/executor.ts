@@ -135,8 +135,6 @@ type Phase = 'queued' | 'starting' | 'running' | 'finishing' | 'done' | 'watchin
 interface Tracked extends HeapItem {
   readonly id: string;
   readonly job: Job;
-  /** Further Job objects attached to the same native id (they get job events only). */
-  extra: Job[] | undefined;
   readonly spec: JobSpec;
   readonly cwd: string;
   readonly cores: number;
@@ -465,7 +463,6 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     return {
       id,
       job,
-      extra: undefined,
       spec,
       cwd: record.cwd,
       cores: record.cores,
@@ -862,7 +859,10 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     t.logFd = undefined;
     this.#unwatch(t);
     if (!(t.timer === 'escalate' && t.heapIndex >= 0)) this.#heap.remove(t);
-    if (this.#tracked.get(t.id) === t) this.#tracked.delete(t.id);
+    if (this.#tracked.get(t.id) === t) {
+      this.#tracked.delete(t.id);
+      this.forgetJob(t.id);
+    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -993,12 +993,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     await this.#ready;
     const existing = this.#tracked.get(nativeId);
     if (existing) {
+      // A further handle on a job this executor tracks: the core replays its history and keeps it in step.
       this.bindJob(job, nativeId, existing.spec);
-      if (existing.job !== job && !existing.extra?.includes(job)) {
-        existing.extra ??= [];
-        existing.extra.push(job);
-        for (const s of existing.job.history.slice(1)) job._update(s);
-      }
       return;
     }
     const file = this.#store.readJob(nativeId);
@@ -1212,11 +1208,9 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
 
   // ------------------------------------------------------------------------------------------
 
-  /** Moves a job (and any extra attached Job objects) through the state machine. */
+  /** Moves a job (and, through the core's job table, every other handle on it) through the state machine. */
   #update(t: Tracked, update: JobStatusUpdate): JobStatus[] {
-    const entered = this.updateJobStatus(t.job, update);
-    if (t.extra) for (const j of t.extra) j._update(update);
-    return entered;
+    return this.updateJobStatus(t.job, update);
   }
 
   #checkOpen(): void {

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from 'zod';
-import { InvalidJobStateError } from './errors.js';
+import { ExecutorClosedError, InvalidJobStateError } from './errors.js';
 import { Job, type JobStatusListener } from './job.js';
 import { createLogger, type Logger } from './logger.js';
 import { isJobSpec, type JobSpec, type JobSpecInput } from './spec.js';
@@ -78,6 +78,9 @@ export abstract class BaseJobExecutor<C extends JobExecutorConfig = JobExecutorC
   /** The configured logger (or the default quiet one). */
   protected readonly logger: Logger;
   readonly #listeners = new Set<JobStatusListener>();
+  // The job table: every Job bound to a native id, the first one primary.
+  readonly #table = new Map<string, { primary: Job; extra: Job[] }>();
+  #closed = false;
 
   protected constructor(name: string, version: string, config: C) {
     this.name = name;
@@ -112,17 +115,62 @@ export abstract class BaseJobExecutor<C extends JobExecutorConfig = JobExecutorC
     return j as Job & { spec: JobSpec };
   }
 
-  /** Binds a job to this executor and a native id. */
-  protected bindJob(job: Job, nativeId: string, spec?: JobSpec): void {
-    job._bind(this, nativeId, spec);
+  /** True once {@link BaseJobExecutor.markClosed} was called: the executor refuses new work. */
+  protected get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Marks the executor closed; `close()` implementations call it first. */
+  protected markClosed(): void {
+    this.#closed = true;
   }
 
   /**
-   * Reports a backend status for a job. Regressions and repeats are ignored; skipped states
-   * are filled in. Returns the statuses entered.
+   * Throws once the executor is closed: every public method but `close` and `onStatus` starts with it.
+   * @throws {@link ExecutorClosedError} after {@link BaseJobExecutor.markClosed}.
+   */
+  protected checkOpen(): void {
+    if (this.#closed) throw new ExecutorClosedError(this.name);
+  }
+
+  /**
+   * Binds a job to this executor and a native id, and enters it in the job table. The first Job
+   * bound to a native id is its primary one: executor listeners hear about it. Further Jobs bound
+   * to the same id (another `attach`) replay the primary's history at once and then follow it,
+   * with job events only, so a status is reported once per job however many handles exist.
+   */
+  protected bindJob(job: Job, nativeId: string, spec?: JobSpec): void {
+    job._bind(this, nativeId, spec);
+    const entry = this.#table.get(nativeId);
+    if (!entry) {
+      this.#table.set(nativeId, { primary: job, extra: [] });
+      return;
+    }
+    if (entry.primary === job || entry.extra.includes(job)) return;
+    entry.extra.push(job);
+    for (const status of entry.primary.history.slice(1)) job._update(status);
+  }
+
+  /** The Job objects bound to `nativeId` in this executor, primary first (empty if none). */
+  protected jobsFor(nativeId: string): readonly Job[] {
+    const entry = this.#table.get(nativeId);
+    return entry ? [entry.primary, ...entry.extra] : [];
+  }
+
+  /** Drops `nativeId` from the job table (once it is final and no longer watched): the table stays small. */
+  protected forgetJob(nativeId: string): void {
+    this.#table.delete(nativeId);
+  }
+
+  /**
+   * Reports a backend status for a job, through the one state machine: regressions and repeats are
+   * ignored, skipped states are filled in. Every Job bound to the same native id moves with it;
+   * executor listeners hear about the primary one. Returns the statuses the given job entered.
    */
   protected updateJobStatus(job: Job, update: JobStatusUpdate): JobStatus[] {
-    return job._update(update, (status) => {
+    const entry = job.nativeId === undefined ? undefined : this.#table.get(job.nativeId);
+    const entered = job._update(update, (status) => {
+      if (entry && entry.primary !== job) return;
       for (const listener of [...this.#listeners]) {
         try {
           listener(job, status);
@@ -131,5 +179,7 @@ export abstract class BaseJobExecutor<C extends JobExecutorConfig = JobExecutorC
         }
       }
     });
+    if (entry && entry.primary === job) for (const other of entry.extra) other._update(update);
+    return entered;
   }
 }
