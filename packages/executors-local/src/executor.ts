@@ -36,9 +36,8 @@ import {
   type Launcher,
   type SubmitOptions,
 } from '@exaworks/jpsi-core';
-import { throwIfAborted } from '@exaworks/jpsi-core/internal';
+import { DeadlineHeap, type HeapItem, throwIfAborted } from '@exaworks/jpsi-core/internal';
 import { jobScriptFor, parseJobResult } from '@exaworks/launcher';
-import { DeadlineHeap, type HeapItem } from './heap.js';
 import { finalUpdate } from './outcome.js';
 import {
   findProcessRunning,

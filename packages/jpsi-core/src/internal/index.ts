@@ -57,4 +57,6 @@ export {
 export { throwIfAborted } from '../errors.js';
 export { formatClockDuration, formatMinutes } from '../duration.js';
 export { isValidEnvName } from '../shell.js';
+export { DeadlineHeap, type HeapItem } from './deadline-heap.js';
+export { ResourceQueue, type ResourceQueueOptions } from './resource-queue.js';
 export type { Same } from './types.js';

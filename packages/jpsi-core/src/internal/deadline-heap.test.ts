@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeadlineHeap, type HeapItem } from './heap.js';
+import { DeadlineHeap, type HeapItem } from './deadline-heap.js';
 
 interface Item extends HeapItem {
   name: string;

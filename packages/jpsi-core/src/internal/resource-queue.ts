@@ -1,0 +1,134 @@
+/**
+ * A FIFO queue of work items that each need some amount of a resource (cores, nodes) out of a
+ * fixed capacity: the local executor's core queue, and the pilot's placement queue.
+ * @module
+ */
+
+/** How a {@link ResourceQueue} sizes and starts its items. */
+export interface ResourceQueueOptions<T> {
+  /** Units available at once (cores, nodes); at least 1. */
+  readonly capacity: number;
+  /** Units `item` holds while it runs. */
+  readonly cost: (item: T) => number;
+  /** Called when `item` leaves the queue holding its units; it must not throw. */
+  readonly start: (item: T) => void;
+}
+
+/**
+ * Strict FIFO: the head starts as soon as its units are free, and nothing overtakes it (a wide job
+ * is never starved by narrow ones). An item wider than the whole capacity starts alone once nothing
+ * else holds units, so it runs rather than waiting forever. Items already running elsewhere (adopted
+ * from a dead executor) are counted with {@link ResourceQueue.hold} without being started.
+ * Enqueue and dequeue are O(1); withdrawn items are skipped lazily.
+ */
+export class ResourceQueue<T extends object> {
+  readonly #options: ResourceQueueOptions<T>;
+  // An array with a moving head: dequeue without shifting.
+  #waiting: T[] = [];
+  #head = 0;
+  readonly #withdrawn = new WeakSet<T>();
+  readonly #holding = new Map<T, number>();
+  #used = 0;
+  #paused = false;
+
+  constructor(options: ResourceQueueOptions<T>) {
+    if (!Number.isInteger(options.capacity) || options.capacity < 1) {
+      throw new RangeError(`ResourceQueue capacity must be a whole number ≥ 1, not ${options.capacity}`);
+    }
+    this.#options = options;
+  }
+
+  /** The capacity. */
+  get capacity(): number {
+    return this.#options.capacity;
+  }
+
+  /** Units held now (may exceed the capacity when adopted or oversized items run). */
+  get used(): number {
+    return this.#used;
+  }
+
+  /** Items holding units now. */
+  get running(): number {
+    return this.#holding.size;
+  }
+
+  /** Items waiting (withdrawn ones not counted). */
+  get waiting(): number {
+    let n = 0;
+    for (let i = this.#head; i < this.#waiting.length; i++) if (!this.#withdrawn.has(this.#waiting[i]!)) n++;
+    return n;
+  }
+
+  /** Appends `item` and starts what fits. */
+  enqueue(item: T): void {
+    this.#withdrawn.delete(item);
+    this.#waiting.push(item);
+    this.pump();
+  }
+
+  /** Takes a waiting `item` out of the queue; true if it was waiting. */
+  withdraw(item: T): boolean {
+    if (this.#holding.has(item) || this.#withdrawn.has(item)) return false;
+    for (let i = this.#head; i < this.#waiting.length; i++) {
+      if (this.#waiting[i] === item) {
+        this.#withdrawn.add(item);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Counts `item`, already running, against the capacity without starting it. */
+  hold(item: T): void {
+    if (this.#holding.has(item)) return;
+    const cost = this.#options.cost(item);
+    this.#holding.set(item, cost);
+    this.#used += cost;
+  }
+
+  /** True while `item` holds units. */
+  holds(item: T): boolean {
+    return this.#holding.has(item);
+  }
+
+  /** Gives back `item`'s units (a no-op if it holds none) and starts what now fits. */
+  release(item: T): void {
+    const cost = this.#holding.get(item);
+    if (cost === undefined) return;
+    this.#holding.delete(item);
+    this.#used -= cost;
+    this.pump();
+  }
+
+  /** Stops starting items (they stay queued); for an executor that is closing. */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Starts waiting items, in order, while the head's units are free. */
+  pump(): void {
+    const q = this.#waiting;
+    const capacity = this.#options.capacity;
+    while (!this.#paused && this.#head < q.length) {
+      const item = q[this.#head]!;
+      if (this.#withdrawn.has(item)) {
+        this.#withdrawn.delete(item);
+        this.#head++;
+        continue;
+      }
+      const cost = this.#options.cost(item);
+      const fits = cost <= capacity - this.#used || (cost > capacity && this.#holding.size === 0);
+      if (!fits) break;
+      this.#head++;
+      this.#holding.set(item, cost);
+      this.#used += cost;
+      this.#options.start(item);
+    }
+    // Compact once the consumed prefix dominates, so memory follows what still waits.
+    if (this.#head > 1024 && this.#head * 2 > q.length) {
+      this.#waiting = q.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}
