@@ -3,8 +3,10 @@
 // same concurrency (and of the job script itself, the floor the executor cannot go below), and
 // against /bin/true forked by a minimal sh fork server (the shape of the executor's spawn agent:
 // what a small forking process can reach from here), then the heap growth for 10,000 queued
-// jobs, then both spawn paths in a process with 1 GiB more resident memory. The last line is one
-// JSON object.
+// jobs, then both spawn paths in a process with 1 GiB more resident memory. When psij-python is
+// importable (PSIJ_PYTHON_SRC=<psij-python checkout>/src, or installed; PSIJ_PYTHON names the
+// interpreter, default /usr/bin/python3) its local executor runs the same jobs in the same run as
+// the peer. The last line is one JSON object.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -153,6 +155,31 @@ for (const cores of [2, 8]) {
   result[`jobsPerSec${cores}`] = round(ours.jobsPerSec, 1);
   result[`ratioToRaw${cores}`] = round(ratio);
   result[`ratioToScript${cores}`] = round(ours.jobsPerSec / rawScript);
+}
+
+// The peer: psij-python's local executor on the same jobs, in the same run, when it is importable.
+{
+  const python = process.env.PSIJ_PYTHON ?? '/usr/bin/python3';
+  const src = process.env.PSIJ_PYTHON_SRC;
+  const env = src ? { ...process.env, PYTHONPATH: src } : process.env;
+  const probe = spawnSync(python, ['-c', 'import psij'], { env, encoding: 'utf8' });
+  if (probe.status !== 0) {
+    console.log(`psij-python: not importable by ${python} (set PSIJ_PYTHON_SRC=<psij-python checkout>/src): peer skipped`);
+    result.psijPythonPerSec = null;
+  } else {
+    const script = fileURLToPath(new URL('./psij-local.py', import.meta.url));
+    const run = spawnSync(python, [script, String(JOBS)], { env, encoding: 'utf8', maxBuffer: 2 ** 24 });
+    const line = run.stdout.trim().split('\n').pop() ?? '';
+    const peer = JSON.parse(line) as { jobsPerSec: number; failed: number; version: string };
+    if (peer.failed > 0) throw new Error(`psij-python: ${peer.failed} jobs did not complete`);
+    const ours = await executor(JOBS, 8);
+    console.log(
+      `psij-python ${peer.version} local executor: ${peer.jobsPerSec.toFixed(0)} jobs/s | executor at maxCores 8 right after: ${ours.jobsPerSec.toFixed(0)} jobs/s (ratioToPsijPython ${(ours.jobsPerSec / peer.jobsPerSec).toFixed(2)})`,
+    );
+    result.psijPythonVersion = peer.version;
+    result.psijPythonPerSec = round(peer.jobsPerSec, 1);
+    result.ratioToPsijPython = round(ours.jobsPerSec / peer.jobsPerSec);
+  }
 }
 
 // Heap growth for QUEUED queued jobs: one long job holds the only core, the rest wait.
