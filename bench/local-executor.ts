@@ -4,7 +4,7 @@
 // against /bin/true forked by a minimal sh fork server (the shape of the executor's spawn agent:
 // what a small forking process can reach from here), then the heap growth for 10,000 queued
 // jobs, then both spawn paths in a process with 1 GiB more resident memory. When psij-python is
-// importable (PSIJ_PYTHON_SRC=<psij-python checkout>/src, or installed; PSIJ_PYTHON names the
+// importable (BENCH_PSIJ_SRC=<psij-python checkout>/src, or installed; BENCH_PSIJ_PYTHON names the
 // interpreter, default /usr/bin/python3) its local executor runs the same jobs in the same run as
 // the peer. The last line is one JSON object.
 import { spawn, spawnSync } from 'node:child_process';
@@ -159,12 +159,12 @@ for (const cores of [2, 8]) {
 
 // The peer: psij-python's local executor on the same jobs, in the same run, when it is importable.
 {
-  const python = process.env.PSIJ_PYTHON ?? '/usr/bin/python3';
-  const src = process.env.PSIJ_PYTHON_SRC;
+  const python = process.env.BENCH_PSIJ_PYTHON ?? '/usr/bin/python3';
+  const src = process.env.BENCH_PSIJ_SRC;
   const env = src ? { ...process.env, PYTHONPATH: src } : process.env;
   const probe = spawnSync(python, ['-c', 'import psij'], { env, encoding: 'utf8' });
   if (probe.status !== 0) {
-    console.log(`psij-python: not importable by ${python} (set PSIJ_PYTHON_SRC=<psij-python checkout>/src): peer skipped`);
+    console.log(`psij-python: not importable by ${python} (set BENCH_PSIJ_SRC=<psij-python checkout>/src): peer skipped`);
     result.psijPythonPerSec = null;
   } else {
     const script = fileURLToPath(new URL('./psij-local.py', import.meta.url));
