@@ -27,6 +27,7 @@ import {
   ReplyTimeoutError,
   UnknownTopicError,
 } from './errors.js';
+import { Fifo } from './fifo.js';
 import { Outbox } from './outbox.js';
 import {
   ClientIdSchema,
@@ -148,6 +149,14 @@ interface Control {
   readonly reject: (err: Error) => void;
 }
 
+/** A publish or call waiting for room under `maxInFlight`. */
+interface Waiter {
+  readonly grant: () => void;
+  readonly reject: (err: Error) => void;
+  readonly signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
 interface SubEntry {
   readonly topic: Topic;
   readonly handlers: Set<MessageHandler<z.ZodType>>;
@@ -185,7 +194,7 @@ export class MessageClient {
   /** `origin|seq` of messages whose (asynchronous) handlers are still running. */
   readonly #running = new Set<string>();
   readonly #replies = new BoundedMap<string, string | null>(10_000);
-  readonly #waiters: (() => void)[] = [];
+  readonly #waiters = new Fifo<Waiter>();
   #acks: [string, number][] = [];
   #ackScheduled = false;
   #seq = 0;
@@ -293,24 +302,33 @@ export class MessageClient {
    * @throws {@link QueueFullError} with `queueFull: 'reject'` when `maxInFlight` are waiting.
    * @throws {@link ConnectionClosedError} if the client is closed before the acknowledgement.
    */
-  async publish<S extends z.ZodType>(topic: Topic<S>, data: z.input<S>, options: PublishOptions = {}): Promise<void> {
-    this.#assertOpen();
-    parseWith(topic.schema, data, `message for topic "${topic.name}"`);
-    await this.#room(options.signal);
+  publish<S extends z.ZodType>(topic: Topic<S>, data: z.input<S>, options: PublishOptions = {}): Promise<void> {
+    try {
+      this.#assertOpen();
+      parseWith(topic.schema, data, `message for topic "${topic.name}"`);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // One promise per publish, also while it waits for room: a burst of thousands stays cheap.
+    return new Promise<void>((resolve, reject) => {
+      this.#acquire(() => this.#sendPub(topic, data, resolve, reject), reject, options.signal);
+    });
+  }
+
+  /** Numbers, keeps and sends one publish; called holding a slot reserved by {@link MessageClient.#acquire}. */
+  #sendPub(topic: Topic, data: unknown, resolve: () => void, reject: (err: Error) => void): void {
     const s = ++this.#seq;
     const frame = JSON.stringify({ t: 'pub', s, tp: topic.name, d: data, ...(topic.requireSubscriber ? { w: true } : {}) });
     try {
-      this.#assertOpen();
       this.#outbox?.put({ s, tp: topic.name, d: data, w: topic.requireSubscriber });
     } catch (err) {
       this.#unreserve();
-      throw err;
+      reject(err as Error);
+      return;
     }
-    return new Promise<void>((resolve, reject) => {
-      this.#reserved -= 1;
-      this.#pubs.set(s, { frame, tp: topic.name, resolve, reject });
-      if (this.#established) this.#queue(frame);
-    });
+    this.#reserved -= 1;
+    this.#pubs.set(s, { frame, tp: topic.name, resolve, reject });
+    if (this.#established) this.#queue(frame);
   }
 
   /**
@@ -367,7 +385,7 @@ export class MessageClient {
     parseWith(rpc.request, request, `request of "${rpc.name}"`);
     const signal = options.signal;
     if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
-    await this.#room(signal);
+    await new Promise<void>((resolve, reject) => this.#acquire(resolve, reject, signal));
     if (signal?.aborted || this.#closed) {
       this.#unreserve();
       this.#assertOpen();
@@ -441,33 +459,37 @@ export class MessageClient {
   }
 
   /**
-   * Waits for room under `maxInFlight` (or throws with `queueFull: 'reject'`) and reserves it: the
-   * caller registers its message (or calls {@link MessageClient.#unreserve}) in the same tick, so a
-   * burst of publishes cannot all pass the check before any of them is counted.
+   * Reserves room under `maxInFlight` for one publish or call and runs `grant` holding it, now or
+   * (in order of arrival) once room frees up; `grant` registers its message or calls
+   * {@link MessageClient.#unreserve} in the same tick, so a burst cannot all pass the check before
+   * any of them is counted. With `queueFull: 'reject'` a full queue rejects with {@link QueueFullError}.
    */
-  async #room(signal: AbortSignal | undefined): Promise<void> {
-    while (this.inFlight + this.#reserved >= this.#o.maxInFlight) {
-      if (this.#o.queueFull === 'reject') throw new QueueFullError(this.#o.maxInFlight);
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => {
-          const i = this.#waiters.indexOf(wake);
-          if (i >= 0) this.#waiters.splice(i, 1);
-          reject(new AbortedError('Waiting for room in the send queue was aborted.', { cause: signal?.reason }));
-        };
-        const wake = () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        };
-        if (signal?.aborted) return onAbort();
-        signal?.addEventListener('abort', onAbort, { once: true });
-        this.#waiters.push(wake);
-      });
-      this.#assertOpen();
+  #acquire(grant: () => void, reject: (err: Error) => void, signal: AbortSignal | undefined): void {
+    if (this.#failure || this.#closed) return reject(this.#failure ?? new ConnectionClosedError('message client'));
+    if (this.#waiters.size === 0 && this.#hasRoom()) {
+      this.#reserved += 1;
+      grant();
+      return;
     }
-    this.#reserved += 1;
+    if (this.#o.queueFull === 'reject') return reject(new QueueFullError(this.#o.maxInFlight));
+    if (signal?.aborted) return reject(new AbortedError('Waiting for room in the send queue was aborted.', { cause: signal.reason }));
+    const waiter: Waiter = { grant, reject, signal, onAbort: undefined };
+    if (signal) {
+      waiter.onAbort = () => {
+        if (this.#waiters.delete(waiter)) {
+          reject(new AbortedError('Waiting for room in the send queue was aborted.', { cause: signal.reason }));
+        }
+      };
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+    }
+    this.#waiters.push(waiter);
   }
 
-  /** Room reserved by {@link MessageClient.#room} and not used after all. */
+  #hasRoom(): boolean {
+    return this.inFlight + this.#reserved < this.#o.maxInFlight;
+  }
+
+  /** Room reserved by {@link MessageClient.#acquire} and not used after all. */
   #unreserve(): void {
     this.#reserved -= 1;
     this.#release();
@@ -475,9 +497,14 @@ export class MessageClient {
 
   #reserved = 0;
 
+  /** Hands freed room to the oldest waiters. */
   #release(): void {
-    const w = this.#waiters.shift();
-    w?.();
+    while (this.#waiters.size > 0 && this.#hasRoom() && !this.#closed) {
+      const w = this.#waiters.shift()!;
+      if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
+      this.#reserved += 1;
+      w.grant();
+    }
   }
 
   #control(t: 'sub' | 'unsub' | 'serve', tp: string): Promise<void> {
@@ -572,7 +599,10 @@ export class MessageClient {
     for (const c of [...this.#calls.values()]) c.reject(err);
     for (const c of this.#controls.values()) c.reject(err);
     this.#controls.clear();
-    for (const w of this.#waiters.splice(0)) w();
+    for (const w of this.#waiters.drain()) {
+      if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
+      w.reject(err);
+    }
     for (const cb of this.#onEstablished.splice(0)) cb(err);
     this.#outbox?.close();
   }
