@@ -16,7 +16,7 @@ import {
 import { type RawData, WebSocket } from 'ws';
 import { z } from 'zod';
 import { clientProof, hubProof, newNonce, safeEqual, secretBytes } from './auth.js';
-import { BoundedMap, Dedup } from './dedup.js';
+import { BoundedMap, Dedup, PairMap } from './dedup.js';
 import {
   ConnectionClosedError,
   ForbiddenError,
@@ -162,6 +162,9 @@ interface SubEntry {
   readonly handlers: Set<MessageHandler<z.ZodType>>;
 }
 
+/** Sequence numbers per `ack` frame, well under the protocol's `MAX_ACKS`. */
+const ACKS_PER_FRAME = 10_000;
+
 const FATAL: readonly string[] = ['bad-credentials', 'wrong-method', 'tls-required', 'hub-not-authentic'];
 
 /**
@@ -192,10 +195,12 @@ export class MessageClient {
   readonly #serves = new Map<string, { rpc: Rpc; handler: RpcHandler<z.ZodType, z.ZodType> }>();
   readonly #dedup = new Dedup();
   /** `origin|seq` of messages whose (asynchronous) handlers are still running. */
-  readonly #running = new Set<string>();
+  readonly #running = new PairMap<true>();
   readonly #replies = new BoundedMap<string, string | null>(10_000);
   readonly #waiters = new Fifo<Waiter>();
-  #acks: [string, number][] = [];
+  /** Acknowledgements of this tick, by origin (sent as one `[origin, seq, seq, …]` entry each). */
+  #acks = new Map<string, number[]>();
+  #ackCount = 0;
   #ackScheduled = false;
   #seq = 0;
   #callSeq = 0;
@@ -758,7 +763,7 @@ export class MessageClient {
   #deliver(f: Extract<HubFrame, { t: 'msg' }>): void {
     if (!this.#dedup.add(f.o, f.s)) {
       // A resend of a message whose handler is still running is acknowledged when that handler is done.
-      if (!this.#running.has(`${f.o}|${f.s}`)) this.#ack(f.o, f.s);
+      if (!this.#running.has(f.o, f.s)) this.#ack(f.o, f.s);
       return;
     }
     const entry = this.#subs.get(f.tp);
@@ -786,7 +791,7 @@ export class MessageClient {
         }
         if (out && typeof (out as Promise<void>).then === 'function') {
           const next = i + 1;
-          this.#running.add(`${f.o}|${f.s}`);
+          this.#running.set(f.o, f.s, true);
           (out as Promise<void>).then(
             () => run(next),
             (err: unknown) => {
@@ -797,14 +802,17 @@ export class MessageClient {
           return;
         }
       }
-      this.#running.delete(`${f.o}|${f.s}`);
+      if (this.#running.size > 0) this.#running.delete(f.o, f.s);
       this.#ack(f.o, f.s);
     };
     run(0);
   }
 
   #ack(o: string, s: number): void {
-    this.#acks.push([o, s]);
+    const list = this.#acks.get(o);
+    if (list) list.push(s);
+    else this.#acks.set(o, [s]);
+    if (++this.#ackCount >= ACKS_PER_FRAME) this.#flushAcks();
     if (this.#ackScheduled) return;
     this.#ackScheduled = true;
     setImmediate(() => this.#flushAcks());
@@ -812,11 +820,13 @@ export class MessageClient {
 
   #flushAcks(): void {
     this.#ackScheduled = false;
-    if (this.#acks.length === 0) return;
-    const a = this.#acks;
-    this.#acks = [];
+    if (this.#ackCount === 0) return;
+    const entries: string[] = [];
+    for (const [o, seqs] of this.#acks) entries.push(`[${JSON.stringify(o)},${seqs.join(',')}]`);
+    this.#acks.clear();
+    this.#ackCount = 0;
     // Acks that cannot be sent are not lost: the hub redelivers, and dedup acknowledges again.
-    if (this.#established && this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify({ t: 'ack', a }));
+    if (this.#established && this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(`{"t":"ack","a":[${entries.join(',')}]}`);
   }
 
   #onPuback(seqs: readonly number[]): void {

@@ -72,3 +72,46 @@ export class Dedup {
     return this.#windows.get(origin)?.has(seq) ?? false;
   }
 }
+
+/** A map keyed by (origin, seq), without building a string key on every lookup of the hot path. */
+export class PairMap<V> {
+  readonly #byOrigin = new Map<string, Map<number, V>>();
+  #size = 0;
+
+  /** Entries held. */
+  get size(): number {
+    return this.#size;
+  }
+
+  get(origin: string, seq: number): V | undefined {
+    return this.#byOrigin.get(origin)?.get(seq);
+  }
+
+  has(origin: string, seq: number): boolean {
+    return this.#byOrigin.get(origin)?.has(seq) ?? false;
+  }
+
+  set(origin: string, seq: number, value: V): void {
+    let m = this.#byOrigin.get(origin);
+    if (!m) {
+      m = new Map();
+      this.#byOrigin.set(origin, m);
+    }
+    if (!m.has(seq)) this.#size += 1;
+    m.set(seq, value);
+  }
+
+  /** Removes (origin, seq); returns whether it was there. */
+  delete(origin: string, seq: number): boolean {
+    const m = this.#byOrigin.get(origin);
+    if (!m?.delete(seq)) return false;
+    this.#size -= 1;
+    if (m.size === 0) this.#byOrigin.delete(origin);
+    return true;
+  }
+
+  /** Values, in insertion order within each origin. */
+  *values(): IterableIterator<V> {
+    for (const m of this.#byOrigin.values()) yield* m.values();
+  }
+}

@@ -44,7 +44,11 @@ const soft = fc
       weight: 3,
       arbitrary: fc.record({
         t: fc.constant('ack'),
-        a: fc.array(fc.tuple(key, fc.integer({ min: 1, max: 1e9 })), { minLength: 1, maxLength: 3 }),
+        // One [origin, seq, seq, …] entry per sender.
+        a: fc.array(
+          fc.tuple(key, fc.array(fc.integer({ min: 1, max: 1e9 }), { minLength: 1, maxLength: 4 })).map(([k, seqs]) => [k, ...seqs]),
+          { minLength: 1, maxLength: 3 },
+        ),
       }),
     },
     { weight: 3, arbitrary: fc.record({ t: fc.constant('rep'), o: key, c: fc.nat(), d: small }) },

@@ -13,7 +13,7 @@ import { createLogger, parseWith, ValidationError, type Logger } from '@exaworks
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { clientProof, hubProof, newNonce, safeEqual, secretBytes } from './auth.js';
-import { BoundedMap, Dedup } from './dedup.js';
+import { BoundedMap, Dedup, PairMap } from './dedup.js';
 import { ConnectionClosedError, ForbiddenError, UnknownTopicError } from './errors.js';
 import {
   type ClientFrame,
@@ -114,14 +114,14 @@ const toPem = (v: string | Uint8Array): string | Buffer => (typeof v === 'string
 
 /** A publish waiting for its subscribers' acknowledgements. */
 interface Inflight {
-  readonly key: string;
   readonly origin: string;
   readonly seq: number;
   readonly topic: string;
   readonly frame: string;
   readonly data: unknown;
   readonly from: Session | undefined;
-  readonly remaining: Set<Session>;
+  /** Subscriber sessions that have not acknowledged it (each holds it in its `pending`). */
+  remaining: number;
   readonly done: (() => void) | undefined;
   /** The hub's own subscribers are still running. */
   localPending: boolean;
@@ -144,8 +144,8 @@ interface Session {
   conn: Conn | undefined;
   readonly subs: Set<string>;
   readonly serves: Set<string>;
-  /** Deliveries sent and not yet acknowledged, by `origin|seq`. */
-  readonly pending: Map<string, Inflight>;
+  /** Deliveries sent and not yet acknowledged, by (origin, seq). */
+  readonly pending: PairMap<Inflight>;
   /** Routed calls this session serves and has not answered. */
   readonly routes: Map<string, Route>;
   /** Publishes from this session not yet acknowledged by all subscribers. */
@@ -220,7 +220,7 @@ export class MessageHub {
   readonly #sessions = new Map<string, Session>();
   readonly #subscribers = new Map<string, Set<Session>>();
   readonly #servers = new Map<string, Session[]>();
-  readonly #inflight = new Map<string, Inflight>();
+  readonly #inflight = new PairMap<Inflight>();
   readonly #done = new Dedup(100_000);
   readonly #waiting = new Map<string, Inflight[]>();
   readonly #waitingCalls = new Map<string, Route[]>();
@@ -570,7 +570,7 @@ export class MessageHub {
         conn: undefined,
         subs: new Set(),
         serves: new Set(),
-        pending: new Map(),
+        pending: new PairMap(),
         routes: new Map(),
         unacked: 0,
         expiry: undefined,
@@ -679,7 +679,7 @@ export class MessageHub {
         this.#onPub(conn, s, f);
         return;
       case 'ack':
-        for (const [o, seq] of f.a) this.#onAck(s, `${o}|${seq}`);
+        for (const e of f.a) for (let i = 1; i < e.length; i++) this.#onAck(s, e[0], e[i] as number);
         return;
       case 'sub':
       case 'serve':
@@ -714,7 +714,7 @@ export class MessageHub {
       this.#puback(s, seq);
       return true;
     }
-    return this.#inflight.has(`${s.origin}|${seq}`);
+    return this.#inflight.has(s.origin, seq);
   }
 
   async #authorizePub(conn: Conn, s: Session, f: Extract<ClientFrame, { t: 'pub' }>): Promise<void> {
@@ -751,23 +751,21 @@ export class MessageHub {
     from: Session | undefined,
     done: (() => void) | undefined,
   ): void {
-    const key = `${origin}|${seq}`;
     const frame = JSON.stringify({ t: 'msg', o: origin, s: seq, tp, d });
     const subs = this.#subscribers.get(tp);
     const local = this.#localSubs.get(tp);
     const inf: Inflight = {
-      key,
       origin,
       seq,
       topic: tp,
       frame,
       data: d,
       from,
-      remaining: new Set(subs),
+      remaining: 0,
       done,
       localPending: false,
     };
-    this.#inflight.set(key, inf);
+    this.#inflight.set(origin, seq, inf);
     if (!subs?.size && !local?.length) {
       if (hold) {
         const w = this.#waiting.get(tp) ?? [];
@@ -778,9 +776,12 @@ export class MessageHub {
       this.#complete(inf);
       return;
     }
-    for (const sub of inf.remaining) {
-      sub.pending.set(key, inf);
-      if (sub.conn) this.#send(sub.conn, frame);
+    if (subs) {
+      for (const sub of subs) {
+        inf.remaining += 1;
+        sub.pending.set(origin, seq, inf);
+        if (sub.conn) this.#send(sub.conn, frame);
+      }
     }
     if (local?.length) {
       inf.localPending = true;
@@ -805,20 +806,20 @@ export class MessageHub {
     this.#tryComplete(inf);
   }
 
-  #onAck(s: Session, key: string): void {
-    const inf = s.pending.get(key);
+  #onAck(s: Session, origin: string, seq: number): void {
+    const inf = s.pending.get(origin, seq);
     if (!inf) return;
-    s.pending.delete(key);
-    inf.remaining.delete(s);
+    s.pending.delete(origin, seq);
+    inf.remaining -= 1;
     this.#tryComplete(inf);
   }
 
   #tryComplete(inf: Inflight): void {
-    if (inf.remaining.size === 0 && !inf.localPending) this.#complete(inf);
+    if (inf.remaining === 0 && !inf.localPending) this.#complete(inf);
   }
 
   #complete(inf: Inflight): void {
-    if (!this.#inflight.delete(inf.key)) return;
+    if (!this.#inflight.delete(inf.origin, inf.seq)) return;
     this.#done.add(inf.origin, inf.seq);
     inf.done?.();
     const from = inf.from;
@@ -835,7 +836,7 @@ export class MessageHub {
     if (!w?.length) return;
     this.#waiting.delete(tp);
     for (const inf of w) {
-      this.#inflight.delete(inf.key);
+      this.#inflight.delete(inf.origin, inf.seq);
       this.#route(inf.origin, inf.seq, tp, inf.data, true, inf.from, inf.done);
     }
   }
@@ -880,7 +881,7 @@ export class MessageHub {
       this.#servers.set(tp, list);
     }
     this.#log.info('forgetting a peer that did not come back', { peer: s.id, undelivered: s.pending.size });
-    for (const inf of [...s.pending.values()]) this.#onAck(s, inf.key);
+    for (const inf of [...s.pending.values()]) this.#onAck(s, inf.origin, inf.seq);
     // Calls it made are dropped (nobody is left to read the reply); calls it served go to another server.
     for (const r of [...this.#routes.values()]) {
       if (r.caller !== s) continue;

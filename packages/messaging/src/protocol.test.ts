@@ -23,6 +23,13 @@ describe('fast frame checks', () => {
         t: fc.constant('ack'),
         a: fc.array(fc.tuple(fc.string({ maxLength: 3 }), fc.oneof(fc.integer(), fc.double())), { maxLength: 3 }),
       }),
+      // Entries of any length and element type: [origin, seq, seq, …] is the only valid shape.
+      fc.record({
+        t: fc.constant('ack'),
+        a: fc.array(fc.array(fc.oneof(fc.string({ maxLength: 3 }), fc.integer(), fc.double(), value), { maxLength: 5 }), {
+          maxLength: 3,
+        }),
+      }),
       field(['a']).map((f) => ({ ...f, t: 'ack' })),
     );
     fc.assert(
@@ -33,6 +40,8 @@ describe('fast frame checks', () => {
       { numRuns: 5000 },
     );
     expect(fastClientFrame({ t: 'pub', s: 1, tp: 'a', d: 1 })).toBeDefined();
+    expect(fastClientFrame({ t: 'ack', a: [['o~e', 1, 2, 3]] })).toBeDefined();
+    expect(ClientFrameSchema.safeParse({ t: 'ack', a: [['o~e', 1, 2, 3]] }).success).toBe(true);
   });
 
   it('fastHubFrame never accepts a frame the schema refuses', () => {

@@ -43,6 +43,15 @@ const origin = z.string().min(1).max(200);
 const callId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const errorBody = z.strictObject({ code: z.string().max(100).optional(), msg: z.string().max(10_000) });
 
+/** Most sequence numbers acknowledged by one `ack` frame (and most entries in it). */
+export const MAX_ACKS = 100_000;
+
+const ackCount = (a: readonly (readonly unknown[])[]): number => {
+  let n = 0;
+  for (const e of a) n += e.length - 1;
+  return n;
+};
+
 /** Frames a client sends. The first one must be `hello`. */
 export const ClientFrameSchema = z.discriminatedUnion('t', [
   z.strictObject({
@@ -61,13 +70,14 @@ export const ClientFrameSchema = z.discriminatedUnion('t', [
   }),
   // Publish: `w` asks the hub to hold the message until a subscriber exists.
   z.strictObject({ t: z.literal('pub'), s: seq, tp: TopicNameSchema, d: z.unknown(), w: z.boolean().optional() }),
-  // Acknowledgements of deliveries, batched: [origin, seq] pairs.
+  // Acknowledgements of deliveries, batched: one [origin, seq, seq, …] entry per sender.
   z.strictObject({
     t: z.literal('ack'),
     a: z
-      .array(z.tuple([origin, seq]))
+      .array(z.tuple([origin, seq], seq))
       .min(1)
-      .max(100_000),
+      .max(MAX_ACKS)
+      .refine((a) => ackCount(a) <= MAX_ACKS, `at most ${MAX_ACKS} sequence numbers per ack frame`),
   }),
   z.strictObject({ t: z.enum(['sub', 'unsub', 'serve']), r: callId, tp: TopicNameSchema }),
   z.strictObject({ t: z.literal('call'), c: callId, tp: TopicNameSchema, d: z.unknown() }),
@@ -122,19 +132,16 @@ export function fastClientFrame(x: unknown): ClientFrame | undefined {
   }
   if (f.t === 'ack') {
     const a = f.a;
-    if (Object.keys(f).length !== 2 || !Array.isArray(a) || a.length === 0 || a.length > 100_000) return undefined;
+    if (Object.keys(f).length !== 2 || !Array.isArray(a) || a.length === 0 || a.length > MAX_ACKS) return undefined;
+    let n = 0;
     for (const p of a) {
-      if (
-        !Array.isArray(p) ||
-        p.length !== 2 ||
-        typeof p[0] !== 'string' ||
-        p[0].length === 0 ||
-        p[0].length > 200 ||
-        !isSeq(p[1])
-      )
+      if (!Array.isArray(p) || p.length < 2 || typeof p[0] !== 'string' || p[0].length === 0 || p[0].length > 200) {
         return undefined;
+      }
+      for (let i = 1; i < p.length; i++) if (!isSeq(p[i])) return undefined;
+      n += p.length - 1;
     }
-    return f as ClientFrame;
+    return n <= MAX_ACKS ? (f as ClientFrame) : undefined;
   }
   return undefined;
 }
