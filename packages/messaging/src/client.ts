@@ -39,7 +39,7 @@ import {
   sendBatched,
 } from './protocol.js';
 import type { MessageHandler, Rpc, RpcHandler, Topic } from './topics.js';
-import { errorBody, replyError, validateReply } from './wire.js';
+import { checkSize, encodeData, errorBody, replyError, validateReply } from './wire.js';
 
 /** How the client proves who it is: the hub's shared secret, or a bearer token. */
 export type ClientAuth = { readonly secret: string | Uint8Array } | { readonly token: string };
@@ -164,6 +164,9 @@ interface SubEntry {
 
 /** Sequence numbers per `ack` frame, well under the protocol's `MAX_ACKS`. */
 const ACKS_PER_FRAME = 10_000;
+
+/** The largest frame a hub that does not say accepts (the hub's default `maxFrameBytes`). */
+const DEFAULT_HUB_MAX = 1 << 20;
 
 const FATAL: readonly string[] = ['bad-credentials', 'wrong-method', 'tls-required', 'hub-not-authentic'];
 
@@ -308,22 +311,26 @@ export class MessageClient {
    * @throws {@link ConnectionClosedError} if the client is closed before the acknowledgement.
    */
   publish<S extends z.ZodType>(topic: Topic<S>, data: z.input<S>, options: PublishOptions = {}): Promise<void> {
+    let d: string;
     try {
       this.#assertOpen();
-      parseWith(topic.schema, data, `message for topic "${topic.name}"`);
+      const subject = `message for topic "${topic.name}"`;
+      parseWith(topic.schema, data, subject);
+      d = encodeData(data, subject);
+      checkSize(d, this.#sendLimit, subject);
     } catch (err) {
       return Promise.reject(err);
     }
     // One promise per publish, also while it waits for room: a burst of thousands stays cheap.
     return new Promise<void>((resolve, reject) => {
-      this.#acquire(() => this.#sendPub(topic, data, resolve, reject), reject, options.signal);
+      this.#acquire(() => this.#sendPub(topic, data, d, resolve, reject), reject, options.signal);
     });
   }
 
-  /** Numbers, keeps and sends one publish; called holding a slot reserved by {@link MessageClient.#acquire}. */
-  #sendPub(topic: Topic, data: unknown, resolve: () => void, reject: (err: Error) => void): void {
+  /** Numbers, keeps and sends one publish (`d`: its data as JSON); called holding a slot reserved by {@link MessageClient.#acquire}. */
+  #sendPub(topic: Topic, data: unknown, d: string, resolve: () => void, reject: (err: Error) => void): void {
     const s = ++this.#seq;
-    const frame = JSON.stringify({ t: 'pub', s, tp: topic.name, d: data, ...(topic.requireSubscriber ? { w: true } : {}) });
+    const frame = `{"t":"pub","s":${s},"tp":${JSON.stringify(topic.name)},"d":${d}${topic.requireSubscriber ? ',"w":true}' : '}'}`;
     try {
       this.#outbox?.put({ s, tp: topic.name, d: data, w: topic.requireSubscriber });
     } catch (err) {
@@ -387,7 +394,10 @@ export class MessageClient {
     options: CallOptions = {},
   ): Promise<z.output<Rep>> {
     this.#assertOpen();
-    parseWith(rpc.request, request, `request of "${rpc.name}"`);
+    const subject = `request of "${rpc.name}"`;
+    parseWith(rpc.request, request, subject);
+    const d = encodeData(request, subject);
+    checkSize(d, this.#sendLimit, subject);
     const signal = options.signal;
     if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
     await new Promise<void>((resolve, reject) => this.#acquire(resolve, reject, signal));
@@ -398,7 +408,7 @@ export class MessageClient {
     }
     const c = ++this.#callSeq;
     const timeout = options.timeout ?? this.#o.callTimeoutMs;
-    const frame = JSON.stringify({ t: 'call', c, tp: rpc.name, d: request });
+    const frame = `{"t":"call","c":${c},"tp":${JSON.stringify(rpc.name)},"d":${d}}`;
     return new Promise<z.output<Rep>>((resolve, reject) => {
       const finish = () => {
         clearTimeout(timer);
@@ -470,14 +480,23 @@ export class MessageClient {
    * any of them is counted. With `queueFull: 'reject'` a full queue rejects with {@link QueueFullError}.
    */
   #acquire(grant: () => void, reject: (err: Error) => void, signal: AbortSignal | undefined): void {
-    if (this.#failure || this.#closed) return reject(this.#failure ?? new ConnectionClosedError('message client'));
+    if (this.#failure || this.#closed) {
+      reject(this.#failure ?? new ConnectionClosedError('message client'));
+      return;
+    }
     if (this.#waiters.size === 0 && this.#hasRoom()) {
       this.#reserved += 1;
       grant();
       return;
     }
-    if (this.#o.queueFull === 'reject') return reject(new QueueFullError(this.#o.maxInFlight));
-    if (signal?.aborted) return reject(new AbortedError('Waiting for room in the send queue was aborted.', { cause: signal.reason }));
+    if (this.#o.queueFull === 'reject') {
+      reject(new QueueFullError(this.#o.maxInFlight));
+      return;
+    }
+    if (signal?.aborted) {
+      reject(new AbortedError('Waiting for room in the send queue was aborted.', { cause: signal.reason }));
+      return;
+    }
     const waiter: Waiter = { grant, reject, signal, onAbort: undefined };
     if (signal) {
       waiter.onAbort = () => {
@@ -552,7 +571,7 @@ export class MessageClient {
       const out = this.#out;
       this.#out = [];
       // Frames that cannot go out now are resent from #pubs after the next welcome.
-      if (this.#established && this.#ws?.readyState === WebSocket.OPEN) sendBatched(this.#ws, out);
+      if (this.#established && this.#ws?.readyState === WebSocket.OPEN) sendBatched(this.#ws, out, this.#hubMax);
     });
   }
 
@@ -698,7 +717,9 @@ export class MessageClient {
       epoch: this.#epoch,
       subs: [...this.#subs.keys()],
       serves: [...this.#serves.keys()],
+      max: this.#o.maxFrameBytes,
     };
+    this.#hubMax = f.max ?? DEFAULT_HUB_MAX;
     if (this.#secret) {
       if (f.method !== 'hmac') {
         this.#refused('wrong-method', 'the hub wants a bearer token; this client has a secret');
@@ -718,6 +739,13 @@ export class MessageClient {
   }
 
   #hubNonce = '';
+  /** The largest frame the hub accepts (from its challenge). */
+  #hubMax = DEFAULT_HUB_MAX;
+
+  /** The largest frame this client sends: its own `maxFrameBytes` or the hub's, whichever is smaller. */
+  get #sendLimit(): number {
+    return Math.min(this.#o.maxFrameBytes, this.#hubMax);
+  }
 
   #welcome(ws: WebSocket, f: Extract<HubFrame, { t: 'welcome' }>): void {
     if (this.#secret) {
@@ -745,11 +773,15 @@ export class MessageClient {
     }
     // Everything not yet acknowledged goes out again, oldest first; receivers drop duplicates.
     this.#out = [];
-    sendBatched(ws, [
-      ...[...this.#pubs.values()].map((p) => p.frame),
-      ...[...this.#calls.values()].map((c) => c.frame),
-      ...[...this.#controls.values()].map((c) => c.frame),
-    ]);
+    sendBatched(
+      ws,
+      [
+        ...[...this.#pubs.values()].map((p) => p.frame),
+        ...[...this.#calls.values()].map((c) => c.frame),
+        ...[...this.#controls.values()].map((c) => c.frame),
+      ],
+      this.#hubMax,
+    );
     for (const cb of this.#onEstablished.splice(0)) cb();
   }
 

@@ -46,7 +46,9 @@ const soft = fc
         t: fc.constant('ack'),
         // One [origin, seq, seq, …] entry per sender.
         a: fc.array(
-          fc.tuple(key, fc.array(fc.integer({ min: 1, max: 1e9 }), { minLength: 1, maxLength: 4 })).map(([k, seqs]) => [k, ...seqs]),
+          fc
+            .tuple(key, fc.array(fc.integer({ min: 1, max: 1e9 }), { minLength: 1, maxLength: 4 }))
+            .map(([k, seqs]) => [k, ...seqs]),
           { minLength: 1, maxLength: 3 },
         ),
       }),

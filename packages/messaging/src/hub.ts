@@ -25,7 +25,7 @@ import {
   sendBatched,
 } from './protocol.js';
 import type { CallMeta, MessageHandler, MessageMeta, Rpc, RpcHandler, Topic } from './topics.js';
-import { errorBody, replyError, validateReply } from './wire.js';
+import { encodeData, errorBody, replyError, validateReply } from './wire.js';
 
 /** What a peer may do on a topic; the {@link MessageHubOptions.authorize} hook decides. */
 export type HubAction = 'publish' | 'subscribe' | 'call' | 'serve';
@@ -110,6 +110,9 @@ const HubOptionsSchema = z.strictObject({
   logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && 'warn' in v, 'a Logger').optional(),
 });
 
+/** The largest frame a peer that does not say accepts (the client's default `maxFrameBytes`). */
+const DEFAULT_PEER_MAX = 1 << 20;
+
 const toPem = (v: string | Uint8Array): string | Buffer => (typeof v === 'string' ? v : Buffer.from(v));
 
 /** A publish waiting for its subscribers' acknowledgements. */
@@ -151,6 +154,8 @@ interface Session {
   /** Publishes from this session not yet acknowledged by all subscribers. */
   unacked: number;
   expiry: NodeJS.Timeout | undefined;
+  /** The largest frame the peer accepts (from its hello). */
+  peerMax: number;
 }
 
 /** One WebSocket connection. */
@@ -300,10 +305,16 @@ export class MessageHub {
    */
   publish<S extends z.ZodType>(topic: Topic<S>, data: z.input<S>): Promise<void> {
     if (this.#closed) return Promise.reject(new ConnectionClosedError('message hub'));
-    const d = parseWith(topic.schema, data, `message for topic "${topic.name}"`);
+    const subject = `message for topic "${topic.name}"`;
+    try {
+      parseWith(topic.schema, data, subject);
+      encodeData(data, subject);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     this.#seq += 1;
     return new Promise<void>((resolve) =>
-      this.#route(this.#origin, this.#seq, topic.name, d, topic.requireSubscriber, undefined, resolve),
+      this.#route(this.#origin, this.#seq, topic.name, data, topic.requireSubscriber, undefined, resolve),
     );
   }
 
@@ -388,7 +399,15 @@ export class MessageHub {
       this.#log.warn('closing a peer: bad WebSocket frame', { peer: this.#peerName(conn), error: err.message });
     });
     ws.on('close', () => this.#onClose(conn));
-    ws.send(JSON.stringify({ t: 'challenge', v: PROTOCOL_VERSION, nonce: conn.nonce, method: this.#secret ? 'hmac' : 'token' }));
+    ws.send(
+      JSON.stringify({
+        t: 'challenge',
+        v: PROTOCOL_VERSION,
+        nonce: conn.nonce,
+        method: this.#secret ? 'hmac' : 'token',
+        max: this.#opts.maxFrameBytes,
+      }),
+    );
   }
 
   #peerName(conn: Conn): string {
@@ -436,11 +455,12 @@ export class MessageHub {
     }
   }
 
-  #throttle(conn: Conn): void {
+  /** Counts `frames` against the connection's rate limit; past it, stops reading for as long as it takes to earn them back. */
+  #throttle(conn: Conn, frames: number): void {
     const now = performance.now();
     conn.tokens = Math.min(this.#opts.rateLimit, conn.tokens + ((now - conn.last) * this.#opts.rateLimit) / 1000);
     conn.last = now;
-    conn.tokens -= 1;
+    conn.tokens -= frames;
     if (conn.tokens < 0 && !conn.throttled) {
       conn.throttled = true;
       conn.ws.pause();
@@ -461,7 +481,7 @@ export class MessageHub {
   #onFrame(conn: Conn, data: RawData, isBinary: boolean): void {
     if (conn.closing) return;
     conn.alive = true;
-    this.#throttle(conn);
+    this.#throttle(conn, 1);
     if (isBinary) {
       this.#reject(conn, CloseCode.PROTOCOL, 'binary frames are not part of the protocol');
       return;
@@ -482,6 +502,8 @@ export class MessageHub {
       this.#reject(conn, CloseCode.PROTOCOL, 'empty or oversized batch');
       return;
     }
+    // Each frame of a batch counts against the rate limit (the message itself was counted above).
+    if (json.length > 1) this.#throttle(conn, json.length - 1);
     for (const one of json) {
       if (conn.closing) return;
       if (Array.isArray(one)) {
@@ -574,10 +596,12 @@ export class MessageHub {
         routes: new Map(),
         unacked: 0,
         expiry: undefined,
+        peerMax: DEFAULT_PEER_MAX,
       };
       this.#sessions.set(f.id, s);
     }
     s.conn = conn;
+    s.peerMax = f.max ?? DEFAULT_PEER_MAX;
     conn.session = s;
     const peer = this.#peer(conn);
     void this.#restore(conn, s, f, welcome, peer);
@@ -661,7 +685,7 @@ export class MessageHub {
     }
     const out = conn.out;
     conn.out = [];
-    sendBatched(conn.ws, out);
+    sendBatched(conn.ws, out, conn.session?.peerMax);
   }
 
   #puback(s: Session, seq: number): void {
@@ -724,21 +748,20 @@ export class MessageHub {
   }
 
   #acceptPub(conn: Conn, s: Session, f: Extract<ClientFrame, { t: 'pub' }>): void {
-    let data = f.d;
     const def = this.#topics?.get(f.tp) as Topic | undefined;
     if (def) {
-      const r = def.schema.safeParse(data);
+      // Checked, and forwarded as sent: subscribers validate the same input (a transform's output might not fit it).
+      const r = def.schema.safeParse(f.d);
       if (!r.success) {
         const e = errorBody(r.error, 'message');
         this.#send(conn, JSON.stringify({ t: 'pubnack', s: f.s, code: e.code, msg: `topic "${f.tp}": ${e.msg}` }));
         return;
       }
-      data = r.data;
     }
     if (s.conn !== conn) return;
     s.unacked += 1;
     if (s.unacked >= this.#opts.maxUnackedPerPeer) conn.ws.pause();
-    this.#route(s.origin, f.s, f.tp, data, f.w === true || def?.requireSubscriber === true, s, undefined);
+    this.#route(s.origin, f.s, f.tp, f.d, f.w === true || def?.requireSubscriber === true, s, undefined);
   }
 
   /** Delivers one publish to every subscriber (sessions and the hub's own handlers). */
@@ -778,10 +801,25 @@ export class MessageHub {
     }
     if (subs) {
       for (const sub of subs) {
+        if (frame.length * 3 + 2 > sub.peerMax && Buffer.byteLength(frame) + 2 > sub.peerMax) {
+          // It would be refused (1009) on every redelivery: not delivered to this one, and said so.
+          this.#log.warn('not delivering a message larger than the subscriber accepts (its maxFrameBytes)', {
+            peer: sub.id,
+            topic: tp,
+            origin,
+            seq,
+            limit: sub.peerMax,
+          });
+          continue;
+        }
         inf.remaining += 1;
         sub.pending.set(origin, seq, inf);
         if (sub.conn) this.#send(sub.conn, frame);
       }
+    }
+    if (inf.remaining === 0 && !local?.length) {
+      this.#complete(inf);
+      return;
     }
     if (local?.length) {
       inf.localPending = true;

@@ -67,6 +67,8 @@ export const ClientFrameSchema = z.discriminatedUnion('t', [
     token: z.string().min(1).max(4096).optional(),
     subs: z.array(TopicNameSchema).max(10_000),
     serves: z.array(TopicNameSchema).max(10_000),
+    // The largest frame this client accepts: the hub keeps its batches under it.
+    max: z.number().int().min(1024).optional(),
   }),
   // Publish: `w` asks the hub to hold the message until a subscriber exists.
   z.strictObject({ t: z.literal('pub'), s: seq, tp: TopicNameSchema, d: z.unknown(), w: z.boolean().optional() }),
@@ -90,7 +92,14 @@ export type ClientFrame = z.output<typeof ClientFrameSchema>;
 
 /** Frames the hub sends. */
 export const HubFrameSchema = z.discriminatedUnion('t', [
-  z.strictObject({ t: z.literal('challenge'), v: z.number(), nonce, method: z.enum(['hmac', 'token']) }),
+  // `max`: the largest frame the hub accepts; the client keeps its frames and batches under it.
+  z.strictObject({
+    t: z.literal('challenge'),
+    v: z.number(),
+    nonce,
+    method: z.enum(['hmac', 'token']),
+    max: z.number().int().min(1024).optional(),
+  }),
   z.strictObject({
     t: z.literal('welcome'),
     mac: z.string().optional(),
@@ -166,19 +175,22 @@ export function fastHubFrame(x: unknown): HubFrame | undefined {
 /** Most frames in one batch (a WebSocket message holding a JSON array of frames). */
 export const MAX_BATCH = 10_000;
 
-/** Bytes of frames packed into one batch message, well under the default 1 MiB frame limit. */
-const BATCH_BYTES = 256 * 1024;
+/** UTF-16 units of frames packed into one batch message (at most 768 KiB of UTF-8). */
+const BATCH_UNITS = 256 * 1024;
 
 /**
  * Sends already-serialised frames, packing consecutive ones into JSON-array batches: one WebSocket
- * message (and one write) for many small frames is what makes a busy connection cheap.
+ * message (and one write) for many small frames is what makes a busy connection cheap. A batch
+ * stays under `peerMaxBytes`, the largest frame the peer accepts.
  */
-export function sendBatched(ws: WebSocket, frames: readonly string[]): void {
+export function sendBatched(ws: WebSocket, frames: readonly string[], peerMaxBytes = 1 << 20): void {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit; 2 units for the brackets.
+  const limit = Math.min(BATCH_UNITS, Math.floor(peerMaxBytes / 3) - 2);
   let i = 0;
   while (i < frames.length) {
-    let bytes = frames[i]!.length;
+    let units = frames[i]!.length;
     let j = i + 1;
-    while (j < frames.length && j - i < MAX_BATCH && bytes + frames[j]!.length < BATCH_BYTES) bytes += frames[j++]!.length + 1;
+    while (j < frames.length && j - i < MAX_BATCH && units + frames[j]!.length + 1 <= limit) units += frames[j++]!.length + 1;
     ws.send(j - i === 1 ? frames[i]! : `[${frames.slice(i, j).join(',')}]`);
     i = j;
   }
