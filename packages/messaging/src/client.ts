@@ -73,7 +73,11 @@ export interface MessageClientOptions {
   readonly connectTimeoutMs?: number;
   /** Default `call()` timeout. @default 30000 */
   readonly callTimeoutMs?: number;
-  /** Largest frame accepted from the hub. @default 1048576 */
+  /**
+   * Largest frame accepted from the hub (announced to it, so its batches stay under it). Data too large
+   * for a frame under this or the hub's limit is refused by `publish`/`call` with `ValidationError`.
+   * @default 1048576
+   */
   readonly maxFrameBytes?: number;
   /** Where the client logs. @default createLogger({ component: 'messaging-client' }) */
   readonly logger?: Logger;

@@ -65,9 +65,16 @@ export interface MessageHubOptions {
   readonly topics?: readonly (Topic | Rpc)[];
   /** Decides whether a peer may publish, subscribe, call or serve on a name. @default everything allowed */
   readonly authorize?: (peer: PeerInfo, action: HubAction, name: string) => boolean | Promise<boolean>;
-  /** Largest frame accepted, in bytes; a larger one closes the connection with 1009. @default 1048576 */
+  /**
+   * Largest frame accepted, in bytes; a larger one closes the connection with 1009. Clients learn it in
+   * the handshake and keep under it. A message larger than a subscriber's own limit is not delivered
+   * to that subscriber (a `warn` line says so). @default 1048576
+   */
   readonly maxFrameBytes?: number;
-  /** Frames per second accepted from one connection; beyond it the hub stops reading that connection for a while. @default 50000 */
+  /**
+   * Frames per second accepted from one connection (every frame of a batch counts); beyond it the hub
+   * stops reading that connection until it has earned the excess back. @default 50000
+   */
   readonly rateLimit?: number;
   /** Interval of WebSocket pings; a peer that has not answered the previous one is dropped. @default 10000 */
   readonly heartbeatMs?: number;
