@@ -233,7 +233,9 @@ export class MessageClient {
     this.origin = `${this.id}~${this.#epoch}`;
     if (outbox) {
       this.#seq = outbox.lastSeq;
+      this.#loCursor = outbox.lastSeq + 1;
       for (const e of outbox.entries()) {
+        this.#loCursor = Math.min(this.#loCursor, e.s);
         this.#pubs.set(e.s, {
           tp: e.tp,
           frame: JSON.stringify({ t: 'pub', s: e.s, tp: e.tp, d: e.d, ...(e.w ? { w: true } : {}) }),
@@ -331,10 +333,22 @@ export class MessageClient {
     });
   }
 
+  /**
+   * The lowest publish number not yet acknowledged, or the next one: everything below it is done,
+   * which lets receivers forget those numbers (sent as `lo`). Amortised O(1): the cursor only moves up.
+   */
+  #lowestUnacked(): number {
+    while (this.#loCursor <= this.#seq && !this.#pubs.has(this.#loCursor)) this.#loCursor += 1;
+    return this.#loCursor;
+  }
+
+  #loCursor = 1;
+
   /** Numbers, keeps and sends one publish (`d`: its data as JSON); called holding a slot reserved by {@link MessageClient.#acquire}. */
   #sendPub(topic: Topic, data: unknown, d: string, resolve: () => void, reject: (err: Error) => void): void {
+    const lo = this.#lowestUnacked();
     const s = ++this.#seq;
-    const frame = `{"t":"pub","s":${s},"tp":${JSON.stringify(topic.name)},"d":${d}${topic.requireSubscriber ? ',"w":true}' : '}'}`;
+    const frame = `{"t":"pub","s":${s},"lo":${lo},"tp":${JSON.stringify(topic.name)},"d":${d}${topic.requireSubscriber ? ',"w":true}' : '}'}`;
     try {
       this.#outbox?.put({ s, tp: topic.name, d: data, w: topic.requireSubscriber });
     } catch (err) {
@@ -797,7 +811,7 @@ export class MessageClient {
   }
 
   #deliver(f: Extract<HubFrame, { t: 'msg' }>): void {
-    if (!this.#dedup.add(f.o, f.s)) {
+    if (!this.#dedup.addAbove(f.o, f.s, f.lo)) {
       // A resend of a message whose handler is still running is acknowledged when that handler is done.
       if (!this.#running.has(f.o, f.s)) this.#ack(f.o, f.s);
       return;

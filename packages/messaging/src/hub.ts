@@ -130,6 +130,8 @@ interface Inflight {
   readonly frame: string;
   readonly data: unknown;
   readonly from: Session | undefined;
+  /** The sender's lowest unacknowledged number when it sent this (forwarded to receivers). */
+  readonly lo: number | undefined;
   /** Subscriber sessions that have not acknowledged it (each holds it in its `pending`). */
   remaining: number;
   readonly done: (() => void) | undefined;
@@ -243,6 +245,9 @@ export class MessageHub {
   readonly #origin = `hub~${randomBytes(6).toString('base64url')}`;
   readonly #heartbeat: NodeJS.Timeout;
   #seq = 0;
+  /** The hub's own publishes not yet finished, and the cursor of {@link MessageHub.#lowestOwn}. */
+  readonly #own = new Set<number>();
+  #ownCursor = 1;
   #rejected = 0;
   #closed = false;
   #url = '';
@@ -307,8 +312,10 @@ export class MessageHub {
   }
 
   /**
-   * Publishes from the hub itself; resolves when every subscriber has acknowledged.
-   * @throws `ValidationError` if `data` does not fit the topic's schema.
+   * Publishes from the hub itself; resolves when every subscriber has acknowledged. Unlike a
+   * client's, these are not bounded by the hub: await them (or bound how many wait) so that a slow
+   * subscriber cannot make them pile up.
+   * @throws `ValidationError` if `data` does not fit the topic's schema or JSON cannot carry it.
    */
   publish<S extends z.ZodType>(topic: Topic<S>, data: z.input<S>): Promise<void> {
     if (this.#closed) return Promise.reject(new ConnectionClosedError('message hub'));
@@ -319,10 +326,21 @@ export class MessageHub {
     } catch (err) {
       return Promise.reject(err);
     }
-    this.#seq += 1;
+    const lo = this.#lowestOwn();
+    const seq = ++this.#seq;
+    this.#own.add(seq);
     return new Promise<void>((resolve) =>
-      this.#route(this.#origin, this.#seq, topic.name, data, topic.requireSubscriber, undefined, resolve),
+      this.#route(this.#origin, seq, lo, topic.name, data, topic.requireSubscriber, undefined, () => {
+        this.#own.delete(seq);
+        resolve();
+      }),
     );
+  }
+
+  /** The hub's own lowest unfinished publish number, or the next one (sent as `lo`, see the client's). */
+  #lowestOwn(): number {
+    while (this.#ownCursor <= this.#seq && !this.#own.has(this.#ownCursor)) this.#ownCursor += 1;
+    return this.#ownCursor;
   }
 
   /** Subscribes the hub itself to a topic; the handler sees only data that fits the topic's schema. */
@@ -729,6 +747,8 @@ export class MessageHub {
   }
 
   #onPub(conn: Conn, s: Session, f: Extract<ClientFrame, { t: 'pub' }>): void {
+    // Everything below the sender's lowest unacknowledged number is done: forget those numbers.
+    if (f.lo !== undefined) this.#done.advance(s.origin, Math.min(f.lo, f.s));
     if (this.#seenPub(s, f.s)) return;
     if (this.#topics && this.#topics.get(f.tp)?.kind !== 'topic') {
       const err = new UnknownTopicError(f.tp);
@@ -768,20 +788,22 @@ export class MessageHub {
     if (s.conn !== conn) return;
     s.unacked += 1;
     if (s.unacked >= this.#opts.maxUnackedPerPeer) conn.ws.pause();
-    this.#route(s.origin, f.s, f.tp, f.d, f.w === true || def?.requireSubscriber === true, s, undefined);
+    const lo = f.lo === undefined ? undefined : Math.min(f.lo, f.s);
+    this.#route(s.origin, f.s, lo, f.tp, f.d, f.w === true || def?.requireSubscriber === true, s, undefined);
   }
 
   /** Delivers one publish to every subscriber (sessions and the hub's own handlers). */
   #route(
     origin: string,
     seq: number,
+    lo: number | undefined,
     tp: string,
     d: unknown,
     hold: boolean,
     from: Session | undefined,
     done: (() => void) | undefined,
   ): void {
-    const frame = JSON.stringify({ t: 'msg', o: origin, s: seq, tp, d });
+    const frame = JSON.stringify({ t: 'msg', o: origin, s: seq, tp, d, lo });
     const subs = this.#subscribers.get(tp);
     const local = this.#localSubs.get(tp);
     const inf: Inflight = {
@@ -791,6 +813,7 @@ export class MessageHub {
       frame,
       data: d,
       from,
+      lo,
       remaining: 0,
       done,
       localPending: false,
@@ -882,7 +905,7 @@ export class MessageHub {
     this.#waiting.delete(tp);
     for (const inf of w) {
       this.#inflight.delete(inf.origin, inf.seq);
-      this.#route(inf.origin, inf.seq, tp, inf.data, true, inf.from, inf.done);
+      this.#route(inf.origin, inf.seq, inf.lo, tp, inf.data, true, inf.from, inf.done);
     }
   }
 

@@ -17,7 +17,7 @@ const field = (keys: string[]) =>
 describe('fast frame checks', () => {
   it('fastClientFrame never accepts a frame the schema refuses', () => {
     const frames = fc.oneof(
-      field(['s', 'tp', 'd', 'w']).map((f) => ({ ...f, t: 'pub' })),
+      field(['s', 'tp', 'd', 'w', 'lo']).map((f) => ({ ...f, t: 'pub' })),
       fc.record({ t: fc.constant('pub'), s: fc.oneof(fc.integer(), fc.double()), tp: fc.string({ maxLength: 5 }), d: value }),
       fc.record({
         t: fc.constant('ack'),
@@ -54,7 +54,7 @@ describe('fast frame checks', () => {
         d: value,
       }),
       fc.record({ t: fc.constant('puback'), s: fc.array(fc.oneof(fc.integer(), fc.double()), { maxLength: 3 }) }),
-      field(['o', 's', 'tp', 'd']).map((f) => ({ ...f, t: 'msg' })),
+      field(['o', 's', 'tp', 'd', 'lo']).map((f) => ({ ...f, t: 'msg' })),
     );
     fc.assert(
       fc.property(frames, (f) => {

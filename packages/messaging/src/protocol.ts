@@ -70,8 +70,16 @@ export const ClientFrameSchema = z.discriminatedUnion('t', [
     // The largest frame this client accepts: the hub keeps its batches under it.
     max: z.number().int().min(1024).optional(),
   }),
-  // Publish: `w` asks the hub to hold the message until a subscriber exists.
-  z.strictObject({ t: z.literal('pub'), s: seq, tp: TopicNameSchema, d: z.unknown(), w: z.boolean().optional() }),
+  // Publish: `w` asks the hub to hold the message until a subscriber exists; `lo` is the sender's
+  // lowest unacknowledged number (everything below it is done), which keeps receivers' dedup small.
+  z.strictObject({
+    t: z.literal('pub'),
+    s: seq,
+    tp: TopicNameSchema,
+    d: z.unknown(),
+    w: z.boolean().optional(),
+    lo: seq.optional(),
+  }),
   // Acknowledgements of deliveries, batched: one [origin, seq, seq, …] entry per sender.
   z.strictObject({
     t: z.literal('ack'),
@@ -106,7 +114,7 @@ export const HubFrameSchema = z.discriminatedUnion('t', [
     refused: z.array(z.strictObject({ tp: z.string(), code: z.string(), msg: z.string() })),
   }),
   z.strictObject({ t: z.literal('refused'), reason: z.string(), msg: z.string() }),
-  z.strictObject({ t: z.literal('msg'), o: origin, s: seq, tp: z.string(), d: z.unknown() }),
+  z.strictObject({ t: z.literal('msg'), o: origin, s: seq, tp: z.string(), d: z.unknown(), lo: seq.optional() }),
   z.strictObject({ t: z.literal('puback'), s: z.array(seq) }),
   z.strictObject({ t: z.literal('pubnack'), s: seq, code: z.string(), msg: z.string() }),
   z.strictObject({ t: z.literal('ok'), r: callId }),
@@ -131,11 +139,12 @@ export function fastClientFrame(x: unknown): ClientFrame | undefined {
   if (f.t === 'pub') {
     let n = 0;
     for (const k in f) {
-      if (k !== 't' && k !== 's' && k !== 'tp' && k !== 'd' && k !== 'w') return undefined;
+      if (k !== 't' && k !== 's' && k !== 'tp' && k !== 'd' && k !== 'w' && k !== 'lo') return undefined;
       n += 1;
     }
     if (!isSeq(f.s) || typeof f.tp !== 'string' || !TOPIC_RE.test(f.tp)) return undefined;
     if (f.w !== undefined && typeof f.w !== 'boolean') return undefined;
+    if ('lo' in f && !isSeq(f.lo)) return undefined;
     if (n < 3 || !('d' in f)) return undefined;
     return f as ClientFrame;
   }
@@ -162,7 +171,8 @@ export function fastHubFrame(x: unknown): HubFrame | undefined {
   if (f.t === 'msg') {
     if (typeof f.o !== 'string' || f.o.length === 0 || f.o.length > 200 || !isSeq(f.s) || typeof f.tp !== 'string')
       return undefined;
-    for (const k in f) if (k !== 't' && k !== 'o' && k !== 's' && k !== 'tp' && k !== 'd') return undefined;
+    for (const k in f) if (k !== 't' && k !== 'o' && k !== 's' && k !== 'tp' && k !== 'd' && k !== 'lo') return undefined;
+    if ('lo' in f && !isSeq(f.lo)) return undefined;
     return 'd' in f ? (f as HubFrame) : undefined;
   }
   if (f.t === 'puback') {
