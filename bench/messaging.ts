@@ -166,15 +166,25 @@ try {
   const hubRates: number[] = [];
   const ratios: number[] = [];
   const perRound = Math.round(MESSAGES / PUBSUB_ROUNDS);
+  // CPU time per message of each variant (this process runs both ends, so it is all of the work):
+  // unlike msgs/s it hardly depends on how busy the machine is.
+  const cpu = { raw: 0, hub: 0 };
+  const timed = async (which: 'raw' | 'hub', run: () => Promise<number>): Promise<number> => {
+    const c0 = process.cpuUsage();
+    const rate = await run();
+    const c = process.cpuUsage(c0);
+    cpu[which] += c.user + c.system;
+    return rate;
+  };
   for (let k = 0; k < PUBSUB_ROUNDS; k++) {
     let r: number;
     let h: number;
     if (k % 2 === 0) {
-      r = await rawPubSub(raw.relayUrl, perRound);
-      h = await ourPubSub(perRound);
+      r = await timed('raw', () => rawPubSub(raw.relayUrl, perRound));
+      h = await timed('hub', () => ourPubSub(perRound));
     } else {
-      h = await ourPubSub(perRound);
-      r = await rawPubSub(raw.relayUrl, perRound);
+      h = await timed('hub', () => ourPubSub(perRound));
+      r = await timed('raw', () => rawPubSub(raw.relayUrl, perRound));
     }
     rawRates.push(r);
     hubRates.push(h);
@@ -184,7 +194,11 @@ try {
   const rawRate = median(rawRates);
   const hubRate = median(hubRates);
   const ratio = median(ratios);
+  const cpuPerMsg = { raw: cpu.raw / (perRound * PUBSUB_ROUNDS), hub: cpu.hub / (perRound * PUBSUB_ROUNDS) };
   console.log(`pub/sub rounds (ours/raw): ${ratios.map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `pub/sub  CPU per message: raw ${cpuPerMsg.raw.toFixed(1)} µs, ours ${cpuPerMsg.hub.toFixed(1)} µs (raw/ours ${(cpuPerMsg.raw / cpuPerMsg.hub).toFixed(2)})`,
+  );
 
   const rawLat = stats(await rawLatency(raw.relayUrl, ROUNDS));
   latencies = [];
@@ -244,6 +258,9 @@ try {
       rawPubsubMsgsPerSec: Math.round(rawRate),
       pubsubRatioToRaw: round(ratio),
       pubsubRatios: ratios.map((x) => round(x, 2)),
+      pubsubCpuUsPerMsg: round(cpuPerMsg.hub, 1),
+      rawPubsubCpuUsPerMsg: round(cpuPerMsg.raw, 1),
+      pubsubCpuRatioToRaw: round(cpuPerMsg.raw / cpuPerMsg.hub),
       pubsubP50Ms: round(hubLat.p50),
       pubsubP99Ms: round(hubLat.p99),
       rawPubsubP50Ms: round(rawLat.p50),
