@@ -16,7 +16,7 @@ import {
 import { type RawData, WebSocket } from 'ws';
 import { z } from 'zod';
 import { clientProof, hubProof, newNonce, safeEqual, secretBytes } from './auth.js';
-import { BoundedMap, Dedup } from './dedup.js';
+import { BoundedMap, Dedup, PairMap } from './dedup.js';
 import {
   ConnectionClosedError,
   ForbiddenError,
@@ -27,6 +27,7 @@ import {
   ReplyTimeoutError,
   UnknownTopicError,
 } from './errors.js';
+import { Fifo } from './fifo.js';
 import { Outbox } from './outbox.js';
 import {
   ClientIdSchema,
@@ -38,7 +39,7 @@ import {
   sendBatched,
 } from './protocol.js';
 import type { MessageHandler, Rpc, RpcHandler, Topic } from './topics.js';
-import { errorBody, replyError, validateReply } from './wire.js';
+import { checkSize, encodeData, errorBody, replyError, validateReply } from './wire.js';
 
 /** How the client proves who it is: the hub's shared secret, or a bearer token. */
 export type ClientAuth = { readonly secret: string | Uint8Array } | { readonly token: string };
@@ -72,7 +73,11 @@ export interface MessageClientOptions {
   readonly connectTimeoutMs?: number;
   /** Default `call()` timeout. @default 30000 */
   readonly callTimeoutMs?: number;
-  /** Largest frame accepted from the hub. @default 1048576 */
+  /**
+   * Largest frame accepted from the hub (announced to it, so its batches stay under it). Data too large
+   * for a frame under this or the hub's limit is refused by `publish`/`call` with `ValidationError`.
+   * @default 1048576
+   */
   readonly maxFrameBytes?: number;
   /** Where the client logs. @default createLogger({ component: 'messaging-client' }) */
   readonly logger?: Logger;
@@ -148,10 +153,24 @@ interface Control {
   readonly reject: (err: Error) => void;
 }
 
+/** A publish or call waiting for room under `maxInFlight`. */
+interface Waiter {
+  readonly grant: () => void;
+  readonly reject: (err: Error) => void;
+  readonly signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
 interface SubEntry {
   readonly topic: Topic;
   readonly handlers: Set<MessageHandler<z.ZodType>>;
 }
+
+/** Sequence numbers per `ack` frame, well under the protocol's `MAX_ACKS`. */
+const ACKS_PER_FRAME = 10_000;
+
+/** The largest frame a hub that does not say accepts (the hub's default `maxFrameBytes`). */
+const DEFAULT_HUB_MAX = 1 << 20;
 
 const FATAL: readonly string[] = ['bad-credentials', 'wrong-method', 'tls-required', 'hub-not-authentic'];
 
@@ -183,10 +202,12 @@ export class MessageClient {
   readonly #serves = new Map<string, { rpc: Rpc; handler: RpcHandler<z.ZodType, z.ZodType> }>();
   readonly #dedup = new Dedup();
   /** `origin|seq` of messages whose (asynchronous) handlers are still running. */
-  readonly #running = new Set<string>();
+  readonly #running = new PairMap<true>();
   readonly #replies = new BoundedMap<string, string | null>(10_000);
-  readonly #waiters: (() => void)[] = [];
-  #acks: [string, number][] = [];
+  readonly #waiters = new Fifo<Waiter>();
+  /** Acknowledgements of this tick, by origin (sent as one `[origin, seq, seq, …]` entry each). */
+  #acks = new Map<string, number[]>();
+  #ackCount = 0;
   #ackScheduled = false;
   #seq = 0;
   #callSeq = 0;
@@ -212,7 +233,9 @@ export class MessageClient {
     this.origin = `${this.id}~${this.#epoch}`;
     if (outbox) {
       this.#seq = outbox.lastSeq;
+      this.#loCursor = outbox.lastSeq + 1;
       for (const e of outbox.entries()) {
+        this.#loCursor = Math.min(this.#loCursor, e.s);
         this.#pubs.set(e.s, {
           tp: e.tp,
           frame: JSON.stringify({ t: 'pub', s: e.s, tp: e.tp, d: e.d, ...(e.w ? { w: true } : {}) }),
@@ -293,24 +316,49 @@ export class MessageClient {
    * @throws {@link QueueFullError} with `queueFull: 'reject'` when `maxInFlight` are waiting.
    * @throws {@link ConnectionClosedError} if the client is closed before the acknowledgement.
    */
-  async publish<S extends z.ZodType>(topic: Topic<S>, data: z.input<S>, options: PublishOptions = {}): Promise<void> {
-    this.#assertOpen();
-    parseWith(topic.schema, data, `message for topic "${topic.name}"`);
-    await this.#room(options.signal);
-    const s = ++this.#seq;
-    const frame = JSON.stringify({ t: 'pub', s, tp: topic.name, d: data, ...(topic.requireSubscriber ? { w: true } : {}) });
+  publish<S extends z.ZodType>(topic: Topic<S>, data: z.input<S>, options: PublishOptions = {}): Promise<void> {
+    let d: string;
     try {
       this.#assertOpen();
+      const subject = `message for topic "${topic.name}"`;
+      parseWith(topic.schema, data, subject);
+      d = encodeData(data, subject);
+      checkSize(d, this.#sendLimit, subject);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // One promise per publish, also while it waits for room: a burst of thousands stays cheap.
+    return new Promise<void>((resolve, reject) => {
+      this.#acquire(() => this.#sendPub(topic, data, d, resolve, reject), reject, options.signal);
+    });
+  }
+
+  /**
+   * The lowest publish number not yet acknowledged, or the next one: everything below it is done,
+   * which lets receivers forget those numbers (sent as `lo`). Amortised O(1): the cursor only moves up.
+   */
+  #lowestUnacked(): number {
+    while (this.#loCursor <= this.#seq && !this.#pubs.has(this.#loCursor)) this.#loCursor += 1;
+    return this.#loCursor;
+  }
+
+  #loCursor = 1;
+
+  /** Numbers, keeps and sends one publish (`d`: its data as JSON); called holding a slot reserved by {@link MessageClient.#acquire}. */
+  #sendPub(topic: Topic, data: unknown, d: string, resolve: () => void, reject: (err: Error) => void): void {
+    const lo = this.#lowestUnacked();
+    const s = ++this.#seq;
+    const frame = `{"t":"pub","s":${s},"lo":${lo},"tp":${JSON.stringify(topic.name)},"d":${d}${topic.requireSubscriber ? ',"w":true}' : '}'}`;
+    try {
       this.#outbox?.put({ s, tp: topic.name, d: data, w: topic.requireSubscriber });
     } catch (err) {
       this.#unreserve();
-      throw err;
+      reject(err as Error);
+      return;
     }
-    return new Promise<void>((resolve, reject) => {
-      this.#reserved -= 1;
-      this.#pubs.set(s, { frame, tp: topic.name, resolve, reject });
-      if (this.#established) this.#queue(frame);
-    });
+    this.#reserved -= 1;
+    this.#pubs.set(s, { frame, tp: topic.name, resolve, reject });
+    if (this.#established) this.#queue(frame);
   }
 
   /**
@@ -364,10 +412,13 @@ export class MessageClient {
     options: CallOptions = {},
   ): Promise<z.output<Rep>> {
     this.#assertOpen();
-    parseWith(rpc.request, request, `request of "${rpc.name}"`);
+    const subject = `request of "${rpc.name}"`;
+    parseWith(rpc.request, request, subject);
+    const d = encodeData(request, subject);
+    checkSize(d, this.#sendLimit, subject);
     const signal = options.signal;
     if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
-    await this.#room(signal);
+    await new Promise<void>((resolve, reject) => this.#acquire(resolve, reject, signal));
     if (signal?.aborted || this.#closed) {
       this.#unreserve();
       this.#assertOpen();
@@ -375,7 +426,7 @@ export class MessageClient {
     }
     const c = ++this.#callSeq;
     const timeout = options.timeout ?? this.#o.callTimeoutMs;
-    const frame = JSON.stringify({ t: 'call', c, tp: rpc.name, d: request });
+    const frame = `{"t":"call","c":${c},"tp":${JSON.stringify(rpc.name)},"d":${d}}`;
     return new Promise<z.output<Rep>>((resolve, reject) => {
       const finish = () => {
         clearTimeout(timer);
@@ -441,33 +492,46 @@ export class MessageClient {
   }
 
   /**
-   * Waits for room under `maxInFlight` (or throws with `queueFull: 'reject'`) and reserves it: the
-   * caller registers its message (or calls {@link MessageClient.#unreserve}) in the same tick, so a
-   * burst of publishes cannot all pass the check before any of them is counted.
+   * Reserves room under `maxInFlight` for one publish or call and runs `grant` holding it, now or
+   * (in order of arrival) once room frees up; `grant` registers its message or calls
+   * {@link MessageClient.#unreserve} in the same tick, so a burst cannot all pass the check before
+   * any of them is counted. With `queueFull: 'reject'` a full queue rejects with {@link QueueFullError}.
    */
-  async #room(signal: AbortSignal | undefined): Promise<void> {
-    while (this.inFlight + this.#reserved >= this.#o.maxInFlight) {
-      if (this.#o.queueFull === 'reject') throw new QueueFullError(this.#o.maxInFlight);
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => {
-          const i = this.#waiters.indexOf(wake);
-          if (i >= 0) this.#waiters.splice(i, 1);
-          reject(new AbortedError('Waiting for room in the send queue was aborted.', { cause: signal?.reason }));
-        };
-        const wake = () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        };
-        if (signal?.aborted) return onAbort();
-        signal?.addEventListener('abort', onAbort, { once: true });
-        this.#waiters.push(wake);
-      });
-      this.#assertOpen();
+  #acquire(grant: () => void, reject: (err: Error) => void, signal: AbortSignal | undefined): void {
+    if (this.#failure || this.#closed) {
+      reject(this.#failure ?? new ConnectionClosedError('message client'));
+      return;
     }
-    this.#reserved += 1;
+    if (this.#waiters.size === 0 && this.#hasRoom()) {
+      this.#reserved += 1;
+      grant();
+      return;
+    }
+    if (this.#o.queueFull === 'reject') {
+      reject(new QueueFullError(this.#o.maxInFlight));
+      return;
+    }
+    if (signal?.aborted) {
+      reject(new AbortedError('Waiting for room in the send queue was aborted.', { cause: signal.reason }));
+      return;
+    }
+    const waiter: Waiter = { grant, reject, signal, onAbort: undefined };
+    if (signal) {
+      waiter.onAbort = () => {
+        if (this.#waiters.delete(waiter)) {
+          reject(new AbortedError('Waiting for room in the send queue was aborted.', { cause: signal.reason }));
+        }
+      };
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+    }
+    this.#waiters.push(waiter);
   }
 
-  /** Room reserved by {@link MessageClient.#room} and not used after all. */
+  #hasRoom(): boolean {
+    return this.inFlight + this.#reserved < this.#o.maxInFlight;
+  }
+
+  /** Room reserved by {@link MessageClient.#acquire} and not used after all. */
   #unreserve(): void {
     this.#reserved -= 1;
     this.#release();
@@ -475,9 +539,14 @@ export class MessageClient {
 
   #reserved = 0;
 
+  /** Hands freed room to the oldest waiters. */
   #release(): void {
-    const w = this.#waiters.shift();
-    w?.();
+    while (this.#waiters.size > 0 && this.#hasRoom() && !this.#closed) {
+      const w = this.#waiters.shift()!;
+      if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
+      this.#reserved += 1;
+      w.grant();
+    }
   }
 
   #control(t: 'sub' | 'unsub' | 'serve', tp: string): Promise<void> {
@@ -520,7 +589,7 @@ export class MessageClient {
       const out = this.#out;
       this.#out = [];
       // Frames that cannot go out now are resent from #pubs after the next welcome.
-      if (this.#established && this.#ws?.readyState === WebSocket.OPEN) sendBatched(this.#ws, out);
+      if (this.#established && this.#ws?.readyState === WebSocket.OPEN) sendBatched(this.#ws, out, this.#hubMax);
     });
   }
 
@@ -572,7 +641,10 @@ export class MessageClient {
     for (const c of [...this.#calls.values()]) c.reject(err);
     for (const c of this.#controls.values()) c.reject(err);
     this.#controls.clear();
-    for (const w of this.#waiters.splice(0)) w();
+    for (const w of this.#waiters.drain()) {
+      if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
+      w.reject(err);
+    }
     for (const cb of this.#onEstablished.splice(0)) cb(err);
     this.#outbox?.close();
   }
@@ -663,7 +735,9 @@ export class MessageClient {
       epoch: this.#epoch,
       subs: [...this.#subs.keys()],
       serves: [...this.#serves.keys()],
+      max: this.#o.maxFrameBytes,
     };
+    this.#hubMax = f.max ?? DEFAULT_HUB_MAX;
     if (this.#secret) {
       if (f.method !== 'hmac') {
         this.#refused('wrong-method', 'the hub wants a bearer token; this client has a secret');
@@ -683,6 +757,13 @@ export class MessageClient {
   }
 
   #hubNonce = '';
+  /** The largest frame the hub accepts (from its challenge). */
+  #hubMax = DEFAULT_HUB_MAX;
+
+  /** The largest frame this client sends: its own `maxFrameBytes` or the hub's, whichever is smaller. */
+  get #sendLimit(): number {
+    return Math.min(this.#o.maxFrameBytes, this.#hubMax);
+  }
 
   #welcome(ws: WebSocket, f: Extract<HubFrame, { t: 'welcome' }>): void {
     if (this.#secret) {
@@ -710,11 +791,15 @@ export class MessageClient {
     }
     // Everything not yet acknowledged goes out again, oldest first; receivers drop duplicates.
     this.#out = [];
-    sendBatched(ws, [
-      ...[...this.#pubs.values()].map((p) => p.frame),
-      ...[...this.#calls.values()].map((c) => c.frame),
-      ...[...this.#controls.values()].map((c) => c.frame),
-    ]);
+    sendBatched(
+      ws,
+      [
+        ...[...this.#pubs.values()].map((p) => p.frame),
+        ...[...this.#calls.values()].map((c) => c.frame),
+        ...[...this.#controls.values()].map((c) => c.frame),
+      ],
+      this.#hubMax,
+    );
     for (const cb of this.#onEstablished.splice(0)) cb();
   }
 
@@ -726,9 +811,9 @@ export class MessageClient {
   }
 
   #deliver(f: Extract<HubFrame, { t: 'msg' }>): void {
-    if (!this.#dedup.add(f.o, f.s)) {
+    if (!this.#dedup.addAbove(f.o, f.s, f.lo)) {
       // A resend of a message whose handler is still running is acknowledged when that handler is done.
-      if (!this.#running.has(`${f.o}|${f.s}`)) this.#ack(f.o, f.s);
+      if (!this.#running.has(f.o, f.s)) this.#ack(f.o, f.s);
       return;
     }
     const entry = this.#subs.get(f.tp);
@@ -756,7 +841,7 @@ export class MessageClient {
         }
         if (out && typeof (out as Promise<void>).then === 'function') {
           const next = i + 1;
-          this.#running.add(`${f.o}|${f.s}`);
+          this.#running.set(f.o, f.s, true);
           (out as Promise<void>).then(
             () => run(next),
             (err: unknown) => {
@@ -767,14 +852,17 @@ export class MessageClient {
           return;
         }
       }
-      this.#running.delete(`${f.o}|${f.s}`);
+      if (this.#running.size > 0) this.#running.delete(f.o, f.s);
       this.#ack(f.o, f.s);
     };
     run(0);
   }
 
   #ack(o: string, s: number): void {
-    this.#acks.push([o, s]);
+    const list = this.#acks.get(o);
+    if (list) list.push(s);
+    else this.#acks.set(o, [s]);
+    if (++this.#ackCount >= ACKS_PER_FRAME) this.#flushAcks();
     if (this.#ackScheduled) return;
     this.#ackScheduled = true;
     setImmediate(() => this.#flushAcks());
@@ -782,11 +870,13 @@ export class MessageClient {
 
   #flushAcks(): void {
     this.#ackScheduled = false;
-    if (this.#acks.length === 0) return;
-    const a = this.#acks;
-    this.#acks = [];
+    if (this.#ackCount === 0) return;
+    const entries: string[] = [];
+    for (const [o, seqs] of this.#acks) entries.push(`[${JSON.stringify(o)},${seqs.join(',')}]`);
+    this.#acks.clear();
+    this.#ackCount = 0;
     // Acks that cannot be sent are not lost: the hub redelivers, and dedup acknowledges again.
-    if (this.#established && this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify({ t: 'ack', a }));
+    if (this.#established && this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(`{"t":"ack","a":[${entries.join(',')}]}`);
   }
 
   #onPuback(seqs: readonly number[]): void {

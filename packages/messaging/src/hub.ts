@@ -13,7 +13,7 @@ import { createLogger, parseWith, ValidationError, type Logger } from '@exaworks
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { clientProof, hubProof, newNonce, safeEqual, secretBytes } from './auth.js';
-import { BoundedMap, Dedup } from './dedup.js';
+import { BoundedMap, Dedup, PairMap } from './dedup.js';
 import { ConnectionClosedError, ForbiddenError, UnknownTopicError } from './errors.js';
 import {
   type ClientFrame,
@@ -25,7 +25,7 @@ import {
   sendBatched,
 } from './protocol.js';
 import type { CallMeta, MessageHandler, MessageMeta, Rpc, RpcHandler, Topic } from './topics.js';
-import { errorBody, replyError, validateReply } from './wire.js';
+import { encodeData, errorBody, replyError, validateReply } from './wire.js';
 
 /** What a peer may do on a topic; the {@link MessageHubOptions.authorize} hook decides. */
 export type HubAction = 'publish' | 'subscribe' | 'call' | 'serve';
@@ -65,9 +65,16 @@ export interface MessageHubOptions {
   readonly topics?: readonly (Topic | Rpc)[];
   /** Decides whether a peer may publish, subscribe, call or serve on a name. @default everything allowed */
   readonly authorize?: (peer: PeerInfo, action: HubAction, name: string) => boolean | Promise<boolean>;
-  /** Largest frame accepted, in bytes; a larger one closes the connection with 1009. @default 1048576 */
+  /**
+   * Largest frame accepted, in bytes; a larger one closes the connection with 1009. Clients learn it in
+   * the handshake and keep under it. A message larger than a subscriber's own limit is not delivered
+   * to that subscriber (a `warn` line says so). @default 1048576
+   */
   readonly maxFrameBytes?: number;
-  /** Frames per second accepted from one connection; beyond it the hub stops reading that connection for a while. @default 50000 */
+  /**
+   * Frames per second accepted from one connection (every frame of a batch counts); beyond it the hub
+   * stops reading that connection until it has earned the excess back. @default 50000
+   */
   readonly rateLimit?: number;
   /** Interval of WebSocket pings; a peer that has not answered the previous one is dropped. @default 10000 */
   readonly heartbeatMs?: number;
@@ -110,18 +117,23 @@ const HubOptionsSchema = z.strictObject({
   logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && 'warn' in v, 'a Logger').optional(),
 });
 
+/** The largest frame a peer that does not say accepts (the client's default `maxFrameBytes`). */
+const DEFAULT_PEER_MAX = 1 << 20;
+
 const toPem = (v: string | Uint8Array): string | Buffer => (typeof v === 'string' ? v : Buffer.from(v));
 
 /** A publish waiting for its subscribers' acknowledgements. */
 interface Inflight {
-  readonly key: string;
   readonly origin: string;
   readonly seq: number;
   readonly topic: string;
   readonly frame: string;
   readonly data: unknown;
   readonly from: Session | undefined;
-  readonly remaining: Set<Session>;
+  /** The sender's lowest unacknowledged number when it sent this (forwarded to receivers). */
+  readonly lo: number | undefined;
+  /** Subscriber sessions that have not acknowledged it (each holds it in its `pending`). */
+  remaining: number;
   readonly done: (() => void) | undefined;
   /** The hub's own subscribers are still running. */
   localPending: boolean;
@@ -144,13 +156,15 @@ interface Session {
   conn: Conn | undefined;
   readonly subs: Set<string>;
   readonly serves: Set<string>;
-  /** Deliveries sent and not yet acknowledged, by `origin|seq`. */
-  readonly pending: Map<string, Inflight>;
+  /** Deliveries sent and not yet acknowledged, by (origin, seq). */
+  readonly pending: PairMap<Inflight>;
   /** Routed calls this session serves and has not answered. */
   readonly routes: Map<string, Route>;
   /** Publishes from this session not yet acknowledged by all subscribers. */
   unacked: number;
   expiry: NodeJS.Timeout | undefined;
+  /** The largest frame the peer accepts (from its hello). */
+  peerMax: number;
 }
 
 /** One WebSocket connection. */
@@ -220,7 +234,7 @@ export class MessageHub {
   readonly #sessions = new Map<string, Session>();
   readonly #subscribers = new Map<string, Set<Session>>();
   readonly #servers = new Map<string, Session[]>();
-  readonly #inflight = new Map<string, Inflight>();
+  readonly #inflight = new PairMap<Inflight>();
   readonly #done = new Dedup(100_000);
   readonly #waiting = new Map<string, Inflight[]>();
   readonly #waitingCalls = new Map<string, Route[]>();
@@ -231,6 +245,9 @@ export class MessageHub {
   readonly #origin = `hub~${randomBytes(6).toString('base64url')}`;
   readonly #heartbeat: NodeJS.Timeout;
   #seq = 0;
+  /** The hub's own publishes not yet finished, and the cursor of {@link MessageHub.#lowestOwn}. */
+  readonly #own = new Set<number>();
+  #ownCursor = 1;
   #rejected = 0;
   #closed = false;
   #url = '';
@@ -295,16 +312,35 @@ export class MessageHub {
   }
 
   /**
-   * Publishes from the hub itself; resolves when every subscriber has acknowledged.
-   * @throws `ValidationError` if `data` does not fit the topic's schema.
+   * Publishes from the hub itself; resolves when every subscriber has acknowledged. Unlike a
+   * client's, these are not bounded by the hub: await them (or bound how many wait) so that a slow
+   * subscriber cannot make them pile up.
+   * @throws `ValidationError` if `data` does not fit the topic's schema or JSON cannot carry it.
    */
   publish<S extends z.ZodType>(topic: Topic<S>, data: z.input<S>): Promise<void> {
     if (this.#closed) return Promise.reject(new ConnectionClosedError('message hub'));
-    const d = parseWith(topic.schema, data, `message for topic "${topic.name}"`);
-    this.#seq += 1;
+    const subject = `message for topic "${topic.name}"`;
+    try {
+      parseWith(topic.schema, data, subject);
+      encodeData(data, subject);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const lo = this.#lowestOwn();
+    const seq = ++this.#seq;
+    this.#own.add(seq);
     return new Promise<void>((resolve) =>
-      this.#route(this.#origin, this.#seq, topic.name, d, topic.requireSubscriber, undefined, resolve),
+      this.#route(this.#origin, seq, lo, topic.name, data, topic.requireSubscriber, undefined, () => {
+        this.#own.delete(seq);
+        resolve();
+      }),
     );
+  }
+
+  /** The hub's own lowest unfinished publish number, or the next one (sent as `lo`, see the client's). */
+  #lowestOwn(): number {
+    while (this.#ownCursor <= this.#seq && !this.#own.has(this.#ownCursor)) this.#ownCursor += 1;
+    return this.#ownCursor;
   }
 
   /** Subscribes the hub itself to a topic; the handler sees only data that fits the topic's schema. */
@@ -388,7 +424,15 @@ export class MessageHub {
       this.#log.warn('closing a peer: bad WebSocket frame', { peer: this.#peerName(conn), error: err.message });
     });
     ws.on('close', () => this.#onClose(conn));
-    ws.send(JSON.stringify({ t: 'challenge', v: PROTOCOL_VERSION, nonce: conn.nonce, method: this.#secret ? 'hmac' : 'token' }));
+    ws.send(
+      JSON.stringify({
+        t: 'challenge',
+        v: PROTOCOL_VERSION,
+        nonce: conn.nonce,
+        method: this.#secret ? 'hmac' : 'token',
+        max: this.#opts.maxFrameBytes,
+      }),
+    );
   }
 
   #peerName(conn: Conn): string {
@@ -436,11 +480,12 @@ export class MessageHub {
     }
   }
 
-  #throttle(conn: Conn): void {
+  /** Counts `frames` against the connection's rate limit; past it, stops reading for as long as it takes to earn them back. */
+  #throttle(conn: Conn, frames: number): void {
     const now = performance.now();
     conn.tokens = Math.min(this.#opts.rateLimit, conn.tokens + ((now - conn.last) * this.#opts.rateLimit) / 1000);
     conn.last = now;
-    conn.tokens -= 1;
+    conn.tokens -= frames;
     if (conn.tokens < 0 && !conn.throttled) {
       conn.throttled = true;
       conn.ws.pause();
@@ -461,7 +506,7 @@ export class MessageHub {
   #onFrame(conn: Conn, data: RawData, isBinary: boolean): void {
     if (conn.closing) return;
     conn.alive = true;
-    this.#throttle(conn);
+    this.#throttle(conn, 1);
     if (isBinary) {
       this.#reject(conn, CloseCode.PROTOCOL, 'binary frames are not part of the protocol');
       return;
@@ -482,6 +527,8 @@ export class MessageHub {
       this.#reject(conn, CloseCode.PROTOCOL, 'empty or oversized batch');
       return;
     }
+    // Each frame of a batch counts against the rate limit (the message itself was counted above).
+    if (json.length > 1) this.#throttle(conn, json.length - 1);
     for (const one of json) {
       if (conn.closing) return;
       if (Array.isArray(one)) {
@@ -570,14 +617,16 @@ export class MessageHub {
         conn: undefined,
         subs: new Set(),
         serves: new Set(),
-        pending: new Map(),
+        pending: new PairMap(),
         routes: new Map(),
         unacked: 0,
         expiry: undefined,
+        peerMax: DEFAULT_PEER_MAX,
       };
       this.#sessions.set(f.id, s);
     }
     s.conn = conn;
+    s.peerMax = f.max ?? DEFAULT_PEER_MAX;
     conn.session = s;
     const peer = this.#peer(conn);
     void this.#restore(conn, s, f, welcome, peer);
@@ -661,7 +710,7 @@ export class MessageHub {
     }
     const out = conn.out;
     conn.out = [];
-    sendBatched(conn.ws, out);
+    sendBatched(conn.ws, out, conn.session?.peerMax);
   }
 
   #puback(s: Session, seq: number): void {
@@ -679,7 +728,7 @@ export class MessageHub {
         this.#onPub(conn, s, f);
         return;
       case 'ack':
-        for (const [o, seq] of f.a) this.#onAck(s, `${o}|${seq}`);
+        for (const e of f.a) for (let i = 1; i < e.length; i++) this.#onAck(s, e[0], e[i] as number);
         return;
       case 'sub':
       case 'serve':
@@ -698,6 +747,8 @@ export class MessageHub {
   }
 
   #onPub(conn: Conn, s: Session, f: Extract<ClientFrame, { t: 'pub' }>): void {
+    // Everything below the sender's lowest unacknowledged number is done: forget those numbers.
+    if (f.lo !== undefined) this.#done.advance(s.origin, Math.min(f.lo, f.s));
     if (this.#seenPub(s, f.s)) return;
     if (this.#topics && this.#topics.get(f.tp)?.kind !== 'topic') {
       const err = new UnknownTopicError(f.tp);
@@ -714,7 +765,7 @@ export class MessageHub {
       this.#puback(s, seq);
       return true;
     }
-    return this.#inflight.has(`${s.origin}|${seq}`);
+    return this.#inflight.has(s.origin, seq);
   }
 
   async #authorizePub(conn: Conn, s: Session, f: Extract<ClientFrame, { t: 'pub' }>): Promise<void> {
@@ -724,50 +775,50 @@ export class MessageHub {
   }
 
   #acceptPub(conn: Conn, s: Session, f: Extract<ClientFrame, { t: 'pub' }>): void {
-    let data = f.d;
     const def = this.#topics?.get(f.tp) as Topic | undefined;
     if (def) {
-      const r = def.schema.safeParse(data);
+      // Checked, and forwarded as sent: subscribers validate the same input (a transform's output might not fit it).
+      const r = def.schema.safeParse(f.d);
       if (!r.success) {
         const e = errorBody(r.error, 'message');
         this.#send(conn, JSON.stringify({ t: 'pubnack', s: f.s, code: e.code, msg: `topic "${f.tp}": ${e.msg}` }));
         return;
       }
-      data = r.data;
     }
     if (s.conn !== conn) return;
     s.unacked += 1;
     if (s.unacked >= this.#opts.maxUnackedPerPeer) conn.ws.pause();
-    this.#route(s.origin, f.s, f.tp, data, f.w === true || def?.requireSubscriber === true, s, undefined);
+    const lo = f.lo === undefined ? undefined : Math.min(f.lo, f.s);
+    this.#route(s.origin, f.s, lo, f.tp, f.d, f.w === true || def?.requireSubscriber === true, s, undefined);
   }
 
   /** Delivers one publish to every subscriber (sessions and the hub's own handlers). */
   #route(
     origin: string,
     seq: number,
+    lo: number | undefined,
     tp: string,
     d: unknown,
     hold: boolean,
     from: Session | undefined,
     done: (() => void) | undefined,
   ): void {
-    const key = `${origin}|${seq}`;
-    const frame = JSON.stringify({ t: 'msg', o: origin, s: seq, tp, d });
+    const frame = JSON.stringify({ t: 'msg', o: origin, s: seq, tp, d, lo });
     const subs = this.#subscribers.get(tp);
     const local = this.#localSubs.get(tp);
     const inf: Inflight = {
-      key,
       origin,
       seq,
       topic: tp,
       frame,
       data: d,
       from,
-      remaining: new Set(subs),
+      lo,
+      remaining: 0,
       done,
       localPending: false,
     };
-    this.#inflight.set(key, inf);
+    this.#inflight.set(origin, seq, inf);
     if (!subs?.size && !local?.length) {
       if (hold) {
         const w = this.#waiting.get(tp) ?? [];
@@ -778,9 +829,27 @@ export class MessageHub {
       this.#complete(inf);
       return;
     }
-    for (const sub of inf.remaining) {
-      sub.pending.set(key, inf);
-      if (sub.conn) this.#send(sub.conn, frame);
+    if (subs) {
+      for (const sub of subs) {
+        if (frame.length * 3 + 2 > sub.peerMax && Buffer.byteLength(frame) + 2 > sub.peerMax) {
+          // It would be refused (1009) on every redelivery: not delivered to this one, and said so.
+          this.#log.warn('not delivering a message larger than the subscriber accepts (its maxFrameBytes)', {
+            peer: sub.id,
+            topic: tp,
+            origin,
+            seq,
+            limit: sub.peerMax,
+          });
+          continue;
+        }
+        inf.remaining += 1;
+        sub.pending.set(origin, seq, inf);
+        if (sub.conn) this.#send(sub.conn, frame);
+      }
+    }
+    if (inf.remaining === 0 && !local?.length) {
+      this.#complete(inf);
+      return;
     }
     if (local?.length) {
       inf.localPending = true;
@@ -805,20 +874,20 @@ export class MessageHub {
     this.#tryComplete(inf);
   }
 
-  #onAck(s: Session, key: string): void {
-    const inf = s.pending.get(key);
+  #onAck(s: Session, origin: string, seq: number): void {
+    const inf = s.pending.get(origin, seq);
     if (!inf) return;
-    s.pending.delete(key);
-    inf.remaining.delete(s);
+    s.pending.delete(origin, seq);
+    inf.remaining -= 1;
     this.#tryComplete(inf);
   }
 
   #tryComplete(inf: Inflight): void {
-    if (inf.remaining.size === 0 && !inf.localPending) this.#complete(inf);
+    if (inf.remaining === 0 && !inf.localPending) this.#complete(inf);
   }
 
   #complete(inf: Inflight): void {
-    if (!this.#inflight.delete(inf.key)) return;
+    if (!this.#inflight.delete(inf.origin, inf.seq)) return;
     this.#done.add(inf.origin, inf.seq);
     inf.done?.();
     const from = inf.from;
@@ -835,8 +904,8 @@ export class MessageHub {
     if (!w?.length) return;
     this.#waiting.delete(tp);
     for (const inf of w) {
-      this.#inflight.delete(inf.key);
-      this.#route(inf.origin, inf.seq, tp, inf.data, true, inf.from, inf.done);
+      this.#inflight.delete(inf.origin, inf.seq);
+      this.#route(inf.origin, inf.seq, inf.lo, tp, inf.data, true, inf.from, inf.done);
     }
   }
 
@@ -880,7 +949,7 @@ export class MessageHub {
       this.#servers.set(tp, list);
     }
     this.#log.info('forgetting a peer that did not come back', { peer: s.id, undelivered: s.pending.size });
-    for (const inf of [...s.pending.values()]) this.#onAck(s, inf.key);
+    for (const inf of [...s.pending.values()]) this.#onAck(s, inf.origin, inf.seq);
     // Calls it made are dropped (nobody is left to read the reply); calls it served go to another server.
     for (const r of [...this.#routes.values()]) {
       if (r.caller !== s) continue;

@@ -210,6 +210,74 @@ describe('request/reply', { timeout: 30_000 }, () => {
   });
 });
 
+describe('misuse and limits', { timeout: 30_000 }, () => {
+  it('data JSON cannot carry is refused with ValidationError before anything is sent', async () => {
+    const h = await hub();
+    const anything = defineTopic('anything', z.any());
+    const echoAny = defineRpc('echo.any', { request: z.any(), reply: z.any() });
+    h.serve(echoAny, (x) => x);
+    const c = await client(h);
+    for (const bad of [undefined, 10n, () => 1]) {
+      const err = await c.publish(anything, bad).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as Error).message).toMatch(/message for topic "anything"[\s\S]*JSON/);
+      await expect(c.call(echoAny, bad)).rejects.toBeInstanceOf(ValidationError);
+    }
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expect(c.publish(anything, cyclic)).rejects.toBeInstanceOf(ValidationError);
+    // Nothing was sent, nothing is waiting, and the connection still works.
+    expect(c.inFlight).toBe(0);
+    await expect(c.call(echoAny, { ok: 1 })).resolves.toEqual({ ok: 1 });
+    expect(h.stats.rejected).toBe(0);
+  });
+
+  it("a message larger than the hub's maxFrameBytes is refused up front; small ones are batched under it", async () => {
+    const h = await hub({ maxFrameBytes: 4096 });
+    const text = defineTopic('text', z.string());
+    const sub = await client(h);
+    const got: string[] = [];
+    await sub.subscribe(text, (t) => void got.push(t));
+    const pub = await client(h);
+    const err = await pub.publish(text, 'x'.repeat(5000)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as Error).message).toMatch(/at most 3584 \(maxFrameBytes 4096/);
+    // 200 publishes of 500 bytes in one tick: far more than 4096 bytes, sent as several batches under the limit.
+    await Promise.all(Array.from({ length: 200 }, (_, i) => pub.publish(text, `${i}:${'y'.repeat(500)}`)));
+    expect(got).toHaveLength(200);
+    expect(h.stats.rejected).toBe(0);
+  });
+
+  it('a message larger than a subscriber accepts is not delivered to it (logged); the rest is', async () => {
+    const log = recordingLogger();
+    const h = await hub({ logger: log });
+    const text = defineTopic('text.big', z.string());
+    const small = await client(h, { maxFrameBytes: 2048 });
+    const big = await client(h);
+    const gotSmall: number[] = [];
+    const gotBig: number[] = [];
+    await small.subscribe(text, (t) => void gotSmall.push(t.length));
+    await big.subscribe(text, (t) => void gotBig.push(t.length));
+    const pub = await client(h);
+    await pub.publish(text, 'z'.repeat(3000));
+    await pub.publish(text, 'z'.repeat(10));
+    expect(gotBig).toEqual([3000, 10]);
+    expect(gotSmall).toEqual([10]);
+    expect(small.connected).toBe(true);
+    expect(log.records.some((r) => r.level === 'warn' && /larger than the subscriber accepts/.test(r.msg))).toBe(true);
+  });
+
+  it('the rate limit counts every frame of a batch: a burst past it holds back what comes next', async () => {
+    const h = await hub({ rateLimit: 200 });
+    const c = await client(h);
+    // One batch of 600 frames: read and answered, then the hub stops reading for about (600 - 200) / 200 s.
+    await Promise.all(Array.from({ length: 600 }, (_, i) => c.publish(events, { n: i })));
+    const t0 = performance.now();
+    await c.publish(events, { n: 600 });
+    expect(performance.now() - t0).toBeGreaterThan(1000);
+  });
+});
+
 describe('option validation', () => {
   it('names the wrong fields', async () => {
     const err = await MessageHub.listen({ auth: { secret }, port: -1, heartbeatMs: 'x' } as never).catch((e: unknown) => e);

@@ -17,11 +17,18 @@ const field = (keys: string[]) =>
 describe('fast frame checks', () => {
   it('fastClientFrame never accepts a frame the schema refuses', () => {
     const frames = fc.oneof(
-      field(['s', 'tp', 'd', 'w']).map((f) => ({ ...f, t: 'pub' })),
+      field(['s', 'tp', 'd', 'w', 'lo']).map((f) => ({ ...f, t: 'pub' })),
       fc.record({ t: fc.constant('pub'), s: fc.oneof(fc.integer(), fc.double()), tp: fc.string({ maxLength: 5 }), d: value }),
       fc.record({
         t: fc.constant('ack'),
         a: fc.array(fc.tuple(fc.string({ maxLength: 3 }), fc.oneof(fc.integer(), fc.double())), { maxLength: 3 }),
+      }),
+      // Entries of any length and element type: [origin, seq, seq, …] is the only valid shape.
+      fc.record({
+        t: fc.constant('ack'),
+        a: fc.array(fc.array(fc.oneof(fc.string({ maxLength: 3 }), fc.integer(), fc.double(), value), { maxLength: 5 }), {
+          maxLength: 3,
+        }),
       }),
       field(['a']).map((f) => ({ ...f, t: 'ack' })),
     );
@@ -33,6 +40,8 @@ describe('fast frame checks', () => {
       { numRuns: 5000 },
     );
     expect(fastClientFrame({ t: 'pub', s: 1, tp: 'a', d: 1 })).toBeDefined();
+    expect(fastClientFrame({ t: 'ack', a: [['o~e', 1, 2, 3]] })).toBeDefined();
+    expect(ClientFrameSchema.safeParse({ t: 'ack', a: [['o~e', 1, 2, 3]] }).success).toBe(true);
   });
 
   it('fastHubFrame never accepts a frame the schema refuses', () => {
@@ -45,7 +54,7 @@ describe('fast frame checks', () => {
         d: value,
       }),
       fc.record({ t: fc.constant('puback'), s: fc.array(fc.oneof(fc.integer(), fc.double()), { maxLength: 3 }) }),
-      field(['o', 's', 'tp', 'd']).map((f) => ({ ...f, t: 'msg' })),
+      field(['o', 's', 'tp', 'd', 'lo']).map((f) => ({ ...f, t: 'msg' })),
     );
     fc.assert(
       fc.property(frames, (f) => {

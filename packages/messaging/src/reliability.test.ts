@@ -182,7 +182,9 @@ describe('client connections are cut at random under load', { timeout: 90_000 },
 
 describe('heartbeats', { timeout: 30_000 }, () => {
   it('a half-open connection (frozen, never closed) is detected and the client reconnects', async () => {
-    const hub = await MessageHub.listen({ auth: { secret }, logger: recordingLogger(), heartbeatMs: 100 });
+    // The hub's own pings are slow here: were it first to drop the frozen connection, the proxy would
+    // close the client's side too and the client would see a close instead of a ping timeout.
+    const hub = await MessageHub.listen({ auth: { secret }, logger: recordingLogger(), heartbeatMs: 60_000 });
     open.push(hub);
     const proxy = await startProxy(hub.port);
     open.push(proxy);
@@ -202,6 +204,25 @@ describe('heartbeats', { timeout: 30_000 }, () => {
     await until(() => c.connected, 10_000, 'the reconnection');
     await c.publish(load, { i: 1, body: '' });
     expect(got).toEqual([1]);
+  });
+
+  it('the hub drops a peer whose connection froze (it stopped answering pings)', async () => {
+    const hubLog = recordingLogger();
+    const hub = await MessageHub.listen({ auth: { secret }, logger: hubLog, heartbeatMs: 100 });
+    open.push(hub);
+    const proxy = await startProxy(hub.port);
+    open.push(proxy);
+    const c = await MessageClient.connect({
+      url: `ws://127.0.0.1:${proxy.port}`,
+      auth: { secret },
+      heartbeatMs: 60_000,
+      ...fast,
+      logger: recordingLogger(),
+    });
+    open.push(c);
+    expect(hub.stats.connections).toBe(1);
+    proxy.freeze();
+    await until(() => hubLog.records.some((r) => r.msg.includes('stopped answering pings')), 10_000, 'the hub ping timeout');
   });
 });
 
