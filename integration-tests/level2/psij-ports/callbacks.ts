@@ -3,7 +3,7 @@
  * six states, QUEUED through the final one, for a failing and a succeeding job. psij-python only
  * checks the count and membership; the order is checked here too (the state machine fixes it).
  */
-import { expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { Job, type JobState } from '@exaworks/jpsi-core';
 import { portedModule, type PortTarget } from './harness.js';
 
@@ -12,7 +12,7 @@ const sequence = (final: JobState): JobState[] => ['QUEUED', 'STAGE_IN', 'ACTIVE
 /** Registers the ported test_callbacks.py tests for every launcher of `target`. */
 export function portedCallbackTests(target: PortTarget): void {
   portedModule(target, 'test_callbacks.py', (c) => {
-    it('test_job_callbacks: a job listener sees six states for /bin/false, then for /bin/date', async () => {
+    c.it('test_job_callbacks: a job listener sees six states for /bin/false, then for /bin/date', async () => {
       for (const [executable, final] of [
         ['/bin/false', 'FAILED'],
         ['/bin/date', 'COMPLETED'],
@@ -26,7 +26,7 @@ export function portedCallbackTests(target: PortTarget): void {
       }
     });
 
-    it('test_job_executor_callbacks: an executor listener sees six states of /bin/date', async () => {
+    c.it('test_job_executor_callbacks: an executor listener sees six states of /bin/date', async () => {
       // A fresh executor, as psij-python takes: its listener hears only this test's job.
       const ex = await c.target.create();
       try {

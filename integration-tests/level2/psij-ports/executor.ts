@@ -6,35 +6,35 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { Job } from '@exaworks/jpsi-core';
 import { describeStatus, portedModule, type PortTarget } from './harness.js';
 
 /** Registers the ported test_executor.py tests for every launcher of `target`. */
 export function portedExecutorTests(target: PortTarget): void {
   portedModule(target, 'test_executor.py', (c) => {
-    it('test_simple_job: /bin/date completes with exit code 0', async () => {
+    c.it('test_simple_job: /bin/date completes with exit code 0', async () => {
       const { job, status } = await c.run({ executable: '/bin/date' });
       expect(status.state, describeStatus(status)).toBe('COMPLETED');
       expect(status.exitCode).toBe(0);
       expect(job.nativeId).toBeTruthy();
     });
 
-    it('test_simple_job_redirect: stdout goes to the file, byte for byte', async () => {
+    c.it('test_simple_job_redirect: stdout goes to the file, byte for byte', async () => {
       const out = path.join(await c.dir(), 'stdout.txt');
       const { status } = await c.run({ executable: '/bin/echo', arguments: ['-n', '_x_'], stdoutPath: out });
       expect(status.state, describeStatus(status)).toBe('COMPLETED');
       expect(await readFile(out, 'utf8')).toBe('_x_');
     });
 
-    it('test_stderr_redirect: stderr goes to the file, byte for byte', async () => {
+    c.it('test_stderr_redirect: stderr goes to the file, byte for byte', async () => {
       const err = path.join(await c.dir(), 'stderr.txt');
       const { status } = await c.run({ executable: '/bin/bash', arguments: ['-c', 'echo -n _x_ 1>&2'], stderrPath: err });
       expect(status.state, describeStatus(status)).toBe('COMPLETED');
       expect(await readFile(err, 'utf8')).toBe('_x_');
     });
 
-    it('test_attach: a second Job attached on the same executor follows the running job to COMPLETED', async () => {
+    c.it('test_attach: a second Job attached on the same executor follows the running job to COMPLETED', async () => {
       const hold = await c.hold();
       const job1 = await c.executor().submit(new Job(c.spec({ executable: hold.executable, arguments: hold.arguments })));
       expect(await job1.wait({ targetStates: ['ACTIVE'], timeout: c.T(60_000) })).toMatchObject({ state: 'ACTIVE' });
@@ -50,7 +50,7 @@ export function portedExecutorTests(target: PortTarget): void {
       expect(status1?.state, describeStatus(status1)).toBe('COMPLETED');
     });
 
-    it('test_attach2: a Job attached through a second executor instance follows the job to COMPLETED', async () => {
+    c.it('test_attach2: a Job attached through a second executor instance follows the job to COMPLETED', async () => {
       const hold = await c.hold();
       const job = await c.executor().submit(new Job(c.spec({ executable: hold.executable, arguments: hold.arguments })));
       await job.wait({ targetStates: ['ACTIVE'], timeout: c.T(60_000) });
@@ -68,7 +68,7 @@ export function portedExecutorTests(target: PortTarget): void {
       }
     });
 
-    it('test_cancel: cancelling an ACTIVE job ends it CANCELED', async () => {
+    c.it('test_cancel: cancelling an ACTIVE job ends it CANCELED', async () => {
       const hold = await c.hold();
       const job = await c.executor().submit(new Job(c.spec({ executable: hold.executable, arguments: hold.arguments })));
       await job.wait({ targetStates: ['ACTIVE'], timeout: c.T(60_000) });
@@ -79,20 +79,20 @@ export function portedExecutorTests(target: PortTarget): void {
       await hold.release(); // in case it was not killed: let it go rather than leak it
     });
 
-    it('test_failing_job: /bin/false ends FAILED with its exit code', async () => {
+    c.it('test_failing_job: /bin/false ends FAILED with its exit code', async () => {
       const { status } = await c.run({ executable: '/bin/false' });
       expect(status.state, describeStatus(status)).toBe('FAILED');
       expect(status.exitCode).toBe(1);
     });
 
-    it('test_missing_executable: a program that does not exist ends FAILED with a non-zero exit code', async () => {
+    c.it('test_missing_executable: a program that does not exist ends FAILED with a non-zero exit code', async () => {
       const { status } = await c.run({ executable: '/bin/no_such_file_or_directory' });
       expect(status.state, describeStatus(status)).toBe('FAILED');
       expect(status.exitCode).toBeDefined();
       expect(status.exitCode).not.toBe(0);
     });
 
-    it('test_parallel_jobs: two jobs of one spec run at the same time and both complete', async () => {
+    c.it('test_parallel_jobs: two jobs of one spec run at the same time and both complete', async () => {
       const hold = await c.hold();
       const spec = c.spec({ executable: hold.executable, arguments: hold.arguments });
       const job1 = await c.executor().submit(new Job(spec));
@@ -108,7 +108,7 @@ export function portedExecutorTests(target: PortTarget): void {
       }
     });
 
-    it('test_env_var: a string and an integer environment value reach the job', async () => {
+    c.it('test_env_var: a string and an integer environment value reach the job', async () => {
       const out = path.join(await c.dir(), 'stdout.txt');
       const { status } = await c.run({
         executable: '/bin/bash',
@@ -120,7 +120,23 @@ export function portedExecutorTests(target: PortTarget): void {
       expect(await readFile(out, 'utf8')).toBe('_y_1');
     });
 
-    it('test_stdin_redirect: the job reads its stdin from the file', async () => {
+    // Not in psij-python's suite, but what its local executor does with every launcher: the job
+    // inherits the submitter's environment whole, exported bash functions included (Lmod's
+    // `module` reaches jobs this way).
+    c.it('test_env_inherited_function: an exported bash function of the submitter reaches the job', async () => {
+      const out = path.join(await c.dir(), 'stdout.txt');
+      const name = 'BASH_FUNC_exa_psij_fn%%';
+      process.env[name] = '() {  echo -n _fn_\n}';
+      try {
+        const { status } = await c.run({ executable: '/bin/bash', arguments: ['-c', 'exa_psij_fn'], stdoutPath: out, stderrPath: out });
+        expect(status.state, `${describeStatus(status)} output=${await readFile(out, 'utf8')}`).toBe('COMPLETED');
+        expect(await readFile(out, 'utf8')).toBe('_fn_');
+      } finally {
+        delete process.env[name];
+      }
+    });
+
+    c.it('test_stdin_redirect: the job reads its stdin from the file', async () => {
       const d = await c.dir();
       const input = path.join(d, 'stdin.txt');
       const out = path.join(d, 'stdout.txt');
@@ -131,7 +147,7 @@ export function portedExecutorTests(target: PortTarget): void {
       expect(await readFile(out, 'utf8')).toBe(text);
     });
 
-    it('test_list: list() names a submitted job while it runs', async () => {
+    c.it('test_list: list() names a submitted job while it runs', async () => {
       const hold = await c.hold();
       const job = await c.executor().submit(new Job(c.spec({ executable: hold.executable, arguments: hold.arguments })));
       expect(job.nativeId).toBeTruthy();

@@ -9,9 +9,10 @@
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { Job, type JobExecutor, type JobSpecInput, type JobStatus } from '@exaworks/jpsi-core';
 import type { ConformanceTarget } from '../conformance/target.js';
+import { knownDefect } from './known-defects.js';
 
 /** The executor under test; the conformance suite's target shape, so one target serves both. */
 export type PortTarget = ConformanceTarget;
@@ -34,6 +35,11 @@ export interface PortContext {
   readonly target: PortTarget;
   /** The launcher every job of this run uses (psij-python's `execparams.launcher`). */
   readonly launcher: string;
+  /**
+   * Registers a test titled `<psij-python test name>: <what it checks>`; one listed in
+   * `known-defects.ts` for this target and launcher is registered as `it.todo` naming the defect.
+   */
+  it(title: string, body: () => Promise<void>, timeout?: number): void;
   /** The executor of this launcher's tests (created before the first test, closed after the last). */
   executor(): JobExecutor;
   /** A timeout scaled for the target (batch systems are slower than local processes). */
@@ -121,6 +127,11 @@ export function portedModule(target: PortTarget, module: string, register: (ctx:
         const ctx: PortContext = {
           target,
           launcher,
+          it(title, body, timeout = T(90_000)) {
+            const defect = knownDefect(target.name, launcher, title.split(':')[0]!.trim());
+            if (defect) it.todo(`${title} — KNOWN DEFECT: ${defect.defect}`);
+            else it(title, body, timeout);
+          },
           executor: () => {
             if (!ex) throw new Error('the executor is created in beforeAll');
             return ex;

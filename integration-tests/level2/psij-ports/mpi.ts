@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { requireTool } from '../../support/tools.js';
 import { describeStatus, portedModule, readIfExists, type PortTarget } from './harness.js';
 
@@ -43,7 +43,7 @@ function values(output: string, name: string): string[] {
 /** Registers the ported test_mpi.py test for every launcher of `target`. */
 export function portedMpiTests(target: PortTarget): void {
   portedModule(target, 'test_mpi.py', (c) => {
-    it(`test_basic_mpi: ${N_RANKS} processes show the ranks their launcher gives them`, async () => {
+    c.it(`test_basic_mpi: ${N_RANKS} processes show the ranks their launcher gives them`, async () => {
       const d = await c.dir();
       const out = path.join(d, 'stdout.txt');
       const err = path.join(d, 'stderr.txt');
@@ -76,7 +76,7 @@ export function portedMpiTests(target: PortTarget): void {
     // Not in psij-python: beyond environment variables, a compiled MPI program must run as one
     // communicator. Only for `mpirun`: mpicc builds for the MPI that `mpirun` belongs to.
     if (c.launcher === 'mpirun' && requireTool('mpicc', 'run: sudo bash scripts/install-mpi.sh')) {
-      it(`an MPI program (mpicc) runs as ${N_RANKS} ranks of one communicator`, async () => {
+      c.it(`an MPI program (mpicc) runs as ${N_RANKS} ranks of one communicator`, async () => {
         const d = await c.dir();
         await writeFile(path.join(d, 'hello.c'), HELLO_C);
         await promisify(execFile)('mpicc', ['-o', path.join(d, 'hello'), path.join(d, 'hello.c')], { timeout: c.T(60_000) });

@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { describeStatus, portedModule, readIfExists, type PortTarget } from './harness.js';
 
 const N_PROC = 4;
@@ -27,7 +27,7 @@ cat "$PSIJ_NODEFILE" > "$report.hosts"`;
 /** Registers the ported test_nodefile.py test for every launcher of `target`. */
 export function portedNodefileTests(target: PortTarget): void {
   portedModule(target, 'test_nodefile.py', (c) => {
-    it(`test_nodefile: a ${N_PROC}-process job gets a node file of ${N_PROC} host lines`, async () => {
+    c.it(`test_nodefile: a ${N_PROC}-process job gets a node file of ${N_PROC} host lines`, async () => {
       const program = await c.script('test_nodefile.sh', CHECK_NODEFILE, '/bin/bash');
       const d = await c.dir();
       const report = path.join(d, 'report');

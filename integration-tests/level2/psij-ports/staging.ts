@@ -7,7 +7,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { expect, it } from 'vitest';
+import { expect } from 'vitest';
 import type { StagingMode } from '@exaworks/jpsi-core';
 import { describeStatus, exists, portedModule, readIfExists, type PortContext, type PortTarget } from './harness.js';
 
@@ -27,7 +27,7 @@ async function layout(c: PortContext): Promise<{ dir: string; out: string; err: 
 export function portedStagingTests(target: PortTarget): void {
   portedModule(target, 'test_staging.py', (c) => {
     for (const mode of MODES) {
-      it(`test_stagein[${mode}]: two files, one into a new subdirectory, reach the job directory`, async () => {
+      c.it(`test_stagein[${mode}]: two files, one into a new subdirectory, reach the job directory`, async () => {
         const { dir, out, err, scratch } = await layout(c);
         const f1 = path.join(scratch, 'src1');
         const f2 = path.join(scratch, 'src2');
@@ -50,7 +50,7 @@ export function portedStagingTests(target: PortTarget): void {
     }
 
     for (const mode of MODES) {
-      it(`test_dir_stagein[${mode}]: a directory reaches the job directory under a new name`, async () => {
+      c.it(`test_dir_stagein[${mode}]: a directory reaches the job directory under a new name`, async () => {
         const { dir, out, err, scratch } = await layout(c);
         const sub = path.join(scratch, 'in', 'subdir');
         await mkdir(sub, { recursive: true });
@@ -70,7 +70,7 @@ export function portedStagingTests(target: PortTarget): void {
     }
 
     for (const mode of MODES) {
-      it(`test_stageout[${mode}]: the job's output file is staged out over an existing file`, async () => {
+      c.it(`test_stageout[${mode}]: the job's output file is staged out over an existing file`, async () => {
         const { dir, out, err } = await layout(c);
         const { status } = await c.run({
           executable: '/bin/echo',
@@ -85,7 +85,7 @@ export function portedStagingTests(target: PortTarget): void {
       });
     }
 
-    it('test_stageout_flags1: IF_PRESENT stages what exists and skips what does not', async () => {
+    c.it('test_stageout_flags1: IF_PRESENT stages what exists and skips what does not', async () => {
       const { dir, out, err, scratch } = await layout(c);
       const out2 = path.join(scratch, 'out2-target');
       const { status } = await c.run({
@@ -104,7 +104,7 @@ export function portedStagingTests(target: PortTarget): void {
       expect(await exists(out2)).toBe(false);
     });
 
-    it('test_stageout_flags2: ON_SUCCESS stages after success only', async () => {
+    c.it('test_stageout_flags2: ON_SUCCESS stages after success only', async () => {
       const ok = await layout(c);
       const good = await c.run({
         executable: '/bin/echo',
@@ -130,7 +130,7 @@ export function portedStagingTests(target: PortTarget): void {
       expect(await exists(target)).toBe(false);
     });
 
-    it('test_stageout_flags3: ON_ERROR stages after failure only', async () => {
+    c.it('test_stageout_flags3: ON_ERROR stages after failure only', async () => {
       const ok = await layout(c);
       const target = path.join(ok.scratch, 'absent-target');
       const good = await c.run({
@@ -157,7 +157,7 @@ export function portedStagingTests(target: PortTarget): void {
       expect(await readIfExists(bad.out)).toBe('ABC');
     });
 
-    it('test_cleanup: a cleaned-up file is gone after being staged out', async () => {
+    c.it('test_cleanup: a cleaned-up file is gone after being staged out', async () => {
       const { dir, out, err } = await layout(c);
       const { status } = await c.run({
         executable: '/bin/echo',
@@ -173,7 +173,7 @@ export function portedStagingTests(target: PortTarget): void {
       expect(await exists(path.join(dir, 'out.txt'))).toBe(false);
     });
 
-    it('test_cleanup2: cleanup ON_SUCCESS leaves the file of a failed job in place', async () => {
+    c.it('test_cleanup2: cleanup ON_SUCCESS leaves the file of a failed job in place', async () => {
       const { dir, out, err } = await layout(c);
       const { status } = await c.run({
         executable: '/bin/bash',

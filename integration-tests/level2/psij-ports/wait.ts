@@ -3,14 +3,14 @@
  * here with every launcher): `wait` returns at a target state or any later one, and at any final
  * state; with a timeout and no such state it returns nothing.
  */
-import { expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { Job } from '@exaworks/jpsi-core';
 import { describeStatus, portedModule, type PortTarget } from './harness.js';
 
 /** Registers the ported test_wait.py test for every launcher of `target`. */
 export function portedWaitTests(target: PortTarget): void {
   portedModule(target, 'test_wait.py', (c) => {
-    it('test_wait: target states, later states, final states and a timeout', async () => {
+    c.it('test_wait: target states, later states, final states and a timeout', async () => {
       const hold = await c.hold();
       const job = await c.executor().submit(new Job(c.spec({ executable: hold.executable, arguments: hold.arguments })));
       // Held: the job reaches ACTIVE and stays there until released.
