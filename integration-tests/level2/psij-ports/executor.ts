@@ -128,7 +128,12 @@ export function portedExecutorTests(target: PortTarget): void {
       const name = 'BASH_FUNC_exa_psij_fn%%';
       process.env[name] = '() {  echo -n _fn_\n}';
       try {
-        const { status } = await c.run({ executable: '/bin/bash', arguments: ['-c', 'exa_psij_fn'], stdoutPath: out, stderrPath: out });
+        const { status } = await c.run({
+          executable: '/bin/bash',
+          arguments: ['-c', 'exa_psij_fn'],
+          stdoutPath: out,
+          stderrPath: out,
+        });
         expect(status.state, `${describeStatus(status)} output=${await readFile(out, 'utf8')}`).toBe('COMPLETED');
         expect(await readFile(out, 'utf8')).toBe('_fn_');
       } finally {

@@ -143,7 +143,8 @@ export function portedModule(target: PortTarget, module: string, register: (ctx:
           async run(spec, timeout = T(60_000)) {
             const job = await ctx.executor().submit(new Job(withLauncher(spec)));
             const status = await job.wait({ timeout });
-            if (!status) throw new Error(`job ${job.nativeId} did not finish within ${timeout} ms (${describeStatus(job.status)})`);
+            if (!status)
+              throw new Error(`job ${job.nativeId} did not finish within ${timeout} ms (${describeStatus(job.status)})`);
             return { job, status };
           },
           async hold() {

@@ -20,7 +20,7 @@ export const KNOWN_DEFECTS: readonly KnownDefect[] = [
   {
     test: 'test_user_guide_pre_launch',
     targets: ['local'],
-    launchers: ['multiple', 'mpirun'],
+    launchers: ['multiple', 'mpirun', 'mpirun-mpich'],
     defect:
       'a function exported (export -f) by the pre-launch script is lost: multiple.sh and report-launch.sh run under /bin/sh ' +
       '(dash drops BASH_FUNC_* variables), so the job exits 127 "xmodule: command not found" (psij-python: COMPLETED)',
@@ -28,9 +28,9 @@ export const KNOWN_DEFECTS: readonly KnownDefect[] = [
   {
     test: 'test_env_inherited_function',
     targets: ['local'],
-    launchers: ['single', 'multiple', 'mpirun'],
+    launchers: ['single', 'multiple', 'mpirun', 'mpirun-mpich'],
     defect:
-      'an exported bash function in the submitter\'s environment (BASH_FUNC_name%%, as Lmod\'s `module`) never reaches the job: ' +
+      "an exported bash function in the submitter's environment (BASH_FUNC_name%%, as Lmod's `module`) never reaches the job: " +
       'the job script (and multiple.sh, report-launch.sh) run under /bin/sh, and dash drops such variables, so the job exits 127 ' +
       '(psij-python, whose scripts are bash: COMPLETED with every launcher)',
   },

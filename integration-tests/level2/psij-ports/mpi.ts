@@ -13,7 +13,9 @@ import { requireTool } from '../../support/tools.js';
 import { describeStatus, portedModule, readIfExists, type PortTarget } from './harness.js';
 
 const RANK_VARS = ['PMIX_RANK', 'OMPI_COMM_WORLD_RANK', 'PMI_RANK', 'MV2_COMM_WORLD_RANK'];
-const MPI_LAUNCHERS = new Set(['mpirun', 'srun', 'jsrun', 'aprun']);
+const MPI_LAUNCHERS = new Set(['mpirun', 'mpirun-mpich', 'srun', 'jsrun', 'aprun']);
+// The compiler wrapper that builds for each mpirun launcher's MPI.
+const MPICC: Record<string, string> = { mpirun: 'mpicc', 'mpirun-mpich': 'mpicc.mpich' };
 const N_RANKS = 4;
 
 // A real MPI program: each rank reports what MPI says, and an Allreduce proves the ranks talk.
@@ -74,25 +76,30 @@ export function portedMpiTests(target: PortTarget): void {
     });
 
     // Not in psij-python: beyond environment variables, a compiled MPI program must run as one
-    // communicator. Only for `mpirun`: mpicc builds for the MPI that `mpirun` belongs to.
-    if (c.launcher === 'mpirun' && requireTool('mpicc', 'run: sudo bash scripts/install-mpi.sh')) {
-      c.it(`an MPI program (mpicc) runs as ${N_RANKS} ranks of one communicator`, async () => {
-        const d = await c.dir();
-        await writeFile(path.join(d, 'hello.c'), HELLO_C);
-        await promisify(execFile)('mpicc', ['-o', path.join(d, 'hello'), path.join(d, 'hello.c')], { timeout: c.T(60_000) });
-        const out = path.join(d, 'stdout.txt');
-        const err = path.join(d, 'stderr.txt');
-        const { status } = await c.run({
-          executable: path.join(d, 'hello'),
-          resources: { processCount: N_RANKS },
-          stdoutPath: out,
-          stderrPath: err,
-        });
-        expect(status.state, `${describeStatus(status)} stderr=${await readIfExists(err)}`).toBe('COMPLETED');
-        const lines = ((await readIfExists(out)) ?? '').trim().split('\n').sort();
-        const sum = (N_RANKS * (N_RANKS - 1)) / 2;
-        expect(lines).toEqual(Array.from({ length: N_RANKS }, (_, i) => `rank=${i} size=${N_RANKS} sum=${sum}`));
-      }, c.T(120_000));
+    // communicator. Only for the mpirun launchers: their compiler wrapper builds for their MPI.
+    const mpicc = MPICC[c.launcher];
+    if (mpicc !== undefined && requireTool(mpicc, 'run: sudo bash scripts/install-mpi.sh')) {
+      c.it(
+        `an MPI program (mpicc) runs as ${N_RANKS} ranks of one communicator`,
+        async () => {
+          const d = await c.dir();
+          await writeFile(path.join(d, 'hello.c'), HELLO_C);
+          await promisify(execFile)(mpicc, ['-o', path.join(d, 'hello'), path.join(d, 'hello.c')], { timeout: c.T(60_000) });
+          const out = path.join(d, 'stdout.txt');
+          const err = path.join(d, 'stderr.txt');
+          const { status } = await c.run({
+            executable: path.join(d, 'hello'),
+            resources: { processCount: N_RANKS },
+            stdoutPath: out,
+            stderrPath: err,
+          });
+          expect(status.state, `${describeStatus(status)} stderr=${await readIfExists(err)}`).toBe('COMPLETED');
+          const lines = ((await readIfExists(out)) ?? '').trim().split('\n').sort();
+          const sum = (N_RANKS * (N_RANKS - 1)) / 2;
+          expect(lines).toEqual(Array.from({ length: N_RANKS }, (_, i) => `rank=${i} size=${N_RANKS} sum=${sum}`));
+        },
+        c.T(120_000),
+      );
     }
   });
 }

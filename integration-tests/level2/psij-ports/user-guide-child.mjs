@@ -1,7 +1,11 @@
 // A separate process for the ported user-guide attach example (psij-python's submit.py / attach.py).
 // argv: submit <executor> <configJson> <specJson>  -> prints the native id, then exits
 //       attach <executor> <configJson> <nativeId>  -> waits for QUEUED, ACTIVE or COMPLETED, prints the status
-import { Job, getExecutor } from '@exaworks/jpsi-core';
+import { Job, getExecutor, registerLauncher } from '@exaworks/jpsi-core';
+import { MpirunLauncher } from '@exaworks/launcher';
+
+// The MPICH variant of local-target.ts's launchers, which this process must know too.
+registerLauncher({ name: 'mpirun-mpich', create: () => new MpirunLauncher({ program: 'mpirun.mpich' }) });
 
 const [mode, name, configJson, arg] = process.argv.slice(2);
 const executor = await getExecutor(name, JSON.parse(configJson));

@@ -68,7 +68,12 @@ export function portedUserGuideTests(target: PortTarget): void {
 
     c.it('test_user_guide_environment: TZ from the spec changes what date prints', async () => {
       const out = await output();
-      await completed({ executable: '/bin/date', arguments: ['+%Z'], environment: { TZ: 'America/Los_Angeles' }, stdoutPath: out });
+      await completed({
+        executable: '/bin/date',
+        arguments: ['+%Z'],
+        environment: { TZ: 'America/Los_Angeles' },
+        stdoutPath: out,
+      });
       expect((await readFile(out, 'utf8')).trim()).toMatch(/^P[SD]T$/);
     });
 
@@ -146,21 +151,27 @@ export function portedUserGuideTests(target: PortTarget): void {
       expect(status.state, `${describeStatus(status)} stderr=${await readIfExists(err)}`).toBe('COMPLETED');
     });
 
-    c.it('test_user_guide_attach: one process submits and exits, another attaches by native id', async () => {
-      const hold = await c.hold();
-      const config = JSON.stringify(c.target.config);
-      const spec = JSON.stringify(c.spec({ executable: hold.executable, arguments: hold.arguments }));
-      const submitted = await run(process.execPath, [CHILD, 'submit', c.target.name, config, spec], { timeout: c.T(60_000) });
-      const nativeId = submitted.stdout.trim();
-      expect(nativeId).toBeTruthy();
-      const attached = await run(process.execPath, [CHILD, 'attach', c.target.name, config, nativeId], { timeout: c.T(90_000) });
-      // Held, so the attaching process must see it queued or running, not finished.
-      expect(['QUEUED', 'ACTIVE']).toContain(JSON.parse(attached.stdout).state);
-      await hold.release();
-      const job = new Job();
-      await c.executor().attach(job, nativeId);
-      const status = await job.wait({ timeout: c.T(60_000) });
-      expect(status?.state, describeStatus(status)).toBe('COMPLETED');
-    }, c.T(180_000));
+    c.it(
+      'test_user_guide_attach: one process submits and exits, another attaches by native id',
+      async () => {
+        const hold = await c.hold();
+        const config = JSON.stringify(c.target.config);
+        const spec = JSON.stringify(c.spec({ executable: hold.executable, arguments: hold.arguments }));
+        const submitted = await run(process.execPath, [CHILD, 'submit', c.target.name, config, spec], { timeout: c.T(60_000) });
+        const nativeId = submitted.stdout.trim();
+        expect(nativeId).toBeTruthy();
+        const attached = await run(process.execPath, [CHILD, 'attach', c.target.name, config, nativeId], {
+          timeout: c.T(90_000),
+        });
+        // Held, so the attaching process must see it queued or running, not finished.
+        expect(['QUEUED', 'ACTIVE']).toContain(JSON.parse(attached.stdout).state);
+        await hold.release();
+        const job = new Job();
+        await c.executor().attach(job, nativeId);
+        const status = await job.wait({ timeout: c.T(60_000) });
+        expect(status?.state, describeStatus(status)).toBe('COMPLETED');
+      },
+      c.T(180_000),
+    );
   });
 }
