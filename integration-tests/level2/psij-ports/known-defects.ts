@@ -34,6 +34,14 @@ export const KNOWN_DEFECTS: readonly KnownDefect[] = [
       'the job script (and multiple.sh, report-launch.sh) run under /bin/sh, and dash drops such variables, so the job exits 127 ' +
       '(psij-python, whose scripts are bash: COMPLETED with every launcher)',
   },
+  {
+    test: 'test_stageout_missing',
+    targets: ['local'],
+    launchers: ['single', 'multiple', 'mpirun', 'mpirun-mpich'],
+    defect:
+      'a missing stage-out source (no IF_PRESENT) ends the job FAILED with exit code 0 (issue 14 lists it); ' +
+      'psij-python: FAILED with exit code 121 and "Missing source file: missing.txt"',
+  },
 ];
 
 /** The defect that keeps `test` on `target`/`launcher` out of the green suite, if any. */

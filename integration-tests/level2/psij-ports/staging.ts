@@ -188,5 +188,40 @@ export function portedStagingTests(target: PortTarget): void {
       expect(await exists(path.join(dir, 'out.txt'))).toBe(true);
       expect(await readIfExists(out)).toBe('ABC');
     });
+
+    // Not in psij-python's test file; what its local executor does (FAILED, exit code 121, "Missing source file: …").
+    c.it(
+      'test_stageout_missing: a missing stage-out source without IF_PRESENT fails the job with a non-zero exit code',
+      async () => {
+        const { dir, out, err } = await layout(c);
+        const { status } = await c.run({
+          executable: '/bin/true',
+          directory: dir,
+          stderrPath: err,
+          stageOut: [{ source: 'missing.txt', target: out }],
+        });
+        expect(status.state, describeStatus(status)).toBe('FAILED');
+        expect(status.exitCode).toBeDefined();
+        expect(status.exitCode).not.toBe(0);
+        expect(status.message ?? '').toContain('missing.txt');
+      },
+    );
+
+    c.it('test_stagein_missing: a missing stage-in source fails the job without running it', async () => {
+      const { dir, err, scratch } = await layout(c);
+      const source = path.join(scratch, 'no-such-source');
+      const ran = path.join(scratch, 'ran');
+      const { status } = await c.run({
+        executable: '/bin/touch',
+        arguments: [ran],
+        directory: dir,
+        stderrPath: err,
+        stageIn: [{ source, target: 'x.txt' }],
+      });
+      expect(status.state, describeStatus(status)).toBe('FAILED');
+      if (status.exitCode !== undefined) expect(status.exitCode).not.toBe(0);
+      expect(status.message ?? '').toContain(source);
+      expect(await exists(ran)).toBe(false);
+    });
   });
 }
