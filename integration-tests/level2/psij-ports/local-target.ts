@@ -1,7 +1,8 @@
 /** The `local` executor as a psij-ports target: a private work directory, every launcher it can run here. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 import { getExecutor, registerLauncher } from '@exaworks/jpsi-core';
 import { MpirunLauncher } from '@exaworks/launcher';
 import { requireTool } from '../../support/tools.js';
@@ -21,6 +22,8 @@ export const MPICH_LAUNCHER = 'mpirun-mpich';
 export function localTarget(): PortTarget {
   const workDirectory = mkdtempSync(path.join(os.tmpdir(), 'exa-psij-local-work-'));
   const config = { workDirectory, maxCores: 4 };
+  // A file-level hook: it runs once every launcher's describe has closed its executors.
+  afterAll(() => rmSync(workDirectory, { recursive: true, force: true }));
   const hint = 'run: sudo bash scripts/install-mpi.sh';
   const mpich = requireTool('mpirun.mpich', hint);
   if (mpich) registerLauncher({ name: MPICH_LAUNCHER, create: () => new MpirunLauncher({ program: 'mpirun.mpich' }) });
