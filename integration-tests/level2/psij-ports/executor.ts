@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { Job } from '@exaworks/jpsi-core';
-import { describeStatus, portedModule, type PortTarget } from './harness.js';
+import { MPI_LAUNCHERS, describeStatus, portedModule, type PortTarget } from './harness.js';
 
 /** Registers the ported test_executor.py tests for every launcher of `target`. */
 export function portedExecutorTests(target: PortTarget): void {
@@ -151,6 +151,28 @@ export function portedExecutorTests(target: PortTarget): void {
       expect(status.state, describeStatus(status)).toBe('COMPLETED');
       expect(await readFile(out, 'utf8')).toBe(text);
     });
+
+    // Not in psij-python's suite; what its local executor does: every copy of a `multiple` job
+    // reads the stdin file from its start. (Under MPI, stdin is the MPI's business: Open MPI
+    // hands it to rank 0 and closes it for the others, MPICH leaves the others reading forever.)
+    if (!MPI_LAUNCHERS.has(c.launcher)) {
+      c.it('test_stdin_redirect_copies: each of 3 copies reads the whole stdin file', async () => {
+        const d = await c.dir();
+        const input = path.join(d, 'stdin.txt');
+        const out = path.join(d, 'stdout.txt');
+        const line = `${'0123456789'.repeat(1000)}\n`;
+        await writeFile(input, line);
+        const { status } = await c.run({
+          executable: '/bin/cat',
+          stdinPath: input,
+          stdoutPath: out,
+          resources: { processCount: 3 },
+        });
+        expect(status.state, describeStatus(status)).toBe('COMPLETED');
+        const readers = c.launcher === 'single' ? 1 : 3;
+        expect((await readFile(out, 'utf8')).length / line.length).toBe(readers);
+      });
+    }
 
     c.it('test_list: list() names a submitted job while it runs', async () => {
       const hold = await c.hold();

@@ -17,6 +17,9 @@ import { knownDefect } from './known-defects.js';
 /** The executor under test; the conformance suite's target shape, so one target serves both. */
 export type PortTarget = ConformanceTarget;
 
+/** Launchers that start MPI ranks (stdin, rank variables and output are the MPI implementation's). */
+export const MPI_LAUNCHERS: ReadonlySet<string> = new Set(['mpirun', 'mpirun-mpich', 'srun', 'jsrun', 'aprun']);
+
 /** A job program that records each start and then waits, however long, until released. */
 export interface Hold {
   /** Executable and arguments of the held program (a shell script with two file arguments). */

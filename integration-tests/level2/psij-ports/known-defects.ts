@@ -42,6 +42,15 @@ export const KNOWN_DEFECTS: readonly KnownDefect[] = [
       'a missing stage-out source (no IF_PRESENT) ends the job FAILED with exit code 0 (issue 14 lists it); ' +
       'psij-python: FAILED with exit code 121 and "Missing source file: missing.txt"',
   },
+  {
+    test: 'test_stdin_redirect_copies',
+    targets: ['local'],
+    launchers: ['multiple'],
+    defect:
+      'the copies of a `multiple` job share one open stdin file (multiple.sh hands each copy its own fd 3), so they split ' +
+      'its bytes between them: 3 copies of `cat` print the file once in total, not 3 times (psij-python: each copy opens ' +
+      'stdin_path itself and reads all of it)',
+  },
 ];
 
 /** The defect that keeps `test` on `target`/`launcher` out of the green suite, if any. */

@@ -10,10 +10,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import { requireTool } from '../../support/tools.js';
-import { describeStatus, portedModule, readIfExists, type PortTarget } from './harness.js';
+import { MPI_LAUNCHERS, describeStatus, portedModule, readIfExists, type PortTarget } from './harness.js';
 
 const RANK_VARS = ['PMIX_RANK', 'OMPI_COMM_WORLD_RANK', 'PMI_RANK', 'MV2_COMM_WORLD_RANK'];
-const MPI_LAUNCHERS = new Set(['mpirun', 'mpirun-mpich', 'srun', 'jsrun', 'aprun']);
 // The compiler wrapper that builds for each mpirun launcher's MPI.
 const MPICC: Record<string, string> = { mpirun: 'mpicc', 'mpirun-mpich': 'mpicc.mpich' };
 const N_RANKS = 4;
