@@ -32,6 +32,8 @@ export function localTarget(): PortTarget {
     config,
     capacity: 4,
     launchers: ['single', 'multiple', ...(requireTool('mpirun', hint) ? ['mpirun'] : []), ...(mpich ? [MPICH_LAUNCHER] : [])],
+    // Waits are generous (the machine the suites share can be very busy); passing jobs take < 3 s.
+    timeScale: 2,
     create: () => getExecutor('local', config),
   };
 }
