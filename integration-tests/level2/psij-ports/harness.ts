@@ -156,7 +156,11 @@ export function portedModule(target: PortTarget, module: string, register: (ctx:
             const gate = path.join(d, 'gate');
             const program = path.join(d, 'hold.sh');
             // Each process notes its start, then waits for the gate file: nothing here depends on timing.
-            await writeFile(program, '#!/bin/sh\necho "$$" >> "$1"\nwhile [ ! -e "$2" ]; do sleep 0.05; done\n');
+            // It also ends (exit 3) once its started file is gone: the scratch dir was removed under it.
+            await writeFile(
+              program,
+              '#!/bin/sh\necho "$$" >> "$1"\nwhile [ ! -e "$2" ]; do [ -e "$1" ] || exit 3; sleep 0.05; done\n',
+            );
             await chmod(program, 0o755);
             const count = async () => ((await readIfExists(startedFile)) ?? '').split('\n').filter(Boolean).length;
             const hold: Hold = {
