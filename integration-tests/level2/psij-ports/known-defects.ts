@@ -18,21 +18,13 @@ export interface KnownDefect {
 /** The known defects, by test. */
 export const KNOWN_DEFECTS: readonly KnownDefect[] = [
   {
-    test: 'test_user_guide_pre_launch',
-    targets: ['local'],
-    launchers: ['multiple', 'mpirun', 'mpirun-mpich'],
-    defect:
-      'a function exported (export -f) by the pre-launch script is lost: multiple.sh and report-launch.sh run under /bin/sh ' +
-      '(dash drops BASH_FUNC_* variables), so the job exits 127 "xmodule: command not found" (psij-python: COMPLETED)',
-  },
-  {
     test: 'test_env_inherited_function',
     targets: ['local'],
     launchers: ['single', 'multiple', 'mpirun', 'mpirun-mpich'],
     defect:
-      "an exported bash function in the submitter's environment (BASH_FUNC_name%%, as Lmod's `module`) never reaches the job: " +
-      'the job script (and multiple.sh, report-launch.sh) run under /bin/sh, and dash drops such variables, so the job exits 127 ' +
-      '(psij-python, whose scripts are bash: COMPLETED with every launcher)',
+      "an exported bash function set in the submitter's environment after the executor started (BASH_FUNC_name%%, as Lmod's " +
+      '`module`) never reaches the job: the job script and launchers now run under bash when such a function is present, but the ' +
+      "local executor's spawn agent is a /bin/sh (dash) process that cannot carry a variable of that name (psij-python: COMPLETED)",
   },
   {
     test: 'test_stageout_missing',
@@ -41,15 +33,6 @@ export const KNOWN_DEFECTS: readonly KnownDefect[] = [
     defect:
       'a missing stage-out source (no IF_PRESENT) ends the job FAILED with exit code 0 (issue 14 lists it); ' +
       'psij-python: FAILED with exit code 121 and "Missing source file: missing.txt"',
-  },
-  {
-    test: 'test_stdin_redirect_copies',
-    targets: ['local'],
-    launchers: ['multiple'],
-    defect:
-      'the copies of a `multiple` job share one open stdin file (multiple.sh hands each copy its own fd 3), so they split ' +
-      'its bytes between them: 3 copies of `cat` print the file once in total, not 3 times (psij-python: each copy opens ' +
-      'stdin_path itself and reads all of it)',
   },
 ];
 

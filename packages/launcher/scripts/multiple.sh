@@ -1,10 +1,17 @@
 #!/bin/sh
 # The `multiple` launcher of @exaworks/launcher: runs COUNT copies of a command in parallel.
-# Usage: multiple.sh COUNT EXECUTABLE [ARGUMENT...]
+# Usage: multiple.sh [--stdin FILE] COUNT EXECUTABLE [ARGUMENT...]
 # Each copy gets EXAWORKS_RANK (0-based), EXAWORKS_SIZE, and psij-python's _PSI_J_PROCESS_INDEX_
-# (1-based) and _PSI_J_PROCESS_COUNT. Copies share this script's stdin, stdout and stderr.
+# (1-based) and _PSI_J_PROCESS_COUNT. Copies share this script's stdout and stderr; with --stdin
+# each copy opens FILE itself and reads all of it (as psij-python's copies do), else they share
+# this script's stdin.
 # Exit status: that of the lowest-ranked copy that exited non-zero, else 0.
 
+stdin=
+if [ "${1:-}" = --stdin ]; then
+  stdin=$2
+  shift 2
+fi
 count=$1
 case $count in
   '' | *[!0-9]* | 0) echo "multiple.sh: the process count must be a positive integer, got '$count'" >&2; exit 2 ;;
@@ -26,7 +33,11 @@ trap 'kill -TERM $pids 2>/dev/null; exit 129' HUP
 
 rank=0
 while [ "$rank" -lt "$count" ]; do
-  EXAWORKS_RANK=$rank _PSI_J_PROCESS_INDEX_=$((rank + 1)) "$@" <&3 3<&- &
+  if [ -n "$stdin" ]; then
+    EXAWORKS_RANK=$rank _PSI_J_PROCESS_INDEX_=$((rank + 1)) "$@" <"$stdin" 3<&- &
+  else
+    EXAWORKS_RANK=$rank _PSI_J_PROCESS_INDEX_=$((rank + 1)) "$@" <&3 3<&- &
+  fi
   pids="$pids $!"
   rank=$((rank + 1))
 done

@@ -22,14 +22,17 @@ if [ -n "$report" ]; then
 fi
 if [ -z "$report" ]; then exec "$@"; fi
 
-# Insert `/bin/sh -c 'rm marker; exec "$@"' MARKER` between the launcher words and the executable,
-# rotating the positional parameters (POSIX sh has no arrays).
+# Insert `SHELL -c 'rm marker; exec "$@"' MARKER` between the launcher words and the executable,
+# rotating the positional parameters (POSIX sh has no arrays). SHELL is the one running this script
+# (bash when the job carries exported bash functions, which dash would drop on the way to the ranks).
+wrap=/bin/sh
+if [ -n "${BASH:-}" ]; then wrap=$BASH; fi
 total=$#
 i=0
 while [ "$i" -lt "$total" ]; do
   # A program that cannot be executed keeps the marker: that is a failure to launch, as mpirun
   # itself reports one when it is handed a missing executable.
-  if [ "$i" -eq "$n" ]; then set -- "$@" /bin/sh -c 'command -v -- "$1" >/dev/null 2>&1 && rm -f -- "$0" 2>/dev/null; exec "$@"' "$marker"; fi
+  if [ "$i" -eq "$n" ]; then set -- "$@" "$wrap" -c 'command -v -- "$1" >/dev/null 2>&1 && rm -f -- "$0" 2>/dev/null; exec "$@"' "$marker"; fi
   set -- "$@" "$1"
   shift
   i=$((i + 1))

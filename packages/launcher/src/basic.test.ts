@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AbortedError, createJobSpec, getLauncher, UnknownLauncherError, ValidationError } from '@exaworks/jpsi-core';
-import { MULTIPLE_SCRIPT, MultipleLauncher, SingleLauncher } from './basic.js';
+import { jobShell, MULTIPLE_SCRIPT, MultipleLauncher, SingleLauncher } from './basic.js';
 import { createLauncher, launcherNames } from './providers.js';
 import { MpirunLauncher } from './mpirun.js';
 import { AprunLauncher, JsrunLauncher, SrunLauncher } from './scheduler-launchers.js';
@@ -54,6 +54,11 @@ describe('multiple launcher (real processes)', () => {
     const spec = createJobSpec({ executable: '/bin/true', arguments: ['x'], resources: { processCount: 3 } });
     const cmd = await new MultipleLauncher().launchCommand(spec);
     expect(cmd.argv).toEqual(['/bin/sh', MULTIPLE_SCRIPT, '3', '/bin/true', 'x']);
+    // Bash, which keeps exported bash functions, when a pre-launch script may export some.
+    const withPreLaunch = await new MultipleLauncher().launchCommand(
+      createJobSpec({ executable: '/bin/true', preLaunch: '/etc/profile', resources: { processCount: 2 } }),
+    );
+    expect(withPreLaunch.argv[0]).toBe('/bin/bash');
     expect(readFileSync(MULTIPLE_SCRIPT, 'utf8').startsWith('#!/bin/sh')).toBe(true);
   });
 
@@ -78,19 +83,20 @@ describe('multiple launcher (real processes)', () => {
     expect(job.exitCode).toBe(5);
   });
 
-  it('gives every copy the job stdin', async () => {
+  it('with a stdinPath, every copy opens it and reads all of it (as psij-python)', async () => {
     const d = scratch();
     writeFileSync(path.join(d, 'stdin.txt'), 'the job input\n');
     const input = {
       executable: '/bin/sh',
       arguments: ['-c', 'cat > "$0.$EXAWORKS_RANK"', path.join(d, 'in')],
       stdinPath: path.join(d, 'stdin.txt'),
-      resources: { processCount: 2 },
+      resources: { processCount: 3 },
     };
-    const job = await runJob(input, await new MultipleLauncher().launchCommand(createJobSpec(input)));
+    const cmd = await new MultipleLauncher().launchCommand(createJobSpec(input));
+    expect(cmd.argv.slice(1, 5)).toEqual([MULTIPLE_SCRIPT, '--stdin', path.join(d, 'stdin.txt'), '3']);
+    const job = await runJob(input, cmd);
     expect(job.result).toEqual({ exitCode: 0 });
-    // The copies share the job's stdin descriptor (not /dev/null): between them they read the input.
-    expect((readIf(path.join(d, 'in.0')) ?? '') + (readIf(path.join(d, 'in.1')) ?? '')).toContain('the job input\n');
+    for (const rank of [0, 1, 2]) expect(readIf(path.join(d, `in.${rank}`))).toBe('the job input\n');
   });
 
   it('a SIGTERM to the process group kills every copy', async () => {
@@ -150,5 +156,30 @@ describe('providers and the jpsi-core registry', () => {
     await expect(createLauncher('mpirun', { program: '' })).rejects.toThrow(/program/);
     await expect(createLauncher('srun', { extraArgs: 'not-an-array' })).rejects.toThrow(/extraArgs/);
     expect(await createLauncher('srun', { program: '/opt/slurm/bin/srun' })).toBeInstanceOf(SrunLauncher);
+  });
+});
+
+describe('jobShell: the one choice of the shell for job and launcher scripts', () => {
+  const fn = 'BASH_FUNC_xw_probe%%';
+  afterAll(() => {
+    delete process.env[fn];
+  });
+
+  it('is /bin/sh for a plain spec, /bin/bash with a pre- or post-launch script', () => {
+    expect(jobShell(createJobSpec({ executable: '/bin/true' }))).toBe('/bin/sh');
+    expect(jobShell(createJobSpec({ executable: '/bin/true', preLaunch: 'pre.sh' }))).toBe('/bin/bash');
+    expect(jobShell(createJobSpec({ executable: '/bin/true', postLaunch: 'post.sh' }))).toBe('/bin/bash');
+  });
+
+  it('is /bin/bash when the inherited environment carries an exported bash function, and only then', async () => {
+    process.env[fn] = '() {  echo probe\n}';
+    expect(jobShell(createJobSpec({ executable: '/bin/true' }))).toBe('/bin/bash');
+    // A clean environment does not carry it.
+    expect(jobShell(createJobSpec({ executable: '/bin/true', inheritEnvironment: false }))).toBe('/bin/sh');
+    // A real job: the function reaches every copy of a multiple job through bash.
+    const input = { executable: '/bin/bash', arguments: ['-c', 'xw_probe'], resources: { processCount: 2 } };
+    const job = await runJob(input, await new MultipleLauncher().launchCommand(createJobSpec(input)));
+    expect(job.result).toEqual({ exitCode: 0 });
+    expect(job.stdout).toBe('probe\nprobe\n');
   });
 });

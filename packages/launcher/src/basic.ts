@@ -29,6 +29,23 @@ export function parseLaunchContext(context: LaunchContext | undefined): LaunchCo
   return parseWith(LaunchContextSchema, context ?? {}, 'launch context') as LaunchContext;
 }
 
+/** True if this process's environment carries an exported bash function (`BASH_FUNC_name%%`, as Lmod's `module`). */
+function environmentHasBashFunctions(): boolean {
+  for (const name in process.env) if (name.startsWith('BASH_FUNC_')) return true;
+  return false;
+}
+
+/**
+ * The shell that runs a job's script and the launchers' helper scripts: `/bin/bash` when the spec has a
+ * pre- or post-launch script (written for bash) or inherits an environment carrying exported bash
+ * functions (dash, Debian's `/bin/sh`, drops those on the way to the program), else `/bin/sh`, which
+ * starts fastest. The one place this choice is made.
+ */
+export function jobShell(spec: JobSpec): '/bin/bash' | '/bin/sh' {
+  if (spec.preLaunch !== undefined || spec.postLaunch !== undefined) return '/bin/bash';
+  return spec.inheritEnvironment && environmentHasBashFunctions() ? '/bin/bash' : '/bin/sh';
+}
+
 /** The launch command's executable and arguments: `[executable, ...arguments]`. */
 export function programArgv(spec: JobSpec): string[] {
   return [spec.executable, ...spec.arguments];
@@ -71,8 +88,9 @@ export const MULTIPLE_SCRIPT: string = fileURLToPath(new URL('../scripts/multipl
  * `_PSI_J_PROCESS_INDEX_` (1-based) and `_PSI_J_PROCESS_COUNT`; all append to the job's
  * stdout/stderr. The job exits with the exit code of the lowest-ranked failing copy, else 0.
  *
- * argv: `/bin/sh <multiple.sh> <count> <executable> <arguments…>` (the script is run through
- * `/bin/sh` so that a lost executable bit, as after some package extractions, does not matter).
+ * argv: `<shell> <multiple.sh> [--stdin <file>] <count> <executable> <arguments…>`, the shell from
+ * {@link jobShell} (named explicitly, so that a lost executable bit, as after some package extractions,
+ * does not matter). With a `stdinPath` every copy opens that file itself and reads all of it.
  */
 export class MultipleLauncher implements Launcher {
   /** Registry name. */
@@ -85,6 +103,10 @@ export class MultipleLauncher implements Launcher {
     if (!existsSync(MULTIPLE_SCRIPT)) {
       throw new LauncherError(`The multiple launcher's script is missing at ${MULTIPLE_SCRIPT}; reinstall @exaworks/launcher.`);
     }
-    return { argv: ['/bin/sh', MULTIPLE_SCRIPT, String(s.resources.computedProcessCount), ...programArgv(s)], env: {} };
+    const stdin = s.stdinPath === undefined ? [] : ['--stdin', s.stdinPath];
+    return {
+      argv: [jobShell(s), MULTIPLE_SCRIPT, ...stdin, String(s.resources.computedProcessCount), ...programArgv(s)],
+      env: {},
+    };
   }
 }

@@ -4,15 +4,9 @@
  * @module
  */
 import path from 'node:path';
-import {
-  createJobSpec,
-  LauncherError,
-  shellJoin,
-  shellQuote,
-  type JobSpec,
-  type LaunchCommand,
-} from '@exaworks/jpsi-core';
+import { createJobSpec, LauncherError, shellJoin, shellQuote, type JobSpec, type LaunchCommand } from '@exaworks/jpsi-core';
 import { isValidEnvName } from '@exaworks/jpsi-core/internal';
+import { jobShell } from './basic.js';
 
 export { parseJobResult, type JobResult } from './job-result.js';
 
@@ -59,8 +53,9 @@ function checkEnvNames(env: Readonly<Record<string, string>>, what: string): voi
 /**
  * The job script (a complete shell script with its #! line) for a spec and its launch command.
  *
- * The script runs under `/bin/sh` (dash on Debian: fastest to start) unless the spec has a
- * pre- or post-launch script, which are written for bash and sourced by `/bin/bash`. Every word
+ * The script runs under the shell {@link jobShell} picks: `/bin/sh` (dash on Debian: fastest to
+ * start) unless the spec has a pre- or post-launch script (written for bash) or inherits exported
+ * bash functions, which dash would drop. Every word
  * taken from the spec or the launch command is quoted with `shellQuote`. Relative paths in
  * `files` are resolved against the current directory now; relative spec paths (stdin, stdout,
  * stderr, pre/post-launch) are relative to the job directory.
@@ -74,8 +69,7 @@ export function jobScriptFor(spec: JobSpec, launch: LaunchCommand, files: JobScr
   checkEnvNames(s.environment, 'The job spec');
   const resultFile = path.resolve(files.resultFile);
   const nodeFile = files.nodeFile === undefined ? undefined : path.resolve(files.nodeFile);
-  const useBash = s.preLaunch !== undefined || s.postLaunch !== undefined;
-  const shell = useBash ? '/bin/bash' : '/bin/sh';
+  const shell = jobShell(s);
 
   // Launcher variables first, so that a spec that sets the same variable wins.
   const env: Record<string, string> = { ...launch.env, ...s.environment };

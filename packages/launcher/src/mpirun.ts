@@ -17,7 +17,7 @@ import {
   type Launcher,
 } from '@exaworks/jpsi-core';
 import { throwIfAborted } from '@exaworks/jpsi-core/internal';
-import { noNul, parseLaunchContext, programArgv } from './basic.js';
+import { jobShell, noNul, parseLaunchContext, programArgv } from './basic.js';
 import type { Same } from '@exaworks/jpsi-core/internal';
 
 /** Which MPI implementation an `mpirun` belongs to. `generic` gets only `-n`. */
@@ -320,7 +320,7 @@ export class MpirunLauncher implements Launcher {
     const warnings = placement.warning !== undefined ? { warnings: [placement.warning] } : {};
     if (this.config.reportFailures === false) return { argv: [...launcherWords, ...programArgv(s)], env, ...warnings };
     return {
-      argv: ['/bin/sh', REPORT_LAUNCH_SCRIPT, String(launcherWords.length), ...launcherWords, ...programArgv(s)],
+      argv: [jobShell(s), REPORT_LAUNCH_SCRIPT, String(launcherWords.length), ...launcherWords, ...programArgv(s)],
       env,
       reportsFailures: true,
       ...warnings,
