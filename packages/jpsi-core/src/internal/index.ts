@@ -8,7 +8,9 @@
  * @module
  */
 export {
+  checkPrivateDirectory,
   ensureDirectory,
+  ensurePrivateDirectory,
   jobPaths,
   readJsonLines,
   writeFileAtomic,
@@ -19,6 +21,7 @@ export {
   AbortedError,
   ErrorCode,
   ExaworksError,
+  InsecureDirectoryError,
   JobNotFoundError,
   JobState,
   StorageError,
