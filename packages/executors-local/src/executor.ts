@@ -191,6 +191,9 @@ function writePrivateFile(file: string, data: string): void {
   }
 }
 
+/** The exit code of a job whose program succeeded but whose stage-out failed. */
+const STAGE_OUT_FAILED_EXIT_CODE = 1;
+
 /** The name a job's shell runs under (`$0`), which recovery looks for in /proc/<pid>/cmdline. */
 function processName(nativeId: string): string {
   return `exaworks-job:${nativeId}`;
@@ -844,7 +847,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
         if (failure !== undefined) {
           final =
             final.state === JobState.COMPLETED
-              ? { ...final, state: JobState.FAILED, message: failure }
+              ? // The program exited 0, but the job failed: FAILED carries a non-zero code, as in psij-python.
+                { ...final, state: JobState.FAILED, message: failure, exitCode: STAGE_OUT_FAILED_EXIT_CODE }
               : { ...final, message: [final.message, failure].filter(Boolean).join('; ') };
         }
       }
