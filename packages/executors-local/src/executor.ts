@@ -657,7 +657,11 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     try {
       // node:child_process rather than execa: we need a detached group leader with no pipes but
       // the script's (stdin, ended at once) and no kill-on-parent-exit cleanup.
-      child = spawn(interpreter, args, { cwd, detached: true, stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'ignore'] });
+      child = spawn(interpreter, args, {
+        cwd,
+        detached: true,
+        stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'ignore'],
+      });
       if (input !== undefined) {
         child.stdin!.on('error', noop); // EPIPE: the shell ended before reading it all (its exit says how)
         child.stdin!.end(input);

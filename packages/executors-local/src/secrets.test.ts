@@ -48,13 +48,17 @@ describe('LocalExecutor: the spec environment is never in any argv', () => {
       );
       try {
         await job.wait({ targetStates: ['ACTIVE'], timeout: 30_000 });
-        await until(() => {
-          try {
-            return readFileSync(path.join(dir, 'seen'), 'utf8') === SECRET;
-          } catch {
-            return false;
-          }
-        }, 30_000, 'the job to see its environment');
+        await until(
+          () => {
+            try {
+              return readFileSync(path.join(dir, 'seen'), 'utf8') === SECRET;
+            } catch {
+              return false;
+            }
+          },
+          30_000,
+          'the job to see its environment',
+        );
         expect(cmdlinesWith(SECRET)).toEqual([]);
       } finally {
         await releaseFifo(fifo);
@@ -63,4 +67,3 @@ describe('LocalExecutor: the spec environment is never in any argv', () => {
     }, 60_000);
   }
 });
-

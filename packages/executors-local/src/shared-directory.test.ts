@@ -1,4 +1,16 @@
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InsecureDirectoryError, Job, shellQuote } from '@exaworks/jpsi-core';
@@ -38,55 +50,62 @@ function plantedRecord(nativeId: string, marker: string): string {
 const unavailable = otherUserUnavailable();
 if (unavailable !== undefined && process.env.CI) throw new Error(`the shared-directory tests must run in CI: ${unavailable}`);
 
-describe.skipIf(unavailable !== undefined)(`LocalExecutor: work directories another user can write (${unavailable ?? 'a second real user'})`, () => {
-  it('refuses a work directory owned by another user: a record planted there is never run as us (executor, inspector)', async () => {
-    const { uid, gid } = ensureOtherUser();
-    const root = sharedDir();
-    chmodSync(root, 0o777);
-    const work = path.join(root, 'w');
-    const marker = path.join(root, 'pwned');
-    // The other user makes the directory the victim will name, and plants a job in it.
-    asOtherUser(`mkdir -m 700 ${shellQuote(work)} && printf '%s' ${shellQuote(plantedRecord('0planted-1-00000', marker))} > ${shellQuote(`${work}/0planted-1-00000.job`)}`);
-    expect(statSync(work).uid).toBe(uid);
-    let error: unknown;
-    try {
-      const e = new LocalExecutor({ workDirectory: work, pollInterval: 50 });
-      await e.ready();
-      await new Promise((r) => setTimeout(r, 500));
-      await e.close();
-    } catch (err) {
-      error = err;
-    }
-    expect(error).toBeInstanceOf(InsecureDirectoryError);
-    expect((error as InsecureDirectoryError).code).toBe('EXAWORKS_INSECURE_DIRECTORY');
-    expect((error as InsecureDirectoryError).path).toBe(work);
-    expect((error as Error).message).toContain(`owned by uid ${uid}, not by you (uid 0)`);
-    expect(() => new LocalJobInspector(work)).toThrow(InsecureDirectoryError);
-    expect(existsSync(marker)).toBe(false);
-    expect(gid).toBeGreaterThan(0);
-  });
+describe.skipIf(unavailable !== undefined)(
+  `LocalExecutor: work directories another user can write (${unavailable ?? 'a second real user'})`,
+  () => {
+    it('refuses a work directory owned by another user: a record planted there is never run as us (executor, inspector)', async () => {
+      const { uid, gid } = ensureOtherUser();
+      const root = sharedDir();
+      chmodSync(root, 0o777);
+      const work = path.join(root, 'w');
+      const marker = path.join(root, 'pwned');
+      // The other user makes the directory the victim will name, and plants a job in it.
+      asOtherUser(
+        `mkdir -m 700 ${shellQuote(work)} && printf '%s' ${shellQuote(plantedRecord('0planted-1-00000', marker))} > ${shellQuote(`${work}/0planted-1-00000.job`)}`,
+      );
+      expect(statSync(work).uid).toBe(uid);
+      let error: unknown;
+      try {
+        const e = new LocalExecutor({ workDirectory: work, pollInterval: 50 });
+        await e.ready();
+        await new Promise((r) => setTimeout(r, 500));
+        await e.close();
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(InsecureDirectoryError);
+      expect((error as InsecureDirectoryError).code).toBe('EXAWORKS_INSECURE_DIRECTORY');
+      expect((error as InsecureDirectoryError).path).toBe(work);
+      expect((error as Error).message).toContain(`owned by uid ${uid}, not by you (uid 0)`);
+      expect(() => new LocalJobInspector(work)).toThrow(InsecureDirectoryError);
+      expect(existsSync(marker)).toBe(false);
+      expect(gid).toBeGreaterThan(0);
+    });
 
-  it('refuses a work directory of ours that others can write (/tmp/w made 1777): a planted record is never run', async () => {
-    ensureOtherUser();
-    const root = sharedDir();
-    chmodSync(root, 0o777);
-    const work = path.join(root, 'w');
-    mkdirSync(work);
-    chmodSync(work, 0o1777); // as `mkdir /tmp/w; chmod 1777` for a team
-    const marker = path.join(root, 'pwned');
-    asOtherUser(`printf '%s' ${shellQuote(plantedRecord('0planted-2-00000', marker))} > ${shellQuote(`${work}/0planted-2-00000.job`)}`);
-    expect(() => new LocalExecutor({ workDirectory: work })).toThrow(/writable by others \(mode 1777\)/);
-    expect(existsSync(marker)).toBe(false);
-    chmodSync(work, 0o770);
-    expect(() => new LocalExecutor({ workDirectory: work })).toThrow(/writable by its group \(mode 0770\)/);
-    // Once it is private again it is trusted; the planted record, owned by the other user, is still only a file.
-    chownSync(path.join(work, '0planted-2-00000.job'), 0, 0);
-    rmSync(path.join(work, '0planted-2-00000.job'));
-    chmodSync(work, 0o700);
-    const e = new LocalExecutor({ workDirectory: work });
-    await e.close();
-  });
-});
+    it('refuses a work directory of ours that others can write (/tmp/w made 1777): a planted record is never run', async () => {
+      ensureOtherUser();
+      const root = sharedDir();
+      chmodSync(root, 0o777);
+      const work = path.join(root, 'w');
+      mkdirSync(work);
+      chmodSync(work, 0o1777); // as `mkdir /tmp/w; chmod 1777` for a team
+      const marker = path.join(root, 'pwned');
+      asOtherUser(
+        `printf '%s' ${shellQuote(plantedRecord('0planted-2-00000', marker))} > ${shellQuote(`${work}/0planted-2-00000.job`)}`,
+      );
+      expect(() => new LocalExecutor({ workDirectory: work })).toThrow(/writable by others \(mode 1777\)/);
+      expect(existsSync(marker)).toBe(false);
+      chmodSync(work, 0o770);
+      expect(() => new LocalExecutor({ workDirectory: work })).toThrow(/writable by its group \(mode 0770\)/);
+      // Once it is private again it is trusted; the planted record, owned by the other user, is still only a file.
+      chownSync(path.join(work, '0planted-2-00000.job'), 0, 0);
+      rmSync(path.join(work, '0planted-2-00000.job'));
+      chmodSync(work, 0o700);
+      const e = new LocalExecutor({ workDirectory: work });
+      await e.close();
+    });
+  },
+);
 
 describe('LocalExecutor: private files', () => {
   it('creates a missing work directory 0700 and every per-job file 0600', async () => {

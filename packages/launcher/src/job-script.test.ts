@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -129,6 +129,33 @@ describe('jobScriptFor (scripts run for real)', () => {
     // The shell itself sets PWD (and dash nothing else we care about); nothing from the parent leaks.
     expect(Object.keys(vars).sort()).toEqual(expect.arrayContaining(['LAUNCH_VAR', 'ONLY', 'PATH']));
     for (const k of Object.keys(vars)) expect(['LAUNCH_VAR', 'ONLY', 'PATH', 'PWD', 'OLDPWD', 'SHLVL', '_']).toContain(k);
+    expect(job.result).toEqual({ exitCode: 0 });
+  });
+
+  for (const inheritEnvironment of [true, false]) {
+    it(`honours PWD, OLDPWD and HOME from the spec, with a directory (inheritEnvironment ${inheritEnvironment})`, async () => {
+      const d = scratch();
+      const job = await runJob(
+        {
+          executable: 'x',
+          directory: d,
+          inheritEnvironment,
+          environment: { PWD: '/spec/pwd', OLDPWD: '/spec/old', HOME: '/spec/home' },
+        },
+        sh('printf "%s|%s|%s|" "$PWD" "$OLDPWD" "$HOME"; pwd -P'),
+      );
+      expect(job.stdout).toBe(`/spec/pwd|/spec/old|/spec/home|${realpathSync(d)}\n`);
+      expect(job.result).toEqual({ exitCode: 0 });
+    });
+  }
+
+  it('runs a clean-environment job whose values hold the here-document delimiter line and quotes', async () => {
+    const tricky = "a\n_XW_SCRIPT_END\n'$(touch /tmp/xw-never)'\n_XW_SCRIPT_END_1";
+    const job = await runJob(
+      { executable: 'x', inheritEnvironment: false, environment: { TRICKY: tricky } },
+      sh('printf "%s" "$TRICKY"'),
+    );
+    expect(job.stdout).toBe(tricky);
     expect(job.result).toEqual({ exitCode: 0 });
   });
 
