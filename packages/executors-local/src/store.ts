@@ -300,7 +300,7 @@ export class JobStore {
     if (!existsSync(file)) {
       mkdirSync(path.dirname(file), { recursive: true });
       const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-      const fd = openSync(tmp, 'w', 0o644);
+      const fd = openSync(tmp, 'w', 0o600);
       try {
         writeSync(fd, `${os.hostname()}\n`.repeat(count));
       } finally {

@@ -18,9 +18,18 @@ const SAFE = /^[A-Za-z0-9_@%+:,./-]+$/;
  * @throws TypeError if the string contains a NUL character.
  */
 export function shellQuote(word: string): string {
-  if (word.includes('\0')) throw new TypeError('A shell word cannot contain a NUL character.');
+  if (!hasNoNul(word)) throw new TypeError('A shell word cannot contain a NUL character.');
   if (word !== '' && SAFE.test(word)) return word;
   return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The one NUL rule: true if `s` has no NUL character. A NUL ends a C string, so it can pass
+ * neither through `execve` (argv, environment) nor through a shell word: every schema that
+ * takes such strings refines with this.
+ */
+export function hasNoNul(s: string): boolean {
+  return !s.includes('\0');
 }
 
 /** Quotes each word with {@link shellQuote} and joins them with spaces. */

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
-import { envNameProblem } from './shell.js';
+import { envNameProblem, hasNoNul } from './shell.js';
 import { parseDuration } from './duration.js';
 import { parseWith } from './validation.js';
 import type { Same } from './internal/types.js';
@@ -24,8 +24,8 @@ export const MAX_ARG_STRLEN = 131072;
  */
 export const MAX_PROCESS_COUNT = 1_048_576;
 
-/** The one NUL rule: no string of a spec may hold one (it cannot pass through `execve` or a shell). */
-const NO_NUL = (s: string): boolean => !s.includes('\0');
+// No string of a spec may hold a NUL (jpsi-core's one NUL rule, hasNoNul).
+const NO_NUL = hasNoNul;
 /** True if `s` (with its NUL) fits in one exec'd string. */
 const fitsExec = (s: string): boolean => Buffer.byteLength(s) < MAX_ARG_STRLEN;
 const tooLongForExec = (what: string) =>

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import {
   createJobSpec,
+  hasNoNul,
   LauncherError,
   parseWith,
   throwIfAborted,
@@ -16,11 +17,8 @@ import {
   type Launcher,
 } from '@exaworks/jpsi-core';
 
-/** True if `s` has no NUL character (a NUL cannot pass through a shell or execve: refused when the config is given, not at launch). */
-export const noNul = (s: string): boolean => !s.includes('\0');
-
 const LaunchContextSchema = z.object({
-  nodeFile: z.string().min(1, 'nodeFile cannot be empty').refine(noNul, 'nodeFile cannot contain a NUL character').optional(),
+  nodeFile: z.string().min(1, 'nodeFile cannot be empty').refine(hasNoNul, 'nodeFile cannot contain a NUL character').optional(),
   signal: z.instanceof(AbortSignal, { error: 'signal must be an AbortSignal' }).optional(),
 });
 
