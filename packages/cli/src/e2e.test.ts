@@ -305,7 +305,7 @@ describe.skipIf(!haveLocal)('exaworks CLI end to end (built binary, real local e
     };
     await writeFile(path.join(shared, `${id}.job`), `${JSON.stringify(record)}\n`);
     for (const args of [['list'], ['status', id], ['wait', '--timeout', '5', id], ['submit', '--', '/bin/true']]) {
-      const r = await exaworks(...args, '--work-dir', shared);
+      const r = await exaworks(args[0]!, '--work-dir', shared, ...args.slice(1));
       expect([args[0], r.code]).toEqual([args[0], 1]);
       expect(r.stderr).toContain(`Refusing to use the work directory ${shared}: it is writable by others (mode 1777)`);
       expect(r.stderr).toContain('EXAWORKS_INSECURE_DIRECTORY');
