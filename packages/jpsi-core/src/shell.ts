@@ -37,11 +37,12 @@ export function shellJoin(words: readonly string[]): string {
   return words.map(shellQuote).join(' ');
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A POSIX environment variable name: letters, digits and `_`, not starting with a digit (see {@link envNameProblem}). */
+export const ENV_NAME_PATTERN: RegExp = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** True if `name` is a valid POSIX environment variable name (letters, digits, `_`, not starting with a digit). */
 export function isValidEnvName(name: string): boolean {
-  return ENV_NAME.test(name);
+  return ENV_NAME_PATTERN.test(name);
 }
 
 /**
@@ -92,7 +93,7 @@ const SCRIPT_SET: ReadonlySet<string> = new Set(['PSIJ_NODEFILE', 'EXAWORKS_LAUN
  * are passed on as given.
  */
 export function envNameProblem(name: string): string | undefined {
-  if (!ENV_NAME.test(name)) return `"${name}" is not a variable name (letters, digits and _, not starting with a digit)`;
+  if (!ENV_NAME_PATTERN.test(name)) return `"${name}" is not a variable name (letters, digits and _, not starting with a digit)`;
   if (name.startsWith('_xw_')) return `"${name}" is reserved: the job script uses names starting with _xw_`;
   if (SCRIPT_SET.has(name)) return `"${name}" is set by the job script itself for every job`;
   if (SHELL_OWNED.has(name))

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
-import { envNameProblem, hasNoNul } from './shell.js';
+import { ENV_NAME_PATTERN, envNameProblem, hasNoNul, isValidEnvName } from './shell.js';
 import { parseDuration } from './duration.js';
 import { parseWith } from './validation.js';
 import type { Same } from './internal/types.js';
@@ -453,10 +453,14 @@ export function stagingApplies(when: StagingConditions, outcome: 'success' | 'er
 // ---------------------------------------------------------------------------------------------
 // JobSpec
 
-const envName = z.string().superRefine((name, ctx) => {
-  const problem = envNameProblem(name);
-  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-});
+// The pattern (also in the JSON Schema), then the names the job's shell or script owns: one rule, envNameProblem.
+const envName = z
+  .string()
+  .regex(ENV_NAME_PATTERN, 'environment variable names are letters, digits and _, not starting with a digit')
+  .superRefine((name, ctx) => {
+    const problem = isValidEnvName(name) ? envNameProblem(name) : undefined;
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
 const envValue = z
   .union([z.string(), z.number()])
   .transform((v) => String(v))
