@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -283,6 +283,34 @@ describe.skipIf(!haveLocal)('exaworks CLI end to end (built binary, real local e
     const job = JSON.parse(launch.stdout) as { state: string; reason: string; message: string };
     expect(job).toMatchObject({ state: 'FAILED', reason: 'launch-failed' });
     expect(job.message).toMatch(/no-such-dir/);
+  });
+
+  it('list, status and submit refuse a work directory others can write (/tmp/w made 1777): a planted job never runs', {
+    timeout: 60_000,
+  }, async () => {
+    const shared = path.join(base, 'shared-w');
+    await mkdir(shared);
+    await chmod(shared, 0o1777);
+    const marker = path.join(base, 'pwned');
+    const id = '0planted-1-00000';
+    const record = {
+      format: 'exaworks-local/1',
+      nativeId: id,
+      jobId: 'planted',
+      submittedAt: new Date().toISOString(),
+      cwd: base,
+      cores: 1,
+      owner: { id: '999999-1-0', pid: 999999, startTime: '1' },
+      spec: { executable: '/bin/touch', arguments: [marker] },
+    };
+    await writeFile(path.join(shared, `${id}.job`), `${JSON.stringify(record)}\n`);
+    for (const args of [['list'], ['status', id], ['wait', '--timeout', '5', id], ['submit', '--', '/bin/true']]) {
+      const r = await exaworks(args[0]!, '--work-dir', shared, ...args.slice(1));
+      expect([args[0], r.code]).toEqual([args[0], 1]);
+      expect(r.stderr).toContain(`Refusing to use the work directory ${shared}: it is writable by others (mode 1777)`);
+      expect(r.stderr).toContain('EXAWORKS_INSECURE_DIRECTORY');
+    }
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('status of an unknown native id exits 1 with an error row', { timeout: 60_000 }, async () => {

@@ -166,8 +166,32 @@ describe('flags → JobSpec', () => {
     expect(byPath.environment).toMatch(/"NOEQUALS" is not NAME=VALUE.*\(from --env\)/);
     expect(byPath['environment.1BAD']).toMatch(/not a variable name.*\(from --env\)/);
     expect(byPath['attributes.customAttributes.nodot']).toMatch(/executor name, a dot.*\(from --attr\)/);
-    expect(byPath['resources.nodeCount']).toMatch(/nodeCount must be a number \(from --nodes\)/);
+    expect(byPath['resources.nodeCount']).toMatch(/"two" is not a whole number in decimal digits \(from --nodes\)/);
     expect(byPath['resources.processCount']).toMatch(/at least 1 \(from --processes\)/);
+  });
+
+  it.each(['0x10', '1e1', '1.0', ' ', '+3', '-2'])('refuses --nodes %j: counts are decimal digits only', async (nodes) => {
+    const issues = await validationIssues(buildJobSpec({ executable: 'x', nodes }, cwd));
+    expect(issues).toEqual([
+      { path: 'resources.nodeCount', message: `"${nodes}" is not a whole number in decimal digits (from --nodes)` },
+    ]);
+  });
+
+  it('refuses -p past the maximum process count with a ValidationError, not a RangeError', async () => {
+    for (const processes of ['100000000', '1000000000']) {
+      const issues = await validationIssues(buildJobSpec({ executable: 'x', processes }, cwd));
+      expect(issues).toEqual([
+        { path: 'resources.processCount', message: expect.stringMatching(/at most 1048576 \(from --processes\)/) },
+      ]);
+    }
+  });
+
+  it('refuses --env names the job shell owns, and keeps __proto__ as a variable', async () => {
+    const issues = await validationIssues(buildJobSpec({ executable: 'x', env: ['OPTIND=2', 'PPID=1'] }, cwd));
+    expect(issues.map((i) => i.path).sort()).toEqual(['environment.OPTIND', 'environment.PPID']);
+    expect(issues[0]!.message).toMatch(/belongs to the job's shell.*\(from --env\)/);
+    const spec = await buildJobSpec({ executable: 'x', env: ['__proto__=p', 'A=1'] }, cwd);
+    expect(Object.keys(spec.environment).sort()).toEqual(['A', '__proto__']);
   });
 
   it('names the inconsistent count', async () => {
@@ -198,6 +222,20 @@ describe('--spec files with flags on top', () => {
     await writeFile(file, text);
     return file;
   }
+
+  it('refuses a spec file that is not UTF-8 with a ValidationError naming the line (never U+FFFD in its place)', async () => {
+    const file = await tempFile('latin1.json', '');
+    await writeFile(
+      file,
+      Buffer.concat([
+        Buffer.from('{\n  "executable": "/bin/echo",\n  "arguments": ["caf'),
+        Buffer.from([0xe9]),
+        Buffer.from('"]\n}\n'),
+      ]),
+    );
+    const issues = await validationIssues(buildJobSpec({ spec: file }, path.dirname(file)));
+    expect(issues).toEqual([{ path: '', message: 'line 3 is not UTF-8 text (save the file as UTF-8)' }]);
+  });
 
   it('reads YAML in camelCase form and lets flags override and merge', async () => {
     const file = await tempFile(

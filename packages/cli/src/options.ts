@@ -18,6 +18,7 @@ import {
   type JobSpecInput,
   type ValidationIssue,
 } from '@exaworks/jpsi-core';
+import { envNameProblem } from '@exaworks/jpsi-core/internal';
 
 /** The job flags shared by `run` and `submit`, as commander hands them over (strings, unparsed). */
 export interface JobFlags {
@@ -81,9 +82,6 @@ export const FLAG_FOR_FIELD: Readonly<Record<string, string>> = {
   postLaunch: '--post-launch',
 };
 
-// The rule jpsi-core's schema applies; checked here too so the message survives zod's record-key report.
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
 const MEMORY_UNITS: Readonly<Record<string, number>> = {
   '': 1,
   b: 1,
@@ -125,16 +123,17 @@ export function attributeValue(text: string): CustomAttributeValue {
   return text;
 }
 
-function toNumber(text: string): number {
-  // "" and whitespace would become 0; keep them invalid so the schema names the field.
-  return text.trim() === '' ? Number.NaN : Number(text);
+/** A count as typed: decimal digits only ("0x10", "1e1", "1.0", "" are not counts), else undefined. */
+function toCount(text: string): number | undefined {
+  const t = text.trim();
+  return /^\d+$/.test(t) ? Number(t) : undefined;
 }
 
 /** Reads a JSON or YAML file (told by content: JSON is valid YAML, but JSON errors are clearer). */
 export async function readDocumentFile(file: string, subject: string): Promise<unknown> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (cause) {
     throw new ValidationError(
       subject,
@@ -142,7 +141,31 @@ export async function readDocumentFile(file: string, subject: string): Promise<u
       { cause },
     );
   }
-  return parseDocumentText(text, `${subject} ${file}`);
+  return parseDocumentText(decodeUtf8(bytes, `${subject} ${file}`), `${subject} ${file}`);
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The text of a file, or a ValidationError naming the first line that is not UTF-8 (never U+FFFD in its place). */
+export function decodeUtf8(bytes: Uint8Array, subject: string): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch (cause) {
+    let line = 1;
+    for (let start = 0; start < bytes.length; line++) {
+      let end = bytes.indexOf(0x0a, start);
+      if (end < 0) end = bytes.length;
+      try {
+        UTF8.decode(bytes.subarray(start, end));
+      } catch {
+        break;
+      }
+      start = end + 1;
+    }
+    throw new ValidationError(subject, [{ path: '', message: `line ${line} is not UTF-8 text (save the file as UTF-8)` }], {
+      cause,
+    });
+  }
 }
 
 /** Parses JSON or YAML text; a ValidationError (with line information from the parser) if neither. */
@@ -209,7 +232,14 @@ export function specInputFromFlags(flags: JobFlags, cwd: string = process.cwd())
   ];
   for (const [flag, field] of counts) {
     const value = flags[flag];
-    if (typeof value === 'string') resources[field] = toNumber(value);
+    if (typeof value !== 'string') continue;
+    const n = toCount(value);
+    if (n !== undefined) resources[field] = n;
+    else
+      issues.push({
+        path: `resources.${field}`,
+        message: `"${value}" is not a whole number in decimal digits (from ${FLAG_FOR_FIELD[`resources.${field}`]})`,
+      });
   }
   if (flags.exclusive !== undefined) resources.exclusiveNodeUse = flags.exclusive;
   if (flags.memory !== undefined) {
@@ -248,16 +278,15 @@ export function specInputFromFlags(flags: JobFlags, cwd: string = process.cwd())
   }
 
   if (flags.env !== undefined && flags.env.length > 0) {
-    const env: Record<string, string> = {};
+    // No prototype: `--env __proto__=x` is a variable like any other, not the object's prototype.
+    const env = Object.create(null) as Record<string, string>;
     for (const pair of flags.env) {
       const kv = splitKeyValue(pair);
+      // jpsi-core's one rule, checked here too so the message survives zod's record-key report.
+      const problem = kv ? envNameProblem(kv[0]) : undefined;
       if (!kv) issues.push({ path: 'environment', message: `"${pair}" is not NAME=VALUE, e.g. OMP_NUM_THREADS=4 (from --env)` });
-      else if (!ENV_NAME.test(kv[0])) {
-        issues.push({
-          path: `environment.${kv[0]}`,
-          message: `"${kv[0]}" is not a variable name (letters, digits and _, not starting with a digit) (from --env)`,
-        });
-      } else env[kv[0]] = kv[1];
+      else if (problem !== undefined) issues.push({ path: `environment.${kv[0]}`, message: `${problem} (from --env)` });
+      else Object.defineProperty(env, kv[0], { value: kv[1], enumerable: true, writable: true, configurable: true });
     }
     input.environment = env;
   }

@@ -4,7 +4,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import {
@@ -27,7 +27,7 @@ import {
   type JobStatusUpdate,
   type SubmitOptions,
 } from '@exaworks/jpsi-core';
-import { Poller, throwIfAborted } from '@exaworks/jpsi-core/internal';
+import { InsecureDirectoryError, Poller, ensurePrivateDirectory, throwIfAborted } from '@exaworks/jpsi-core/internal';
 import { parseJobResult } from '@exaworks/launcher';
 import { firstLine, runCommand } from './commands.js';
 import type { CommandResult, SchedulerAdapter, SchedulerCommand, SchedulerJobInfo } from './scheduler.js';
@@ -499,11 +499,11 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
 
   #workDirectory(): Promise<void> {
     this.#dirReady ??= (async () => {
-      await mkdir(this.config.workDirectory, { recursive: true, mode: 0o700 });
-      // mkdir's mode is masked by umask and ignored for an existing directory: set it explicitly.
-      await chmod(this.config.workDirectory, 0o700);
+      // Created 0700; an existing one another user owns or can write is refused (its scripts would run as us).
+      ensurePrivateDirectory(this.config.workDirectory);
     })().catch((cause) => {
       this.#dirReady = undefined;
+      if (cause instanceof InsecureDirectoryError) throw cause;
       throw new SubmitError(`Cannot prepare the work directory ${this.config.workDirectory}: ${(cause as Error).message}`, {
         cause,
       });

@@ -166,6 +166,29 @@ describe('submit script (run with bash)', () => {
   }, 30_000);
 });
 
+describe('submit script and secrets', () => {
+  it("keeps the job's environment out of every command line while the job runs (embedded job script)", async () => {
+    const cwd = await mkdtemp(path.join(tmp, 's-'));
+    const seen = path.join(cwd, 'cmdlines');
+    // The job itself reads every process's command line: its job shell and the submit script are running then.
+    const r = await runScripts(
+      {
+        executable: '/bin/sh',
+        arguments: [
+          '-c',
+          `for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' <"$f"; echo; done >${seen} 2>/dev/null; [ "\${#API_TOKEN}" = 11 ]`,
+        ],
+        environment: { API_TOKEN: 's3cr3t-b47c' },
+      },
+      cwd,
+    );
+    expect(r.exitCode).toBe(0);
+    const lines = (await readFile(seen, 'utf8')).split('\n');
+    expect(lines.some((l) => l.includes(' -s '))).toBe(true); // the job shell was seen
+    expect(lines.filter((l) => l.includes('s3cr3t-b47c'))).toEqual([]);
+  });
+});
+
 describe('submit script with a long job script', () => {
   it('writes the job script to its own file when it is too long to embed, and still runs it', async () => {
     // 30 variables of 5 KiB (one variable may not pass 128 KiB: Linux's limit on one environment string).

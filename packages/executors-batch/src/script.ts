@@ -140,13 +140,17 @@ _xw_out() {
 _xw_on_signal() { [ -n "$_xw_signaled" ] || _xw_state SIGNALED; _xw_signaled=1; [ -z "$_xw_child" ] || kill -TERM "$_xw_child" 2>/dev/null; }
 `;
 
-/** The line that starts the job script in the background: embedded (`<shell> -c`) or from its file. */
+/**
+ * The line that starts the job script in the background: embedded (`<shell> -s`, the script on
+ * stdin from the `printf` builtin: never `-c <script>`, as argv is readable by every user of the
+ * node and the script holds the job's environment) or from its file.
+ */
 function runJob(o: SubmitScriptInput): string[] {
   if (o.jobScript === undefined) return [`${shellQuote(o.files.jobScript)} </dev/null &`];
   const shell = /^#!(\S+)/.exec(o.jobScript)?.[1] ?? '/bin/sh';
   return [
     `_xw_jobscript=${shellQuote(o.jobScript)}`,
-    `${shellQuote(shell)} -c "$_xw_jobscript" ${shellQuote(schedulerJobName(o.spec.name))} </dev/null &`,
+    `printf '%s\\n' "$_xw_jobscript" | ${shellQuote(shell)} -s ${shellQuote(schedulerJobName(o.spec.name))} &`,
   ];
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -36,7 +36,7 @@ import {
   type Launcher,
   type SubmitOptions,
 } from '@exaworks/jpsi-core';
-import { DeadlineHeap, type HeapItem, throwIfAborted } from '@exaworks/jpsi-core/internal';
+import { DeadlineHeap, type HeapItem, StorageError, throwIfAborted, writeFileExclusiveSync } from '@exaworks/jpsi-core/internal';
 import { jobScriptFor, parseJobResult } from '@exaworks/launcher';
 import { finalUpdate } from './outcome.js';
 import {
@@ -172,8 +172,23 @@ interface Tracked extends HeapItem {
   logFd: number | undefined;
 }
 
-// Linux refuses a single argv string longer than this (MAX_ARG_STRLEN): longer scripts run from a file.
-const MAX_ARG_STRLEN = 131072;
+// A script up to this size fits in an empty pipe (Linux's default capacity) in one write, so the
+// job's shell gets all of it even if this process dies right after: longer scripts run from a file.
+const PIPE_CAPACITY = 65536;
+
+/**
+ * Writes a job's script to a new file private to its user (0600), replacing whatever was at its
+ * path without following it (an adopted job's script from a dead owner).
+ */
+function writePrivateFile(file: string, data: string): void {
+  rmSync(file, { force: true });
+  if (!writeFileExclusiveSync(file, data, { mode: 0o600 })) {
+    throw new StorageError(`Could not create ${file}: something else created it at the same time.`);
+  }
+}
+
+/** The exit code of a job whose program succeeded but whose stage-out failed. */
+const STAGE_OUT_FAILED_EXIT_CODE = 1;
 
 /** The name a job's shell runs under (`$0`), which recovery looks for in /proc/<pid>/cmdline. */
 function processName(nativeId: string): string {
@@ -422,7 +437,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
 
   /** The job script of job `id` (no default stdout/stderr files: /dev/null, as psij-python; the CLI names `<id>.out`/`.err`). */
   #scriptFor(id: string, spec: JobSpec, launch: LaunchCommand, nodeFile: string): string {
-    return jobScriptFor(spec, launch, { resultFile: this.#store.paths(id).exitCode, nodeFile });
+    return jobScriptFor(spec, launch, { resultFile: this.#store.paths(id).exitCode, nodeFile, exclusiveResult: true });
   }
 
   /** Regenerates the script of an adopted job that never started (the submitter kept it in memory only). */
@@ -596,19 +611,22 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     t.spawnCleared = true;
     const script = t.script ?? '';
     t.script = undefined;
-    // No script file: `sh -c <script> <name>` costs no file creation, and <name> lets recovery
-    // find the process in /proc. A script too long for one argv string runs from a file.
+    // No script file: `sh -s <name>` reads the script from a pipe, which costs no file creation
+    // and keeps it (and the environment in it) out of argv; <name> lets recovery find the process
+    // in /proc. A script too long for one pipe write runs from a private file.
     const name = processName(t.id);
     const interpreter = interpreterOf(script);
-    let args = ['-c', script, name];
+    let args = ['-s', name];
+    let input: string | undefined = script;
     let cwd: string;
     try {
       let viaFile = false;
-      if (this.config.keepFiles || Buffer.byteLength(script) >= MAX_ARG_STRLEN) {
-        writeFileSync(paths.script, script, { mode: 0o700 });
+      if (this.config.keepFiles || Buffer.byteLength(script) >= PIPE_CAPACITY) {
+        writePrivateFile(paths.script, script);
         t.scriptFile = true;
         if (!this.config.keepFiles) {
           args = [paths.script, name];
+          input = undefined;
           viaFile = true;
         }
       }
@@ -625,16 +643,24 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       );
       return;
     }
-    this.#spawnDirect(t, paths, interpreter, args, cwd);
+    this.#spawnDirect(t, paths, interpreter, args, cwd, input);
   }
 
   /** Spawns directly from Node (the fallback of the spawn agent, and for scripts run from a file). */
-  #spawnDirect(t: Tracked, paths: LocalJobPaths, interpreter: string, args: string[], cwd: string): void {
+  #spawnDirect(t: Tracked, paths: LocalJobPaths, interpreter: string, args: string[], cwd: string, input?: string): void {
     let child: ChildProcess;
     try {
-      // node:child_process rather than execa: we need a detached group leader with no pipes and
-      // no kill-on-parent-exit cleanup, and nothing else from a wrapper on the hot path.
-      child = spawn(interpreter, args, { cwd, detached: true, stdio: 'ignore' });
+      // node:child_process rather than execa: we need a detached group leader with no pipes but
+      // the script's (stdin, ended at once) and no kill-on-parent-exit cleanup.
+      child = spawn(interpreter, args, {
+        cwd,
+        detached: true,
+        stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'ignore'],
+      });
+      if (input !== undefined) {
+        child.stdin!.on('error', noop); // EPIPE: the shell ended before reading it all (its exit says how)
+        child.stdin!.end(input);
+      }
     } catch (err) {
       this.#release(t);
       void this.#finish(
@@ -710,7 +736,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
         }
         if (why === 'unavailable') {
           // The agent read no request: the job never ran, so it can be spawned directly.
-          this.#spawnDirect(t, paths, req.interpreter, ['-c', req.script, processName(t.id)], req.cwd);
+          this.#spawnDirect(t, paths, req.interpreter, ['-s', processName(t.id)], req.cwd, req.script);
           return;
         }
         this.logger.warn('the spawn agent died while it ran a job; checking the process', { nativeId: t.id });
@@ -820,7 +846,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
         if (failure !== undefined) {
           final =
             final.state === JobState.COMPLETED
-              ? { ...final, state: JobState.FAILED, message: failure }
+              ? // The program exited 0, but the job failed: FAILED carries a non-zero code, as in psij-python.
+                { ...final, state: JobState.FAILED, message: failure, exitCode: STAGE_OUT_FAILED_EXIT_CODE }
               : { ...final, message: [final.message, failure].filter(Boolean).join('; ') };
         }
       }

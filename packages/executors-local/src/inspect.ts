@@ -23,7 +23,7 @@
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { JobState, JobStatusReason } from '@exaworks/jpsi-core';
-import { ValidationError, defaultWorkDirectory, isFinalState } from '@exaworks/jpsi-core/internal';
+import { ValidationError, checkPrivateDirectory, defaultWorkDirectory, isFinalState } from '@exaworks/jpsi-core/internal';
 import { parseJobResult } from '@exaworks/launcher/job-result';
 import { finalUpdate } from './outcome.js';
 import { isAlive } from './proc.js';
@@ -69,9 +69,14 @@ export class LocalJobInspector {
   /** The work directory (resolved). */
   readonly workDirectory: string;
 
-  /** @param workDirectory the executor's work directory. @default `defaultWorkDirectory('local')` */
+  /**
+   * @param workDirectory the executor's work directory. @default `defaultWorkDirectory('local')`
+   * @throws {@link @exaworks/jpsi-core!InsecureDirectoryError} if it exists and another user owns or can write it.
+   */
   constructor(workDirectory?: string) {
     this.workDirectory = path.resolve(workDirectory ?? defaultWorkDirectory('local'));
+    // What another user could have written here is not shown as this user's jobs.
+    checkPrivateDirectory(this.workDirectory);
   }
 
   /** Native ids of the jobs here, oldest first (a directory listing; no job file is read). */

@@ -11,8 +11,10 @@ import os from 'node:os';
  * The agent, for dash or bash. It checks its tools and says `ready`, then reads requests: the
  * job's id, interpreter, working directory, a line count N and N lines (the script, rebuilt with
  * builtins only, so a missing final newline round-trips). Each job runs in a background subshell
- * with no pipes of ours, as `setsid <interp> -c <script> exaworks-job:<id>`: a background child is
- * not a group leader, so setsid execs in place and the pid we report is the job's process group.
+ * with no pipes of ours, as `setsid <interp> -s exaworks-job:<id>` reading the script from a pipe
+ * fed by a forked `printf` builtin (never `-c <script>`: argv is readable by every user through
+ * `ps`, and the script holds the job's environment). A background child is not a group leader,
+ * so setsid execs in place and the pid we report is the job's process group.
  * `env --default-signal` undoes the SIGINT/SIGQUIT ignore that sh gives background jobs.
  * A watcher subshell reports `pid <id> <pid>` and `exit <id> <status>` (or `nocwd <id>`).
  */
@@ -30,7 +32,7 @@ while IFS= read -r id && IFS= read -r interp && IFS= read -r cwd && IFS= read -r
   done
   {
     if cd -- "$cwd" 2>/dev/null; then
-      (exec "$e" --default-signal=INT,QUIT "$s" "$interp" -c "$script" "exaworks-job:$id") </dev/null >/dev/null 2>&1 &
+      printf '%s\n' "$script" | (exec "$e" --default-signal=INT,QUIT "$s" "$interp" -s "exaworks-job:$id") >/dev/null 2>&1 &
       p=$!
       echo "pid $id $p"
       wait "$p"

@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -87,7 +87,7 @@ describe('LocalExecutor: staging', () => {
     expect(existsSync(path.join(d.job, 'result.txt'))).toBe(false);
   });
 
-  it('fails a successful job whose stage-out source is missing without IF_PRESENT', async () => {
+  it('fails a successful job whose stage-out source is missing without IF_PRESENT, with a non-zero exit code (1)', async () => {
     const e = executor();
     const d = dirs();
     const job = await e.submit(
@@ -95,7 +95,7 @@ describe('LocalExecutor: staging', () => {
     );
     const status = await job.wait();
     expect(status?.state).toBe('FAILED');
-    expect(status?.exitCode).toBe(0);
+    expect(status?.exitCode).toBe(1); // psij-python's FAILED always carries a non-zero code
     expect(status?.message).toMatch(/stage-out source .*never-made does not exist/);
   });
 
@@ -153,5 +153,70 @@ describe('LocalExecutor: staging', () => {
     );
     await canceledStyle.wait();
     expect(existsSync(path.join(d.job, 'u'))).toBe(true);
+  });
+
+  it('LINK stage-in onto an existing directory (target ".") fails the job without running it and keeps the directory', async () => {
+    const e = executor();
+    const d = dirs();
+    writeFileSync(path.join(d.src, 'data'), 'data\n');
+    writeFileSync(path.join(d.job, 'keep'), 'kept\n');
+    const job = await e.submit(
+      new Job({
+        executable: '/bin/touch',
+        arguments: ['ran'],
+        directory: d.job,
+        stageIn: [{ source: path.join(d.src, 'data'), target: '.', mode: 'LINK' }],
+      }),
+    );
+    const status = await job.wait();
+    expect(status?.state).toBe('FAILED');
+    expect(status?.message).toMatch(/is an existing directory; LINK replaces only a file or a symlink/);
+    expect(lstatSync(d.job).isDirectory()).toBe(true);
+    expect(readFileSync(path.join(d.job, 'keep'), 'utf8')).toBe('kept\n');
+    expect(existsSync(path.join(d.job, 'ran'))).toBe(false);
+  });
+
+  it('LINK stage-out onto an existing directory fails the job (exit 1) and leaves that directory alone', async () => {
+    const e = executor();
+    const d = dirs();
+    const precious = path.join(d.out, 'precious');
+    mkdirSync(precious);
+    writeFileSync(path.join(precious, 'file'), 'mine\n');
+    const job = await e.submit(
+      new Job({
+        executable: '/bin/sh',
+        arguments: ['-c', 'echo out > result'],
+        directory: d.job,
+        stageOut: [{ source: 'result', target: precious, mode: 'LINK' }],
+      }),
+    );
+    const status = await job.wait();
+    expect(status).toMatchObject({ state: 'FAILED', exitCode: 1 });
+    expect(status?.message).toMatch(/stage-out .* is an existing directory/);
+    expect(lstatSync(precious).isDirectory()).toBe(true);
+    expect(readFileSync(path.join(precious, 'file'), 'utf8')).toBe('mine\n');
+  });
+
+  it('LINK replaces an existing file or symlink at the target', async () => {
+    const e = executor();
+    const d = dirs();
+    writeFileSync(path.join(d.src, 'a'), 'new\n');
+    writeFileSync(path.join(d.job, 'file'), 'old\n');
+    symlinkSync(path.join(d.src, 'nowhere'), path.join(d.job, 'link'));
+    const job = await e.submit(
+      new Job({
+        executable: '/bin/sh',
+        arguments: ['-c', 'cat file link'],
+        directory: d.job,
+        stdoutPath: path.join(d.out, 'stdout'),
+        stageIn: [
+          { source: path.join(d.src, 'a'), target: 'file', mode: 'LINK' },
+          { source: path.join(d.src, 'a'), target: 'link', mode: 'LINK' },
+        ],
+      }),
+    );
+    expect((await job.wait())?.state).toBe('COMPLETED');
+    expect(readFileSync(path.join(d.out, 'stdout'), 'utf8')).toBe('new\nnew\n');
+    expect(lstatSync(path.join(d.job, 'file')).isSymbolicLink()).toBe(true);
   });
 });

@@ -3,7 +3,8 @@
  * after, and cleanup, all relative to the job's directory.
  * @module
  */
-import { cp, lstat, mkdir, realpath, rename, rm, symlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { cp, lstat, mkdir, realpath, rename, rm, symlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stagingApplies, type JobSpec, type StagingMode } from '@exaworks/jpsi-core';
@@ -26,11 +27,29 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+/**
+ * Links `target` to `source`, replacing a file or symlink there (atomically: a new link renamed
+ * over it) but never a directory, which may be the job directory itself or someone's data.
+ */
+async function link(source: string, target: string): Promise<void> {
+  const existing = await lstat(target).catch(() => undefined);
+  if (existing?.isDirectory()) {
+    throw new Error(`the target ${target} is an existing directory; LINK replaces only a file or a symlink`);
+  }
+  const tmp = `${target}.${randomBytes(6).toString('hex')}.link`;
+  await symlink(source, tmp);
+  try {
+    await rename(tmp, target); // EISDIR if a directory appeared there meanwhile: still never replaced
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
 async function transfer(source: string, target: string, mode: StagingMode): Promise<void> {
   await mkdir(path.dirname(target), { recursive: true });
   if (mode === 'LINK') {
-    await rm(target, { force: true, recursive: true });
-    await symlink(source, target);
+    await link(source, target);
   } else if (mode === 'MOVE') {
     try {
       await rename(source, target);

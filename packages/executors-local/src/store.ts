@@ -21,7 +21,14 @@ import os from 'node:os';
 import path from 'node:path';
 import type { JobSpecInput, JobStatusJson } from '@exaworks/jpsi-core';
 // The internal entry, not the main one: read-only tools (inspect.ts) must not load zod.
-import { StorageError, jobPaths, writeFileAtomic, writeFileExclusiveSync, type JobPaths } from '@exaworks/jpsi-core/internal';
+import {
+  StorageError,
+  ensurePrivateDirectory,
+  jobPaths,
+  writeFileAtomic,
+  writeFileExclusiveSync,
+  type JobPaths,
+} from '@exaworks/jpsi-core/internal';
 import { isAlive, type ProcessIdentity } from './proc.js';
 
 /** Version tag of the files written here. */
@@ -133,8 +140,10 @@ export class JobStore {
     this.workDirectory = path.resolve(workDirectory);
     this.#fsync = fsync;
     this.#ownersDir = path.join(this.workDirectory, '.owners');
+    // Private to its user (0700): records hold environments, and a file planted by another user
+    // would be run, cancelled or decided as this one. Refused otherwise (InsecureDirectoryError).
+    ensurePrivateDirectory(this.workDirectory);
     try {
-      // Private to its user (0700) when created here: records hold environments, `<id>.out` a job's output.
       mkdirSync(this.#ownersDir, { recursive: true, mode: 0o700 });
     } catch (cause) {
       throw storageError('create the work directory', this.#ownersDir, cause);
@@ -291,7 +300,7 @@ export class JobStore {
     if (!existsSync(file)) {
       mkdirSync(path.dirname(file), { recursive: true });
       const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-      const fd = openSync(tmp, 'w', 0o644);
+      const fd = openSync(tmp, 'w', 0o600);
       try {
         writeSync(fd, `${os.hostname()}\n`.repeat(count));
       } finally {

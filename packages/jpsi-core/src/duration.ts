@@ -25,6 +25,19 @@ const UNIT_SECONDS: Readonly<Record<string, number>> = {
   days: 86400,
 };
 
+/**
+ * The longest duration accepted: 365 days. Longer ones are typing mistakes (`1e308 s`), would
+ * overflow the timers that enforce them, and no batch scheduler grants them.
+ */
+export const MAX_DURATION_SECONDS = 365 * 86400;
+
+/** The result for `seconds`: an error unless it is more than zero and at most {@link MAX_DURATION_SECONDS}. */
+function bounded(seconds: number): { seconds: number } | { error: string } {
+  if (!(seconds > 0)) return { error: 'must be longer than zero' };
+  if (!(seconds <= MAX_DURATION_SECONDS)) return { error: `must be at most 365 days (${MAX_DURATION_SECONDS} s)` };
+  return { seconds };
+}
+
 const WITH_UNIT = /^(\d+(?:\.\d+)?|\.\d+)\s*([a-z]+)$/i;
 const CLOCK = /^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$/;
 
@@ -33,19 +46,18 @@ const CLOCK = /^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$/;
  *
  * Accepted: a number of seconds; `"<number> <unit>"` (s, m, h, d and their long forms; e.g.
  * psij-python's own `"5400.0 s"`); `"MM"` (minutes, as psij and Slurm read a bare number);
- * `"HH:MM"`; `"HH:MM:SS"`; `"D-HH[:MM[:SS]]"`.
+ * `"HH:MM"`; `"HH:MM:SS"`; `"D-HH[:MM[:SS]]"`. At most {@link MAX_DURATION_SECONDS} (365 days).
  */
 export function parseDuration(input: string | number): { seconds: number } | { error: string } {
   if (typeof input === 'number') {
-    return Number.isFinite(input) && input > 0 ? { seconds: input } : { error: 'must be a positive number of seconds' };
+    return Number.isFinite(input) && input > 0 ? bounded(input) : { error: 'must be a positive number of seconds' };
   }
   const text = input.trim();
   const unit = WITH_UNIT.exec(text);
   if (unit) {
     const factor = UNIT_SECONDS[unit[2]!.toLowerCase()];
     if (factor === undefined) return { error: `unknown unit "${unit[2]}" (use s, m, h or d)` };
-    const seconds = Number(unit[1]) * factor;
-    return seconds > 0 ? { seconds } : { error: 'must be longer than zero' };
+    return bounded(Number(unit[1]) * factor);
   }
   const clock = CLOCK.exec(text);
   if (clock) {
@@ -57,7 +69,7 @@ export function parseDuration(input: string | number): { seconds: number } | { e
     } else if (c !== undefined) seconds = Number(a) * 3600 + Number(b) * 60 + Number(c);
     else if (b !== undefined) seconds = Number(a) * 3600 + Number(b) * 60;
     else seconds = Number(a) * 60;
-    return seconds > 0 ? { seconds } : { error: 'must be longer than zero' };
+    return bounded(seconds);
   }
   return { error: `"${input}" is not a duration (examples: "90 s", "1.5 h", "30", "01:30:00", "1-12:00:00")` };
 }

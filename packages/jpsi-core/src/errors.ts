@@ -28,6 +28,11 @@ export const ErrorCode = {
   ABORTED: 'EXAWORKS_ABORTED',
   /** Persistent state (work directory) could not be read or written. */
   STORAGE: 'EXAWORKS_STORAGE',
+  /**
+   * A work directory is not private to its user (owned by someone else, or writable by group or
+   * others), so another user could plant or change its files: refused, as ssh refuses such keys.
+   */
+  INSECURE_DIRECTORY: 'EXAWORKS_INSECURE_DIRECTORY',
   /** The executor was closed and can no longer be used. */
   CLOSED: 'EXAWORKS_CLOSED',
   /** Messaging: the hub does not know the topic or RPC name (it declares its topics). */
@@ -198,6 +203,28 @@ export class LauncherError extends ExaworksError {
 export class StorageError extends ExaworksError {
   constructor(message: string, options: ExaworksErrorOptions = {}) {
     super(ErrorCode.STORAGE, message, options);
+  }
+}
+
+/**
+ * Thrown when a work directory is not private to the current user: jobs recorded there would be
+ * started, cancelled or finished as this user on the word of whoever can write it.
+ */
+export class InsecureDirectoryError extends ExaworksError {
+  /** The directory refused (resolved). */
+  readonly path: string;
+  /** What is wrong with it, in words (`owned by uid 1001, not by you (uid 0)`, `writable by others (mode 1777)`). */
+  readonly problem: string;
+
+  constructor(dir: string, problem: string, options: ExaworksErrorOptions = {}) {
+    super(
+      ErrorCode.INSECURE_DIRECTORY,
+      `Refusing to use the work directory ${dir}: it is ${problem}, so another user could plant jobs that would run as you. ` +
+        'Use a directory of your own that only you can write (the default one is created with mode 0700).',
+      options,
+    );
+    this.path = dir;
+    this.problem = problem;
   }
 }
 

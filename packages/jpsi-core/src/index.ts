@@ -25,6 +25,7 @@ export {
   ErrorCode,
   ExaworksError,
   ExecutorClosedError,
+  InsecureDirectoryError,
   InvalidJobStateError,
   JobNotFoundError,
   LauncherError,
@@ -49,10 +50,12 @@ export {
   type JobStatusReason,
   type JobStatusUpdate,
 } from './state.js';
-export { formatPsijDuration, parseDuration } from './duration.js';
+export { MAX_DURATION_SECONDS, formatPsijDuration, parseDuration } from './duration.js';
 export { shellJoin, shellQuote } from './shell.js';
 export {
   DEFAULT_DURATION_SECONDS,
+  MAX_ARG_STRLEN,
+  MAX_PROCESS_COUNT,
   CUSTOM_ATTRIBUTE_KEY,
   JobAttributesSchema,
   JobSpecSchema,

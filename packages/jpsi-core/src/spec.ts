@@ -5,18 +5,40 @@
  */
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
+import { ENV_NAME_PATTERN, envNameProblem, hasNoNul, isValidEnvName } from './shell.js';
 import { parseDuration } from './duration.js';
 import { parseWith } from './validation.js';
 import type { Same } from './internal/types.js';
 
-const NO_NUL = (s: string): boolean => !s.includes('\0');
+/**
+ * The longest single string Linux passes to a program (an argument, or one `NAME=value` of its
+ * environment), in bytes with the terminating NUL: `MAX_ARG_STRLEN`, 32 pages of 4 KiB. Longer
+ * ones make `execve` fail with E2BIG, so they are refused when the spec is made.
+ */
+export const MAX_ARG_STRLEN = 131072;
+
+/**
+ * The most processes a job may ask for, given or derived: 2^20 (1,048,576), more ranks than jobs
+ * run on today's largest machines. Larger counts are typing mistakes, and would make a node file
+ * of that many lines (`PSIJ_NODEFILE`).
+ */
+export const MAX_PROCESS_COUNT = 1_048_576;
+
+// No string of a spec may hold a NUL (jpsi-core's one NUL rule, hasNoNul).
+const NO_NUL = hasNoNul;
+/** True if `s` (with its NUL) fits in one exec'd string. */
+const fitsExec = (s: string): boolean => Buffer.byteLength(s) < MAX_ARG_STRLEN;
+const tooLongForExec = (what: string) =>
+  `${what} is longer than Linux passes to a program (MAX_ARG_STRLEN, ${MAX_ARG_STRLEN} bytes with its terminating NUL)`;
 const text = (what: string) => z.string().refine(NO_NUL, `${what} cannot contain a NUL character`);
+const execText = (what: string) => text(what).refine(fitsExec, tooLongForExec(what));
 const nonEmptyText = (what: string) => text(what).refine((s) => s.length > 0, `${what} cannot be empty`);
 const positiveInt = (what: string) =>
   z
     .number({ error: `${what} must be a number` })
     .int(`${what} must be a whole number`)
     .positive(`${what} must be at least 1`);
+const count = (what: string) => positiveInt(what).max(MAX_PROCESS_COUNT, `${what} must be at most ${MAX_PROCESS_COUNT}`);
 
 /** Default walltime of a job, in seconds (psij-python: 10 minutes). */
 export const DEFAULT_DURATION_SECONDS = 600;
@@ -134,9 +156,9 @@ export type ResourceSpecInput = {
 
 const resourceSpecSchema = z
   .strictObject({
-    nodeCount: positiveInt('nodeCount').optional(),
-    processCount: positiveInt('processCount').optional(),
-    processesPerNode: positiveInt('processesPerNode').optional(),
+    nodeCount: count('nodeCount').optional(),
+    processCount: count('processCount').optional(),
+    processesPerNode: count('processesPerNode').optional(),
     cpuCoresPerProcess: positiveInt('cpuCoresPerProcess').optional(),
     gpuCoresPerProcess: positiveInt('gpuCoresPerProcess').optional(),
     exclusiveNodeUse: z.boolean().optional(),
@@ -146,6 +168,16 @@ const resourceSpecSchema = z
   .superRefine((r, ctx) => {
     const d = deriveCounts(r);
     if ('field' in d) ctx.addIssue({ code: 'custom', path: [d.field], message: d.message });
+    else if (
+      d.ok.computedProcessCount > MAX_PROCESS_COUNT &&
+      [r.nodeCount, r.processCount, r.processesPerNode].every((c) => (c ?? 1) <= MAX_PROCESS_COUNT)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['processCount'],
+        message: `the job would have ${d.ok.computedProcessCount} processes (nodeCount × processesPerNode); at most ${MAX_PROCESS_COUNT}`,
+      });
+    }
   });
 
 /**
@@ -421,13 +453,32 @@ export function stagingApplies(when: StagingConditions, outcome: 'success' | 'er
 // ---------------------------------------------------------------------------------------------
 // JobSpec
 
+// The pattern (also in the JSON Schema), then the names the job's shell or script owns: one rule, envNameProblem.
 const envName = z
   .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _, not starting with a digit');
+  .regex(ENV_NAME_PATTERN, 'environment variable names are letters, digits and _, not starting with a digit')
+  .superRefine((name, ctx) => {
+    const problem = isValidEnvName(name) ? envNameProblem(name) : undefined;
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
 const envValue = z
   .union([z.string(), z.number()])
   .transform((v) => String(v))
   .refine(NO_NUL, 'environment values cannot contain a NUL character');
+/**
+ * A null-prototype copy, so that a variable named `__proto__` (valid, and possible in a JSON
+ * spec) is an entry like any other instead of being lost to the object's prototype.
+ */
+function plainRecord<V>(entries: Iterable<readonly [string, V]>): Record<string, V> {
+  const out = Object.create(null) as Record<string, V>;
+  for (const [k, v] of entries) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return out;
+}
+const environmentSchema = z.record(envName, envValue).superRefine((env, ctx) => {
+  for (const [name, value] of Object.entries(env)) {
+    if (!fitsExec(`${name}=${value}`)) ctx.addIssue({ code: 'custom', path: [name], message: tooLongForExec(`${name}=…`) });
+  }
+});
 
 /**
  * A job as a caller describes it (TypeScript API and camelCase spec files; psij-python's
@@ -522,12 +573,12 @@ export type JobSpecInput = {
 };
 
 const jobSpecSchema = z.strictObject({
-  executable: nonEmptyText('executable'),
-  arguments: z.array(text('an argument')).optional(),
+  executable: nonEmptyText('executable').refine(fitsExec, tooLongForExec('executable')),
+  arguments: z.array(execText('an argument')).optional(),
   directory: nonEmptyText('directory').optional(),
   name: nonEmptyText('name').optional(),
   inheritEnvironment: z.boolean().optional(),
-  environment: z.record(envName, envValue).optional(),
+  environment: environmentSchema.optional(),
   stdinPath: nonEmptyText('stdinPath').optional(),
   stdoutPath: nonEmptyText('stdoutPath').optional(),
   stderrPath: nonEmptyText('stderrPath').optional(),
@@ -660,7 +711,8 @@ export function createJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     arguments: [...(v.arguments ?? [])],
     name: v.name ?? v.executable,
     inheritEnvironment: v.inheritEnvironment ?? true,
-    environment: { ...(v.environment ?? {}) },
+    // From the validated input itself: zod's output object drops a `__proto__` key.
+    environment: plainRecord(Object.entries(input.environment ?? {}).map(([k, value]) => [k, String(value)] as const)),
     resources,
     attributes,
     stageIn: (v.stageIn ?? []).map((s) => ({ source: s.source, target: s.target, mode: s.mode ?? 'COPY' })),

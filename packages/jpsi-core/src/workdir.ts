@@ -3,11 +3,11 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, statSync, writeSync, type Stats } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { StorageError } from './errors.js';
+import { InsecureDirectoryError, StorageError } from './errors.js';
 
 /**
  * The default work directory of an executor: `$EXAWORKS_WORK_DIR/<executor>` if that variable is
@@ -126,6 +126,59 @@ export async function ensureDirectory(dir: string): Promise<void> {
   } catch (cause) {
     throw new StorageError(`Could not create directory ${dir}: ${(cause as Error).message}`, { cause });
   }
+}
+
+/** Why `st` (a work directory's stat) is not private to the current user, or undefined if it is. */
+function insecurity(st: Stats): string | undefined {
+  if (!st.isDirectory()) return 'not a directory';
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) return `owned by uid ${st.uid}, not by you (uid ${uid})`;
+  const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+  if (st.mode & 0o002) return `writable by others (mode ${mode})`;
+  if (st.mode & 0o020) return `writable by its group (mode ${mode})`;
+  return undefined;
+}
+
+/**
+ * The one work-directory check, for every executor and every reader of a work directory: true
+ * if `dir` is a directory owned by the current user that neither its group nor others can
+ * write; false if it does not exist. Its files are then trusted: only this user can have put
+ * them there. (It follows a symlink to the directory, as a user may link a work directory
+ * elsewhere; the parents are not checked.)
+ * @throws {@link InsecureDirectoryError} naming the directory and what is wrong with it.
+ * @throws {@link StorageError} if it cannot be examined.
+ */
+export function checkPrivateDirectory(dir: string): boolean {
+  const resolved = path.resolve(dir);
+  let st: Stats;
+  try {
+    st = statSync(resolved);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new StorageError(`Could not examine the work directory ${resolved}: ${(cause as Error).message}`, { cause });
+  }
+  const problem = insecurity(st);
+  if (problem !== undefined) throw new InsecureDirectoryError(resolved, problem);
+  return true;
+}
+
+/**
+ * Creates a work directory private to its user (mode 0700, missing parents too) unless it
+ * exists, then checks it with {@link checkPrivateDirectory}. Returns the resolved path.
+ * @throws {@link InsecureDirectoryError} for a directory another user owns or can write.
+ * @throws {@link StorageError} if it cannot be created.
+ */
+export function ensurePrivateDirectory(dir: string): string {
+  const resolved = path.resolve(dir);
+  if (checkPrivateDirectory(resolved)) return resolved;
+  try {
+    mkdirSync(resolved, { recursive: true, mode: 0o700 });
+  } catch (cause) {
+    throw new StorageError(`Could not create the work directory ${resolved}: ${(cause as Error).message}`, { cause });
+  }
+  // 0700 masked by any umask stays private; the check also catches a directory made meanwhile by someone else.
+  if (!checkPrivateDirectory(resolved)) throw new StorageError(`The work directory ${resolved} vanished as it was created.`);
+  return resolved;
 }
 
 /**

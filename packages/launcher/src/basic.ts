@@ -14,13 +14,10 @@ import {
   type LaunchContext,
   type Launcher,
 } from '@exaworks/jpsi-core';
-import { throwIfAborted } from '@exaworks/jpsi-core/internal';
-
-/** True if `s` has no NUL character (a NUL cannot pass through a shell or execve: refused when the config is given, not at launch). */
-export const noNul = (s: string): boolean => !s.includes('\0');
+import { hasNoNul, throwIfAborted } from '@exaworks/jpsi-core/internal';
 
 const LaunchContextSchema = z.object({
-  nodeFile: z.string().min(1, 'nodeFile cannot be empty').refine(noNul, 'nodeFile cannot contain a NUL character').optional(),
+  nodeFile: z.string().min(1, 'nodeFile cannot be empty').refine(hasNoNul, 'nodeFile cannot contain a NUL character').optional(),
   signal: z.instanceof(AbortSignal, { error: 'signal must be an AbortSignal' }).optional(),
 });
 

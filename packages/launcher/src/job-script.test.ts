@@ -132,6 +132,34 @@ describe('jobScriptFor (scripts run for real)', () => {
     expect(job.result).toEqual({ exitCode: 0 });
   });
 
+  for (const inheritEnvironment of [true, false]) {
+    it(`honours PWD, OLDPWD and HOME from the spec, with a directory (inheritEnvironment ${inheritEnvironment})`, async () => {
+      const d = scratch();
+      const job = await runJob(
+        {
+          executable: 'x',
+          directory: d,
+          inheritEnvironment,
+          environment: { PWD: '/spec/pwd', OLDPWD: '/spec/old', HOME: '/spec/home' },
+        },
+        // printenv, not a shell: a shell started by the job resets PWD to its real directory itself.
+        { argv: ['/usr/bin/printenv', 'PWD', 'OLDPWD', 'HOME'], env: {} },
+      );
+      expect(job.stdout).toBe('/spec/pwd\n/spec/old\n/spec/home\n');
+      expect(job.result).toEqual({ exitCode: 0 });
+    });
+  }
+
+  it('runs a clean-environment job whose values hold the here-document delimiter line and quotes', async () => {
+    const tricky = "a\n_XW_SCRIPT_END\n'$(touch /tmp/xw-never)'\n_XW_SCRIPT_END_1";
+    const job = await runJob(
+      { executable: 'x', inheritEnvironment: false, environment: { TRICKY: tricky } },
+      sh('printf "%s" "$TRICKY"'),
+    );
+    expect(job.stdout).toBe(tricky);
+    expect(job.result).toEqual({ exitCode: 0 });
+  });
+
   it('keeps a PATH the spec sets in a clean environment', async () => {
     const job = await runJob(
       { executable: 'x', inheritEnvironment: false, environment: { PATH: '/bin:/usr/bin' } },

@@ -16,8 +16,8 @@ import {
   type LaunchContext,
   type Launcher,
 } from '@exaworks/jpsi-core';
-import { throwIfAborted } from '@exaworks/jpsi-core/internal';
-import { jobShell, noNul, parseLaunchContext, programArgv } from './basic.js';
+import { hasNoNul, throwIfAborted } from '@exaworks/jpsi-core/internal';
+import { jobShell, parseLaunchContext, programArgv } from './basic.js';
 import type { Same } from '@exaworks/jpsi-core/internal';
 
 /** Which MPI implementation an `mpirun` belongs to. `generic` gets only `-n`. */
@@ -52,11 +52,11 @@ export type MpirunConfig = {
 };
 
 const mpirunConfigSchema = z.strictObject({
-  program: z.string().min(1, 'program cannot be empty').refine(noNul, 'program cannot contain a NUL character').optional(),
+  program: z.string().min(1, 'program cannot be empty').refine(hasNoNul, 'program cannot contain a NUL character').optional(),
   flavour: z.enum(['openmpi', 'mpich', 'generic']).optional(),
   oversubscribe: z.boolean().optional(),
   reportFailures: z.boolean().optional(),
-  extraArgs: z.array(z.string().refine(noNul, 'an argument cannot contain a NUL character')).optional(),
+  extraArgs: z.array(z.string().refine(hasNoNul, 'an argument cannot contain a NUL character')).optional(),
 });
 
 /**

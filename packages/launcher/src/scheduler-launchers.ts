@@ -12,15 +12,15 @@ import {
   type LaunchContext,
   type Launcher,
 } from '@exaworks/jpsi-core';
-import { throwIfAborted } from '@exaworks/jpsi-core/internal';
-import { noNul, parseLaunchContext, programArgv } from './basic.js';
+import { hasNoNul, throwIfAborted } from '@exaworks/jpsi-core/internal';
+import { parseLaunchContext, programArgv } from './basic.js';
 
 /** Configuration of the `srun`, `jsrun` and `aprun` launchers. */
 export const SchedulerLauncherConfigSchema = z.strictObject({
   /** The program to run: a name looked up on PATH or a path. Default: the launcher's name. */
-  program: z.string().min(1, 'program cannot be empty').refine(noNul, 'program cannot contain a NUL character').optional(),
+  program: z.string().min(1, 'program cannot be empty').refine(hasNoNul, 'program cannot contain a NUL character').optional(),
   /** Extra words put right after the program, before the derived flags. */
-  extraArgs: z.array(z.string().refine(noNul, 'an argument cannot contain a NUL character')).optional(),
+  extraArgs: z.array(z.string().refine(hasNoNul, 'an argument cannot contain a NUL character')).optional(),
 });
 
 /** Input accepted as configuration of the `srun`, `jsrun` and `aprun` launchers. */

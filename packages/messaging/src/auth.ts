@@ -5,6 +5,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { parseWith } from '@exaworks/jpsi-core';
+import { isValidEnvName } from '@exaworks/jpsi-core/internal';
 import { z } from 'zod';
 import { InsecureSecretError } from './errors.js';
 
@@ -16,7 +17,7 @@ export type SecretSource = { readonly file: string } | { readonly env: string };
 
 const SecretSourceSchema = z.union([
   z.strictObject({ file: z.string().min(1) }),
-  z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') }),
+  z.strictObject({ env: z.string().refine(isValidEnvName, 'an environment variable name') }),
 ]);
 
 /**

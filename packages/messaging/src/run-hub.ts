@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createLogger, type Logger, parseWith, StorageError } from '@exaworks/jpsi-core';
+import { isValidEnvName } from '@exaworks/jpsi-core/internal';
 import { z } from 'zod';
 import { loadSecret } from './auth.js';
 import { MessageHub } from './hub.js';
@@ -30,10 +31,7 @@ const RunHubOptionsSchema = z
     host: z.string().min(1).default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65535).default(0),
     secretFile: z.string().min(1).optional(),
-    secretEnv: z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
-      .optional(),
+    secretEnv: z.string().refine(isValidEnvName, 'an environment variable name').optional(),
     tlsCert: z.string().min(1).optional(),
     tlsKey: z.string().min(1).optional(),
   })

@@ -8,7 +8,9 @@
  * @module
  */
 export {
+  checkPrivateDirectory,
   ensureDirectory,
+  ensurePrivateDirectory,
   jobPaths,
   readJsonLines,
   writeFileAtomic,
@@ -19,6 +21,7 @@ export {
   AbortedError,
   ErrorCode,
   ExaworksError,
+  InsecureDirectoryError,
   JobNotFoundError,
   JobState,
   StorageError,
@@ -56,7 +59,7 @@ export {
 } from './poller.js';
 export { throwIfAborted } from '../errors.js';
 export { formatClockDuration, formatMinutes } from '../duration.js';
-export { isValidEnvName } from '../shell.js';
+export { ENV_NAME_PATTERN, envNameProblem, hasNoNul, isValidEnvName } from '../shell.js';
 export { DeadlineHeap, type HeapItem } from './deadline-heap.js';
 export { ResourceQueue, type ResourceQueueOptions } from './resource-queue.js';
 export type { Same } from './types.js';

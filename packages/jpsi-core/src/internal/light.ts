@@ -9,6 +9,7 @@ export {
   AbortedError,
   ErrorCode,
   ExaworksError,
+  InsecureDirectoryError,
   JobNotFoundError,
   StorageError,
   UnknownExecutorError,
