@@ -26,14 +26,6 @@ export const KNOWN_DEFECTS: readonly KnownDefect[] = [
       '`module`) never reaches the job: the job script and launchers now run under bash when such a function is present, but the ' +
       "local executor's spawn agent is a /bin/sh (dash) process that cannot carry a variable of that name (psij-python: COMPLETED)",
   },
-  {
-    test: 'test_stageout_missing',
-    targets: ['local'],
-    launchers: ['single', 'multiple', 'mpirun', 'mpirun-mpich'],
-    defect:
-      'a missing stage-out source (no IF_PRESENT) ends the job FAILED with exit code 0 (issue 14 lists it); ' +
-      'psij-python: FAILED with exit code 121 and "Missing source file: missing.txt"',
-  },
 ];
 
 /** The defect that keeps `test` on `target`/`launcher` out of the green suite, if any. */
