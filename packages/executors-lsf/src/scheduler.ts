@@ -3,14 +3,7 @@
  * `bjobs -o "…" -json -a` for all jobs, `bkill`, and LSF's STAT words.
  * @module
  */
-import {
-  BackendError,
-  JobState,
-  shellQuote,
-  SubmitError,
-  ValidationError,
-  type CustomAttributeValue,
-} from '@exaworks/jpsi-core';
+import { BackendError, JobState, shellQuote, SubmitError, ValidationError, type CustomAttributeValue } from '@exaworks/jpsi-core';
 import { formatMinutes } from '@exaworks/jpsi-core/internal';
 import {
   firstLine,
