@@ -50,7 +50,7 @@ import {
   signalProcess,
   type ProcessIdentity,
 } from './proc.js';
-import { SpawnAgents } from './spawner.js';
+import { SpawnAgents, readAgentJournal, type AgentInfo } from './spawner.js';
 import { cleanup, stageIn, stageOut, type Outcome } from './staging.js';
 import {
   JobStore,
@@ -61,6 +61,7 @@ import {
   type LocalJobPaths,
   type LogLine,
   type OwnerInfo,
+  type SpawnMarker,
 } from './store.js';
 
 /** The package version, reported as `executor.version`. */
@@ -173,6 +174,10 @@ interface Tracked extends HeapItem {
   paths: LocalJobPaths | undefined;
   /** The job's file open for appending while this executor runs the job (queued jobs hold none). */
   logFd: number | undefined;
+  /** Adopted while its start is undecided (the dead owner's spawn agent may still start it): looked at again each poll. */
+  deferred: boolean;
+  /** When the cancel request was made here (ms), to tell whether the job had already exited. */
+  cancelAt: number | undefined;
 }
 
 // Linux refuses a single argv string longer than this (MAX_ARG_STRLEN): longer scripts run from a file.
@@ -241,6 +246,43 @@ function launcherError(spec: JobSpec, exitCode: number): string | undefined {
   return `The ${spec.launcher} launch exited with status ${exitCode}; its standard error ends: ${text.length > 400 ? `…${text.slice(-400)}` : text}`;
 }
 
+/** What the files say about whether a job past its STAGE_IN line was started (see {@link startFate}). */
+type StartFate =
+  | { readonly kind: 'never' }
+  | { readonly kind: 'pending' }
+  | { readonly kind: 'ran'; readonly exit?: { code: number | null; signal: NodeJS.Signals | null } }
+  | { readonly kind: 'maybe'; readonly exit?: undefined };
+
+/**
+ * For a job with a STAGE_IN line, no ACTIVE line and no live process: was it started? No spawn
+ * marker: it never got that far. A spawn agent's job: its start journal says, once the agent
+ * itself (the only reader of the request) is gone; while it or one of its watchers lives, the
+ * answer may still change ('pending'). A direct spawn's job: it may have run ('maybe').
+ */
+function startFate(id: string, marker: SpawnMarker | undefined, paths: LocalJobPaths): StartFate {
+  if (marker === undefined) return { kind: 'never' };
+  if (marker.spawn === 'direct') return { kind: 'maybe' };
+  const agentAlive = isAlive(marker.agent);
+  const entry = readAgentJournal(marker.agent.journal, id);
+  if (!entry.started) return agentAlive ? { kind: 'pending' } : { kind: 'never' };
+  if (entry.noCwd) return { kind: 'never' };
+  if (entry.status !== undefined) {
+    const signal = entry.status > 128 ? signalName(entry.status - 128) : undefined;
+    return { kind: 'ran', exit: signal ? { code: null, signal } : { code: entry.status, signal: null } };
+  }
+  // Started and not ended: between the agent's fork and the job's exec a watcher is all there is.
+  if (existsSync(paths.exitCode)) return { kind: 'ran' };
+  if (agentAlive || findProcessRunning(marker.agent.journal)) return { kind: 'pending' };
+  return { kind: 'ran' };
+}
+
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
+  Object.entries(os.constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
+);
+function signalName(n: number): NodeJS.Signals | undefined {
+  return SIGNAL_NAMES.get(n);
+}
+
 /** Cores a job occupies: processes × cores per process. */
 export function coresFor(spec: JobSpec): number {
   return spec.resources.computedProcessCount * (spec.resources.cpuCoresPerProcess ?? 1);
@@ -290,6 +332,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   #polling = false;
   #closed = false;
   #agents: SpawnAgents | undefined;
+  /** True once a started job's ACTIVE line could not be written: its agent's start journal must stay. */
+  #keepJournals = false;
   readonly #ready: Promise<void>;
 
   /**
@@ -488,6 +532,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       adopted: false,
       paths: undefined,
       logFd: undefined,
+      deferred: false,
+      cancelAt: undefined,
       deadline: 0,
       heapIndex: -1,
     };
@@ -636,6 +682,9 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   #spawnDirect(t: Tracked, paths: LocalJobPaths, interpreter: string, args: string[], cwd: string): void {
     let child: ChildProcess;
     try {
+      // Recorded whole before the fork: without it an adopter knows the job never started.
+      const marker: SpawnMarker = { spawn: 'direct' };
+      this.#store.append(paths, [marker], t.logFd);
       // node:child_process rather than execa: we need a detached group leader with no pipes and
       // no kill-on-parent-exit cleanup, and nothing else from a wrapper on the hot path.
       child = spawn(interpreter, args, { cwd, detached: true, stdio: 'ignore' });
@@ -679,10 +728,20 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     if (!this.config.spawnAgent || this.#closed) return false;
     this.#agents ??= new SpawnAgents({
       ...LocalExecutor.agentOptions,
+      journalDirectory: this.#store.agentsDirectory,
+      journalTag: this.#owner.id,
       onUnavailable: (why) => this.logger.info('the spawn agent is not usable here; spawning jobs directly', { reason: why }),
     });
     this.#awaitingPid.add(t);
-    const sent = this.#agents.run(req, {
+    let agentInfo: AgentInfo | undefined;
+    // Which agent may start it, recorded whole before a byte of the request is sent: an adopter
+    // asks that agent's start journal instead of guessing (see AGENT_SCRIPT).
+    const beforeSend = (agent: AgentInfo): void => {
+      this.#store.append(paths, [{ spawn: 'agent', agent }], t.logFd);
+    };
+    let sent: boolean;
+    try {
+      sent = this.#agents.run(req, {
       started: (pid) => {
         const handedOver = this.#awaitingPid.delete(t);
         if (this.#closed && !handedOver) return; // no longer ours: an adopter finds it in /proc by its name
@@ -698,7 +757,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
         this.#awaitingPid.delete(t);
         if (this.#closed) return;
         t.viaAgent = false;
-        if (why === 'nocwd') {
+        if (why === 'nocwd' || why === 'norecord') {
           this.#release(t);
           void this.#finish(
             t,
@@ -721,6 +780,11 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
         if (t.pid === undefined) {
           const identity = findProcessRunning(processName(t.id));
           if (identity) this.#started(t, paths, identity.pid);
+          else if (agentInfo && !readAgentJournal(agentInfo.journal, t.id).started) {
+            // The agent is gone and never recorded it: it never started, so start it here, once.
+            this.#spawnDirect(t, paths, req.interpreter, ['-c', req.script, processName(t.id)], req.cwd);
+            return;
+          }
         }
         // Like an adopted running job: the shared poll timer sees it end, the result file says how.
         if (t.pid !== undefined) {
@@ -730,7 +794,14 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
           void this.#complete(t, undefined, true);
         }
       },
-    });
+      }, (agent) => {
+        agentInfo = agent;
+        beforeSend(agent);
+      });
+    } catch (err) {
+      this.#awaitingPid.delete(t);
+      throw err;
+    }
     if (!sent) this.#awaitingPid.delete(t);
     return sent;
   }
@@ -745,7 +816,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     try {
       this.#store.append(paths, [{ state: JobState.ACTIVE, time: time.toISOString(), pid, startTime: t.startTime }], t.logFd);
     } catch (err) {
-      // The job runs regardless; recovery would find it by its name in /proc/<pid>/cmdline.
+      // The job runs regardless; recovery finds it by its name in /proc/<pid>/cmdline, or in the agent's journal.
+      this.#keepJournals = true;
       this.logger.error('could not record that a job started', { nativeId: t.id, error: reason(err) });
     }
     this.#update(t, { state: JobState.ACTIVE, time, metadata: { pid } });
@@ -838,22 +910,44 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       }
       for (const s of [...stageOutStatus, ...cleanupStatus]) lines.push(statusToJson(s));
     }
-    let decided: JobStatusJson = statusToJson({ ...final, time: new Date() });
-    try {
-      if (t.spawnCleared) {
-        // Only the owner decides a job that may have run: one append, final line last.
-        lines.push(decided);
-        this.#store.append(paths, lines, t.logFd);
-      } else {
-        // Never started: a canceller in another process may be deciding it too; one wins.
-        decided = await this.#store.decideUnstarted(paths, decided);
-      }
-    } catch (err) {
-      this.logger.error('could not record the final state of a job', { nativeId: t.id, error: reason(err) });
+    const wanted: JobStatusJson = statusToJson({ ...final, time: new Date() });
+    let decided = await this.#recordFinal(t, paths, lines, wanted);
+    // Not recorded (a full disk): a final state only this process knew would read differently
+    // after a restart, so none is reported; try again each poll interval while open. Once
+    // closed, an adopter decides from the facts on disk.
+    while (decided === undefined) {
+      if (this.#closed) return;
+      await new Promise((resolve) => setTimeout(resolve, this.config.pollInterval));
+      if (this.#closed) return;
+      decided = await this.#recordFinal(t, paths, lines, wanted);
     }
     this.#update(t, statusFromJson(decided));
     this.#done(t);
     if (!this.config.keepFiles && (t.scriptFile || t.adopted)) rmSync(paths.script, { force: true });
+  }
+
+  /** Appends the final line (or decides a never-started job); undefined if it could not be written. */
+  async #recordFinal(
+    t: Tracked,
+    paths: LocalJobPaths,
+    lines: readonly LogLine[],
+    decided: JobStatusJson,
+  ): Promise<JobStatusJson | undefined> {
+    try {
+      if (t.spawnCleared) {
+        // Only the owner decides a job that may have run: one append, final line last.
+        this.#store.append(paths, [...lines, decided], t.logFd);
+        return decided;
+      }
+      // Never started: a canceller in another process may be deciding it too; one wins.
+      return await this.#store.decideUnstarted(paths, decided);
+    } catch (err) {
+      this.logger.error('could not record the final state of a job; it stays unreported until it can be', {
+        nativeId: t.id,
+        error: reason(err),
+      });
+      return undefined;
+    }
   }
 
   #done(t: Tracked): void {
@@ -1099,6 +1193,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   async #resume(t: Tracked): Promise<void> {
     const paths = this.#paths(t);
     t.adopted = true;
+    t.deferred = false;
     const file = this.#applyLog(t);
     if (!file || file.final) {
       this.#done(t);
@@ -1113,6 +1208,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       t.pid !== undefined && t.startTime ? { pid: t.pid, startTime: t.startTime } : undefined;
     // An ACTIVE line whose process was gone before its start time was read still says it ran.
     const ranBefore = t.pid !== undefined;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let ran = ranBefore;
     if (!ranBefore) {
       // STAGE_IN without ACTIVE: the job may have been started; look for it among live processes.
       identity = findProcessRunning(processName(t.id), paths.script);
@@ -1124,12 +1221,33 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
           { state: JobState.ACTIVE, time: new Date().toISOString(), pid: identity.pid, startTime: identity.startTime },
         ]);
         this.#update(t, { state: JobState.ACTIVE, metadata: { pid: identity.pid } });
+      } else {
+        const fate = startFate(t.id, file.spawn, paths);
+        if (fate.kind === 'pending') {
+          // The dead owner's agent may still start it: decide only once it is gone (exclusive).
+          t.deferred = true;
+          this.#watch(t);
+          return;
+        }
+        if (fate.kind === 'never') {
+          // Its request never reached a process that could start it: start it now, once.
+          if (await this.#prepare(t)) this.#enqueue(t);
+          return;
+        }
+        ran = fate.kind !== 'maybe';
+        exit = fate.exit;
       }
     }
     if (identity && isAlive(identity)) {
       t.spawnCleared = true;
       t.phase = 'running';
       t.timer = 'walltime';
+      // It runs on this machine's cores: count it against maxCores like a job started here.
+      if (!t.holdsCores) {
+        t.holdsCores = true;
+        this.#usedCores += t.cores;
+        this.#running++;
+      }
       this.#heap.schedule(t, (t.activeAt ?? Date.now()) + t.spec.attributes.duration * 1000);
       this.#watch(t);
       if (existsSync(paths.cancel)) {
@@ -1138,10 +1256,10 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       }
       return;
     }
-    const ran = ranBefore || identity !== undefined || existsSync(paths.exitCode);
+    ran = ran || identity !== undefined || existsSync(paths.exitCode);
     // A job known to have run was cleared to start by its owner: only its owner (now us) decides.
-    t.spawnCleared = ranBefore || ran;
-    await this.#complete(t, undefined, ran);
+    t.spawnCleared = true;
+    await this.#complete(t, exit, ran);
   }
 
   #watch(t: Tracked): void {
@@ -1182,6 +1300,11 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   async #pollOne(t: Tracked, owners: Map<string, boolean>): Promise<void> {
     if (!this.#watched.has(t)) return;
     const paths = this.#paths(t);
+    if (t.owned && t.deferred) {
+      this.#unwatch(t);
+      await this.#resume(t);
+      return;
+    }
     if (t.owned) {
       // Adopted while running: we have no child handle, so check the process itself.
       if (t.pid !== undefined && t.startTime !== undefined && isAlive({ pid: t.pid, startTime: t.startTime })) return;
@@ -1249,6 +1372,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       t.logFd = undefined;
     }
     this.#agents?.close();
+    // Every job sent to our agents has its ACTIVE line: their start journals are not needed any more.
+    if (this.#awaitingPid.size === 0 && !this.#keepJournals) this.#agents?.removeJournals();
     this.#store.unregisterOwner(this.#owner);
   }
 }

@@ -41,7 +41,11 @@ export {
 } from './light.js';
 export {
   Journal,
+  appendFully,
   readJournal,
+  writeFailureReason,
+  writeFully,
+  type FullWriteOptions,
   type JournalContents,
   type JournalOptions,
   type JournalWriteFn,
