@@ -4,7 +4,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -109,6 +109,12 @@ export const LocalExecutorConfigSchema = z.strictObject({
   /** Adopt jobs of dead executors in the work directory when this one starts. Default true. */
   recover: z.boolean().optional(),
   /**
+   * `attach` and the poll adopt a job whose executor is gone (start it if it never started, track
+   * it if it runs). False: they only watch such jobs; `cancel` still decides them, never starting
+   * one. Default true.
+   */
+  adopt: z.boolean().optional(),
+  /**
    * Start jobs through a long-lived `/bin/sh` spawn agent (cheaper than forking Node per job).
    * Default true; it falls back to `child_process.spawn` where the agent cannot work.
    */
@@ -127,6 +133,7 @@ export interface LocalExecutorConfig extends LocalExecutorConfigInput {
   readonly pollInterval: number;
   readonly fsync: boolean;
   readonly recover: boolean;
+  readonly adopt: boolean;
   readonly spawnAgent: boolean;
 }
 
@@ -246,6 +253,18 @@ function launcherError(spec: JobSpec, exitCode: number): string | undefined {
   return `The ${spec.launcher} launch exited with status ${exitCode}; its standard error ends: ${text.length > 400 ? `…${text.slice(-400)}` : text}`;
 }
 
+/**
+ * True if the job's result was written no later than the cancel request (file times, one clock):
+ * the job had exited on its own when the cancel landed, so its exit wins.
+ */
+function exitedBeforeCancel(paths: LocalJobPaths): boolean {
+  try {
+    return statSync(paths.exitCode).mtimeMs <= statSync(paths.cancel).mtimeMs;
+  } catch {
+    return false;
+  }
+}
+
 /** What the files say about whether a job past its STAGE_IN line was started (see {@link startFate}). */
 type StartFate =
   | { readonly kind: 'never' }
@@ -358,6 +377,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       pollInterval: c.pollInterval ?? 1000,
       fsync: c.fsync ?? false,
       recover: c.recover ?? true,
+      adopt: c.adopt ?? true,
       spawnAgent: c.spawnAgent ?? true,
     };
     super('local', VERSION, resolved);
@@ -469,7 +489,14 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
 
   /** The job script of job `id` (no default stdout/stderr files: /dev/null, as psij-python; the CLI names `<id>.out`/`.err`). */
   #scriptFor(id: string, spec: JobSpec, launch: LaunchCommand, nodeFile: string): string {
-    return jobScriptFor(spec, launch, { resultFile: this.#store.paths(id).exitCode, nodeFile });
+    const paths = this.#store.paths(id);
+    // The job keeps its own walltime (and the SIGKILL after a SIGTERM), executor or not.
+    const deadline = {
+      seconds: spec.attributes.duration,
+      graceSeconds: this.config.killGracePeriod / 1000,
+      marker: paths.walltime,
+    };
+    return jobScriptFor(spec, launch, { resultFile: paths.exitCode, nodeFile, deadline });
   }
 
   /** Regenerates the script of an adopted job that never started (the submitter kept it in memory only). */
@@ -862,11 +889,14 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       }
     }
     const result = text === undefined ? undefined : parseJobResult(text);
-    const canceled = t.cancelRequested || existsSync(paths.cancel);
+    // A cancel that landed after the job had already exited does not make it CANCELED.
+    const canceled = (t.cancelRequested || existsSync(paths.cancel)) && !(result && exitedBeforeCancel(paths));
+    // Killed for its walltime by its own watchdog (maybe while no executor lived), or by us.
+    const timedOut = t.timedOut || (exit?.code !== 0 && existsSync(paths.walltime));
     let update = finalUpdate({
       result,
       canceled,
-      timedOut: t.timedOut,
+      timedOut,
       duration: t.spec.attributes.duration,
       exit,
       ran,
@@ -976,6 +1006,11 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     if (t.timer === 'walltime') {
       if (t.phase !== 'running' || !t.owned) return;
       t.timedOut = true;
+      try {
+        this.#store.claim(this.#paths(t).walltime, ''); // what the job's own watchdog writes too
+      } catch {
+        // in memory it is known; an adopter would see the job killed by SIGTERM
+      }
       this.#terminate(t);
     } else if (t.pid !== undefined && groupExists(t.pid)) {
       signalGroup(t.pid, 'SIGKILL');
@@ -1020,6 +1055,18 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     if (t.owned) {
       this.#store.claim(paths.cancel, this.#owner.id); // an adopter must know too, should we die
       this.#terminate(t);
+      return;
+    }
+    // Watching a job whose executor is gone: take it over to decide it, never to start it.
+    const paths2 = this.#paths(t);
+    const current = this.#store.readOwner(paths2, { owner: t.recordOwner } as JobRecord);
+    if (!this.#store.ownerAlive(current.owner) && (await this.#store.adopt(paths2, current, this.#owner))) {
+      this.#unwatch(t);
+      t.owned = true;
+      t.cancelRequested = true;
+      t.cancelAt = Date.now();
+      this.#store.claim(paths2.cancel, this.#owner.id);
+      await this.#resume(t);
       return;
     }
     // Watching a job another live executor owns.
@@ -1109,7 +1156,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     }
     const paths = this.#store.paths(nativeId);
     const current = this.#store.readOwner(paths, record);
-    if (!this.#store.ownerAlive(current.owner) && (await this.#store.adopt(paths, current, this.#owner))) {
+    if (this.config.adopt && !this.#store.ownerAlive(current.owner) && (await this.#store.adopt(paths, current, this.#owner))) {
       t.owned = true;
       await this.#resume(t);
       return;
@@ -1200,6 +1247,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       return;
     }
     if (!file.starting) {
+      if (await this.#canceledUnstarted(t, paths, false)) return;
       // Never started: start it through the same claim-then-check protocol as any job.
       if (await this.#prepare(t)) this.#enqueue(t);
       return;
@@ -1230,7 +1278,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
           return;
         }
         if (fate.kind === 'never') {
-          // Its request never reached a process that could start it: start it now, once.
+          // Only we (its owner) can start it now: a cancel decides it, else it starts, once.
+          if (await this.#canceledUnstarted(t, paths, true)) return;
           if (await this.#prepare(t)) this.#enqueue(t);
           return;
         }
@@ -1260,6 +1309,23 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     // A job known to have run was cleared to start by its owner: only its owner (now us) decides.
     t.spawnCleared = true;
     await this.#complete(t, exit, ran);
+  }
+
+  /**
+   * An adopted job that never started and has a cancel request ends CANCELED without starting.
+   * `owned`: its STAGE_IN line is there, so only its owner (we) decides; else through `<id>.unstarted`.
+   */
+  async #canceledUnstarted(t: Tracked, paths: LocalJobPaths, owned: boolean): Promise<boolean> {
+    if (!t.cancelRequested && !existsSync(paths.cancel)) return false;
+    t.cancelRequested = true;
+    t.spawnCleared = owned;
+    await this.#finish(
+      t,
+      { state: JobState.CANCELED, message: 'Canceled while queued; it was never started.', reason: 'canceled' },
+      'cancel',
+      false,
+    );
+    return true;
   }
 
   #watch(t: Tracked): void {
@@ -1325,7 +1391,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       alive = this.#store.ownerAlive(current.owner);
       owners.set(current.owner.id, alive);
     }
-    if (alive) return;
+    if (alive || !this.config.adopt) return;
     if (await this.#store.adopt(paths, current, this.#owner)) {
       this.#unwatch(t);
       t.owned = true;

@@ -131,7 +131,7 @@ export class LocalJobInspector {
         const end = finalUpdate({
           result: text === undefined ? undefined : parseJobResult(text),
           canceled: existsSync(paths.cancel),
-          timedOut: false,
+          timedOut: existsSync(paths.walltime),
           duration: spec.attributes?.duration === undefined ? 0 : Number(spec.attributes.duration),
           ran: true,
         });

@@ -90,6 +90,8 @@ export interface LocalJobPaths extends JobPaths {
   readonly unstarted: string;
   /** The current owner after an adoption (`<id>.owner`). */
   readonly owner: string;
+  /** Created when the job ran out of time, by its own watchdog or by the executor (`<id>.walltime`). */
+  readonly walltime: string;
   /** Prefix of the O_EXCL adoption claims, `<id>.adopt-<generation>`. */
   readonly adoptPrefix: string;
 }
@@ -103,6 +105,7 @@ export function localJobPaths(workDirectory: string, nativeId: string): LocalJob
     cancel: `${base}.cancel`,
     unstarted: `${base}.unstarted`,
     owner: `${base}.owner`,
+    walltime: `${base}.walltime`,
     adoptPrefix: `${base}.adopt-`,
   };
 }

@@ -15,5 +15,6 @@ export async function cancel(ctx: Context, _cmd: Command, ids: string[]): Promis
       await e.wait({ timeout: 5_000, ...(ctx.io.signal ? { signal: ctx.io.signal } : {}) });
     }
     printJobs(ctx, entries);
-  });
+    // Canceling starts nothing: no recovery of other orphans, and an orphan is decided, not run.
+  }, { recover: false, adopt: false });
 }
