@@ -146,7 +146,7 @@ describe('LocalExecutor: SIGKILL at any moment', () => {
     const ledger = path.join(tempDir('xw-ledger-'), 'ledger');
     const random = seeded(20261202);
     const parallel = 3;
-    const rounds = 70;
+    const rounds = 68;
     let kills = 0;
     let submitted = 0;
     for (let round = 0; round < rounds; round++) {
@@ -156,17 +156,29 @@ describe('LocalExecutor: SIGKILL at any moment', () => {
         const n = burst ? 150 : 1 + Math.floor(random() * 20);
         const ledgerJobs = { ledger, prefix: `r${round}c${k}j`, count: n, pad: 600 };
         submitted += n;
+        let timer: NodeJS.Timeout | undefined;
+        // The kill comes at a random moment after the executor exists: during its recovery of
+        // the orphans of earlier rounds, its submits, its starts, or while its jobs run.
+        const delay = Math.floor(random() * 1500);
         const child = startChild(
-          { op: 'submit-and-hang', workDirectory: wd, maxCores: burst ? 1000 : 1 + Math.floor(random() * 4), ledgerJobs },
-          () => undefined,
+          {
+            op: 'submit-and-hang',
+            workDirectory: wd,
+            maxCores: burst ? 1000 : 1 + Math.floor(random() * 4),
+            ledgerJobs,
+            announce: true,
+          },
+          (line) => {
+            if (line.includes('"open"') && timer === undefined) {
+              timer = setTimeout(() => {
+                child.kill('SIGKILL');
+                kills++;
+              }, delay);
+            }
+          },
         );
-        const delay = Math.floor(random() * 2500);
         children.push(
           new Promise<void>((resolve) => {
-            const timer = setTimeout(() => {
-              child.kill('SIGKILL');
-              kills++;
-            }, delay);
             child.once('exit', () => {
               clearTimeout(timer);
               resolve();

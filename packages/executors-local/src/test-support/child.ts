@@ -14,6 +14,8 @@ interface Command {
   nativeId?: string;
   /** Generated jobs (argv cannot carry a big burst): each appends `<prefix><i>` to `ledger`. */
   ledgerJobs?: { ledger: string; prefix: string; count: number; pad: number };
+  /** Print `{"open":true}` once the executor exists (its recovery of orphans has begun). */
+  announce?: boolean;
 }
 
 const cmd = JSON.parse(process.argv[2]!) as Command;
@@ -23,6 +25,8 @@ const executor = createLocalExecutor({
   pollInterval: 50,
   killGracePeriod: 500,
 });
+
+if (cmd.announce) console.log(JSON.stringify({ open: true }));
 
 if (cmd.op === 'submit' || cmd.op === 'submit-and-hang') {
   const jobs: Job[] = [];
