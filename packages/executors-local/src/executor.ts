@@ -4,7 +4,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -55,6 +55,7 @@ import { cleanup, stageIn, stageOut, type Outcome } from './staging.js';
 import {
   JobStore,
   RECORD_FORMAT,
+  exitedBeforeCancel,
   newNativeId,
   type JobFile,
   type JobRecord,
@@ -183,8 +184,6 @@ interface Tracked extends HeapItem {
   logFd: number | undefined;
   /** Adopted while its start is undecided (the dead owner's spawn agent may still start it): looked at again each poll. */
   deferred: boolean;
-  /** When the cancel request was made here (ms), to tell whether the job had already exited. */
-  cancelAt: number | undefined;
 }
 
 // Linux refuses a single argv string longer than this (MAX_ARG_STRLEN): longer scripts run from a file.
@@ -251,18 +250,6 @@ function launcherError(spec: JobSpec, exitCode: number): string | undefined {
   if (lines.length === 0) return undefined;
   const text = lines.join(' ');
   return `The ${spec.launcher} launch exited with status ${exitCode}; its standard error ends: ${text.length > 400 ? `…${text.slice(-400)}` : text}`;
-}
-
-/**
- * True if the job's result was written no later than the cancel request (file times, one clock):
- * the job had exited on its own when the cancel landed, so its exit wins.
- */
-function exitedBeforeCancel(paths: LocalJobPaths): boolean {
-  try {
-    return statSync(paths.exitCode).mtimeMs <= statSync(paths.cancel).mtimeMs;
-  } catch {
-    return false;
-  }
 }
 
 /** What the files say about whether a job past its STAGE_IN line was started (see {@link startFate}). */
@@ -560,7 +547,6 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       paths: undefined,
       logFd: undefined,
       deferred: false,
-      cancelAt: undefined,
       deadline: 0,
       heapIndex: -1,
     };
@@ -768,63 +754,67 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     };
     let sent: boolean;
     try {
-      sent = this.#agents.run(req, {
-      started: (pid) => {
-        const handedOver = this.#awaitingPid.delete(t);
-        if (this.#closed && !handedOver) return; // no longer ours: an adopter finds it in /proc by its name
-        t.viaAgent = true;
-        this.#started(t, paths, pid);
-      },
-      exited: (code, signal) => {
-        this.#awaitingPid.delete(t);
-        t.viaAgent = false;
-        this.#onChildExit(t, code, signal);
-      },
-      failed: (why, message) => {
-        this.#awaitingPid.delete(t);
-        if (this.#closed) return;
-        t.viaAgent = false;
-        if (why === 'nocwd' || why === 'norecord') {
-          this.#release(t);
-          void this.#finish(
-            t,
-            {
-              state: JobState.FAILED,
-              message: `Could not start the job script: ${message} (${req.cwd})`,
-              reason: 'launch-failed',
-            },
-            'error',
-            false,
-          );
-          return;
-        }
-        if (why === 'unavailable') {
-          // The agent read no request: the job never ran, so it can be spawned directly.
-          this.#spawnDirect(t, paths, req.interpreter, ['-c', req.script, processName(t.id)], req.cwd);
-          return;
-        }
-        this.logger.warn('the spawn agent died while it ran a job; checking the process', { nativeId: t.id });
-        if (t.pid === undefined) {
-          const identity = findProcessRunning(processName(t.id));
-          if (identity) this.#started(t, paths, identity.pid);
-          else if (agentInfo && !readAgentJournal(agentInfo.journal, t.id).started) {
-            // The agent is gone and never recorded it: it never started, so start it here, once.
-            this.#spawnDirect(t, paths, req.interpreter, ['-c', req.script, processName(t.id)], req.cwd);
-            return;
-          }
-        }
-        // Like an adopted running job: the shared poll timer sees it end, the result file says how.
-        if (t.pid !== undefined) {
-          this.#watch(t);
-        } else {
-          this.#release(t);
-          void this.#complete(t, undefined, true);
-        }
-      },
-      }, (agent) => {
-        agentInfo = agent;
-        beforeSend(agent);
-      });
+      sent = this.#agents.run(
+        req,
+        {
+          started: (pid) => {
+            const handedOver = this.#awaitingPid.delete(t);
+            if (this.#closed && !handedOver) return; // no longer ours: an adopter finds it in /proc by its name
+            t.viaAgent = true;
+            this.#started(t, paths, pid);
+          },
+          exited: (code, signal) => {
+            this.#awaitingPid.delete(t);
+            t.viaAgent = false;
+            this.#onChildExit(t, code, signal);
+          },
+          failed: (why, message) => {
+            this.#awaitingPid.delete(t);
+            if (this.#closed) return;
+            t.viaAgent = false;
+            if (why === 'nocwd' || why === 'norecord') {
+              this.#release(t);
+              void this.#finish(
+                t,
+                {
+                  state: JobState.FAILED,
+                  message: `Could not start the job script: ${message} (${req.cwd})`,
+                  reason: 'launch-failed',
+                },
+                'error',
+                false,
+              );
+              return;
+            }
+            if (why === 'unavailable') {
+              // The agent read no request: the job never ran, so it can be spawned directly.
+              this.#spawnDirect(t, paths, req.interpreter, ['-c', req.script, processName(t.id)], req.cwd);
+              return;
+            }
+            this.logger.warn('the spawn agent died while it ran a job; checking the process', { nativeId: t.id });
+            if (t.pid === undefined) {
+              const identity = findProcessRunning(processName(t.id));
+              if (identity) this.#started(t, paths, identity.pid);
+              else if (agentInfo && !readAgentJournal(agentInfo.journal, t.id).started) {
+                // The agent is gone and never recorded it: it never started, so start it here, once.
+                this.#spawnDirect(t, paths, req.interpreter, ['-c', req.script, processName(t.id)], req.cwd);
+                return;
+              }
+            }
+            // Like an adopted running job: the shared poll timer sees it end, the result file says how.
+            if (t.pid !== undefined) {
+              this.#watch(t);
+            } else {
+              this.#release(t);
+              void this.#complete(t, undefined, true);
+            }
+          },
+        },
+        (agent) => {
+          agentInfo = agent;
+          beforeSend(agent);
+        },
+      );
     } catch (err) {
       this.#awaitingPid.delete(t);
       throw err;
@@ -1064,7 +1054,6 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       this.#unwatch(t);
       t.owned = true;
       t.cancelRequested = true;
-      t.cancelAt = Date.now();
       this.#store.claim(paths2.cancel, this.#owner.id);
       await this.#resume(t);
       return;

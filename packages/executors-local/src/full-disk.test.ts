@@ -98,9 +98,7 @@ describe.skipIf(!isRoot && process.env.CI === undefined)('LocalExecutor on a ful
     const filler = fill(wd);
     free(filler, 2 * PAGE);
     // 40,000 lines of the host name: far more than two pages.
-    await expect(e.submit({ executable: '/bin/true', resources: { processCount: 40_000 } })).rejects.toBeInstanceOf(
-      StorageError,
-    );
+    await expect(e.submit({ executable: '/bin/true', resources: { processCount: 40_000 } })).rejects.toBeInstanceOf(StorageError);
     const nodeFiles = path.join(wd, '.nodefiles');
     const left = existsSync(nodeFiles) ? readdirSync(nodeFiles) : [];
     expect(left.filter((f) => f.endsWith('.tmp'))).toEqual([]);

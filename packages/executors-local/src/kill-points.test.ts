@@ -3,11 +3,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Job, JobState } from '@exaworks/jpsi-core';
 import type { LocalExecutor, LocalExecutorConfigInput } from './index.js';
 import { listJobIds, localJobPaths, readJobFile } from './store.js';
 import { makeFifo, releaseFifo, startChild, tempDir, until, useExecutors } from './test-support/helpers.js';
+
+// The built executor, started without a TypeScript loader: hundreds of processes must start quickly.
+const KILL_CHILD = fileURLToPath(new URL('./test-support/kill-child.mjs', import.meta.url));
+const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
 const makeExecutor = useExecutors({ maxCores: 2, killGracePeriod: 300, pollInterval: 50 });
 const executor = (workDirectory: string, config: LocalExecutorConfigInput = {}): LocalExecutor =>
@@ -128,10 +133,14 @@ describe('LocalExecutor: SIGKILL at any moment', () => {
     expect(ledgerCounts(ledger).size).toBe(0);
     // Agent a started its job after all (it recorded it first, as the real agent does); agent b never did.
     appendFileSync(journals[0]!, `\nS ${a.nativeId!} .\n`);
-    const job = spawn('/bin/sh', ['-c', `echo a >> ${ledger}; printf '0\\n' > ${path.join(wd, `${a.nativeId!}.result`)}`, `exaworks-job:${a.nativeId!}`], {
-      detached: true,
-      stdio: 'ignore',
-    });
+    const job = spawn(
+      '/bin/sh',
+      ['-c', `echo a >> ${ledger}; printf '0\\n' > ${path.join(wd, `${a.nativeId!}.result`)}`, `exaworks-job:${a.nativeId!}`],
+      {
+        detached: true,
+        stdio: 'ignore',
+      },
+    );
     await exited(job);
     appendFileSync(journals[0]!, `\nE ${a.nativeId!} 0 .\n`);
     agents[0]!.kill('SIGKILL');
@@ -142,41 +151,42 @@ describe('LocalExecutor: SIGKILL at any moment', () => {
   }, 90_000);
 
   it('≥ 200 SIGKILLs at seeded random moments (submits, recovery, starts; bursts at maxCores 1000): 0 lost, 0 run twice', async () => {
+    if (!existsSync(DIST)) throw new Error(`${DIST} is missing: build first (npx turbo run build)`);
     const wd = tempDir();
     const ledger = path.join(tempDir('xw-ledger-'), 'ledger');
     const random = seeded(20261202);
-    const parallel = 3;
-    const rounds = 68;
+    const parallel = 4;
+    const rounds = 52;
     let kills = 0;
     let submitted = 0;
     for (let round = 0; round < rounds; round++) {
       const children: Promise<void>[] = [];
       for (let k = 0; k < parallel; k++) {
-        const burst = random() < 0.3;
-        const n = burst ? 150 : 1 + Math.floor(random() * 20);
-        const ledgerJobs = { ledger, prefix: `r${round}c${k}j`, count: n, pad: 600 };
-        submitted += n;
-        let timer: NodeJS.Timeout | undefined;
+        const burst = random() < 0.15;
+        const count = burst ? 100 : 1 + Math.floor(random() * 8);
+        submitted += count;
         // The kill comes at a random moment after the executor exists: during its recovery of
         // the orphans of earlier rounds, its submits, its starts, or while its jobs run.
-        const delay = Math.floor(random() * 1500);
-        const child = startChild(
-          {
-            op: 'submit-and-hang',
-            workDirectory: wd,
-            maxCores: burst ? 1000 : 1 + Math.floor(random() * 4),
-            ledgerJobs,
-            announce: true,
-          },
-          (line) => {
-            if (line.includes('"open"') && timer === undefined) {
-              timer = setTimeout(() => {
-                child.kill('SIGKILL');
-                kills++;
-              }, delay);
-            }
-          },
-        );
+        const delay = Math.floor(random() * 1200);
+        const command = {
+          workDirectory: wd,
+          maxCores: burst ? 1000 : 1 + Math.floor(random() * 4),
+          ledger,
+          prefix: `r${round}c${k}j`,
+          count,
+          pad: 600,
+        };
+        const child = spawn(process.execPath, [KILL_CHILD, JSON.stringify(command)], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+          env: { ...process.env, EXAWORKS_LOG_LEVEL: 'silent' },
+        });
+        let timer: NodeJS.Timeout | undefined;
+        child.stdout!.on('data', () => {
+          timer ??= setTimeout(() => {
+            child.kill('SIGKILL');
+            kills++;
+          }, delay);
+        });
         children.push(
           new Promise<void>((resolve) => {
             child.once('exit', () => {

@@ -15,7 +15,10 @@ const executor = (workDirectory: string, config: LocalExecutorConfigInput = {}):
 
 /** The pid (= process group) recorded on a job's ACTIVE line. */
 function activePid(wd: string, id: string): number | undefined {
-  const lines = readFileSync(path.join(wd, `${id}.job`), 'utf8').trim().split('\n').slice(1);
+  const lines = readFileSync(path.join(wd, `${id}.job`), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1);
   for (const l of lines) {
     const line = JSON.parse(l) as { state?: string; pid?: number };
     if (line.state === 'ACTIVE' && line.pid !== undefined) return line.pid;

@@ -4,17 +4,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { JobSpecInput, JobStatusJson } from '@exaworks/jpsi-core';
@@ -401,6 +391,18 @@ export function readJobFile(paths: LocalJobPaths): JobFile | undefined {
     }
   }
   return { record, lines, final, starting, spawn };
+}
+
+/**
+ * True if the job's result was written no later than its cancel request (file times, one clock):
+ * the job had exited on its own when the cancel landed, so its exit wins.
+ */
+export function exitedBeforeCancel(paths: LocalJobPaths): boolean {
+  try {
+    return statSync(paths.exitCode).mtimeMs <= statSync(paths.cancel).mtimeMs;
+  } catch {
+    return false;
+  }
 }
 
 /** The decision in `<id>.unstarted`, if one was written. */
