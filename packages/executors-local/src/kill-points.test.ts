@@ -5,7 +5,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Job, JobState } from '@exaworks/jpsi-core';
+import { Job, type JobSpecInput, JobState } from '@exaworks/jpsi-core';
 import type { LocalExecutor, LocalExecutorConfigInput } from './index.js';
 import { listJobIds, localJobPaths, readJobFile } from './store.js';
 import { makeFifo, releaseFifo, startChild, tempDir, until, useExecutors } from './test-support/helpers.js';
@@ -26,7 +26,7 @@ function ledgerCounts(ledger: string): Map<string, number> {
 }
 
 /** A job that appends `name` to the ledger; padded so that a burst overflows the agent's pipe. */
-function ledgerJob(ledger: string, name: string): Record<string, unknown> {
+function ledgerJob(ledger: string, name: string): JobSpecInput {
   return {
     executable: '/bin/sh',
     arguments: ['-c', `echo ${name} >> ${ledger}`, 'p'.repeat(600)],
