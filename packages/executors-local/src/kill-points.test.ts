@@ -220,5 +220,13 @@ describe('LocalExecutor: SIGKILL at any moment', () => {
     for (const name of counts.keys()) expect(ends.has(name), name).toBe(true);
     expect(ends.size).toBeGreaterThan(0);
     expect(ends.size).toBeLessThanOrEqual(submitted);
+    console.log(
+      JSON.stringify({
+        kills,
+        submittedByKilledProcesses: submitted,
+        accepted: ends.size,
+        ledgerLines: [...counts.values()].reduce((a, b) => a + b, 0),
+      }),
+    );
   }, 1_200_000); // about 2 minutes on a quiet 2-core machine; far more when it is shared
 });
