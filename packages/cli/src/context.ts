@@ -54,11 +54,15 @@ export class Context {
     return buildExecutorConfig(this.flags, this.io.cwd);
   }
 
-  /** Opens the executor (this loads the registry, and with it jpsi-core's schemas). */
-  async openExecutor(): Promise<JobExecutor> {
+  /**
+   * Opens the executor (this loads the registry, and with it jpsi-core's schemas). `local`, when
+   * set, is merged into the config of the local executor only (e.g. `cancel` adopts nothing).
+   */
+  async openExecutor(local?: Record<string, unknown>): Promise<JobExecutor> {
     const { getExecutor } = await import('@exaworks/jpsi-core');
     const name = this.executorName;
     const config = await this.executorConfig();
+    if (local !== undefined && name === 'local') Object.assign(config, local);
     const level = this.flags.verbose ? { level: 'debug' as const } : {};
     config.logger = createLogger({ component: `executor:${name}`, ...level, write: (l) => this.io.stderr(l) });
     this.logger.debug('opening executor', { executor: name, workDirectory: config.workDirectory });

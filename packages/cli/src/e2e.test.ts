@@ -212,6 +212,28 @@ describe.skipIf(!haveLocal)('exaworks CLI end to end (built binary, real local e
     expect(await readFile(marker, 'utf8')).toBe('ran\n');
   });
 
+  it('cancel of a queued orphan never starts it, nor any other orphan', { timeout: 60_000 }, async () => {
+    const dir = path.join(base, 'cancel-orphans');
+    const ran = path.join(base, 'cancel-orphans-ran');
+    const { createLocalExecutor } = (await import(LOCAL_EXECUTOR)) as typeof import('@exaworks/executors-local');
+    const fifo = await holdFifo();
+    const first = createLocalExecutor({ workDirectory: dir, maxCores: 1 });
+    const blocker = await first.submit({ executable: '/bin/sh', arguments: ['-c', `read x < ${fifo}`] });
+    const q1 = await first.submit({ executable: '/bin/sh', arguments: ['-c', `echo q1 >> ${ran}`] });
+    const q2 = await first.submit({ executable: '/bin/sh', arguments: ['-c', `echo q2 >> ${ran}`] });
+    await blocker.wait({ targetStates: ['ACTIVE'] });
+    await first.close();
+    await writeFile(fifo, 'go\n'); // the blocker ends: an adopter would have free cores
+    const cancel = await exaworks('cancel', '--work-dir', dir, '--json', q1.nativeId!);
+    expect(cancel.code).toBe(0);
+    expect(JSON.parse(cancel.stdout)[0]).toMatchObject({ nativeId: q1.nativeId, state: 'CANCELED' });
+    const status = await exaworks('status', '--work-dir', dir, '--json', q2.nativeId!);
+    expect(JSON.parse(status.stdout)[0]).toMatchObject({ state: 'QUEUED' });
+    expect(existsSync(ran)).toBe(false); // neither ran: not the canceled one, not the other orphan
+    const lines = (await readFile(path.join(dir, `${q1.nativeId!}.job`), 'utf8')).trim().split('\n').slice(1);
+    expect(lines.map((l) => (JSON.parse(l) as { state?: string }).state)).not.toContain('ACTIVE');
+  });
+
   it('clean removes finished jobs and leaves a running one alone', { timeout: 60_000 }, async () => {
     const dir = path.join(base, 'clean');
     const done = (await exaworks('submit', '--work-dir', dir, '--', '/bin/true')).stdout.trim();

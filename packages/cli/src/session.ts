@@ -13,10 +13,14 @@ import { jobJson } from './job-json.js';
 import { printRows } from './rows.js';
 
 /** Runs a command body with error reporting and an open executor that is always closed. */
-export async function withExecutor(ctx: Context, body: (executor: JobExecutor) => Promise<void>): Promise<void> {
+export async function withExecutor(
+  ctx: Context,
+  body: (executor: JobExecutor) => Promise<void>,
+  local?: Record<string, unknown>,
+): Promise<void> {
   let executor: JobExecutor | undefined;
   try {
-    executor = await ctx.openExecutor();
+    executor = await ctx.openExecutor(local);
     await body(executor);
   } catch (err) {
     if (err instanceof AbortedError && ctx.io.signal?.aborted) ctx.io.setExitCode(interruptedExitCode(ctx.io.signal));

@@ -177,12 +177,25 @@ describe('LocalExecutor: durability across processes', () => {
   }
   const stageInLine = (): string => `${JSON.stringify({ state: 'STAGE_IN', time: new Date().toISOString() })}\n`;
 
-  it('never re-runs a job whose start was claimed (STAGE_IN) when its process is nowhere: FAILED, exit status lost', async () => {
+  it('runs once a job whose start was claimed (STAGE_IN) but that was never handed to a process (no spawn marker)', async () => {
     const wd = tempDir();
     const runs = path.join(tempDir('xw-runs-'), 'runs');
     const id = await orphanedQueuedJob(wd, runs);
     // An executor that died right after appending its start claim, before it spawned anything.
     appendFileSync(path.join(wd, `${id}.job`), stageInLine());
+    const e = executor(wd, { maxCores: 1 });
+    const j = new Job();
+    await e.attach(j, id);
+    expect(await j.wait({ timeout: 30_000 })).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
+    expect(runCounts(runs)).toEqual({ blocker: 1, orphan: 1 });
+  }, 120_000);
+
+  it('never re-runs a job spawned directly (spawn marker) whose process is nowhere: FAILED, exit status lost', async () => {
+    const wd = tempDir();
+    const runs = path.join(tempDir('xw-runs-'), 'runs');
+    const id = await orphanedQueuedJob(wd, runs);
+    // An executor that died inside spawn(): the job may have run.
+    appendFileSync(path.join(wd, `${id}.job`), `${stageInLine()}${JSON.stringify({ spawn: 'direct' })}\n`);
     const e = executor(wd, { maxCores: 1 });
     const j = new Job();
     await e.attach(j, id);

@@ -174,7 +174,8 @@ describe('LocalExecutor: states and bookkeeping', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(record).toMatchObject({ nativeId: a.nativeId, spec: { executable: '/bin/true' } });
-    expect(log.map((l) => l.state)).toEqual(['STAGE_IN', 'ACTIVE', 'STAGE_OUT', 'CLEANUP', 'COMPLETED']);
+    // Between STAGE_IN and ACTIVE: the spawn marker (how it is started), a line without a state.
+    expect(log.map((l) => l.state ?? l.spawn)).toEqual(['STAGE_IN', 'agent', 'ACTIVE', 'STAGE_OUT', 'CLEANUP', 'COMPLETED']);
   });
 
   it('keeps one file per job plus its result, and discards output the spec does not route to a file (as psij-python)', async () => {

@@ -49,17 +49,19 @@ import {
   signalProcess,
   type ProcessIdentity,
 } from './proc.js';
-import { SpawnAgents } from './spawner.js';
+import { SpawnAgents, readAgentJournal, type AgentInfo } from './spawner.js';
 import { cleanup, stageIn, stageOut, type Outcome } from './staging.js';
 import {
   JobStore,
   RECORD_FORMAT,
+  exitedBeforeCancel,
   newNativeId,
   type JobFile,
   type JobRecord,
   type LocalJobPaths,
   type LogLine,
   type OwnerInfo,
+  type SpawnMarker,
 } from './store.js';
 
 /** The package version, reported as `executor.version`. */
@@ -107,6 +109,12 @@ export const LocalExecutorConfigSchema = z.strictObject({
   /** Adopt jobs of dead executors in the work directory when this one starts. Default true. */
   recover: z.boolean().optional(),
   /**
+   * `attach` and the poll adopt a job whose executor is gone (start it if it never started, track
+   * it if it runs). False: they only watch such jobs; `cancel` still decides them, never starting
+   * one. Default true.
+   */
+  adopt: z.boolean().optional(),
+  /**
    * Start jobs through a long-lived `/bin/sh` spawn agent (cheaper than forking Node per job).
    * Default true; it falls back to `child_process.spawn` where the agent cannot work.
    */
@@ -125,6 +133,7 @@ export interface LocalExecutorConfig extends LocalExecutorConfigInput {
   readonly pollInterval: number;
   readonly fsync: boolean;
   readonly recover: boolean;
+  readonly adopt: boolean;
   readonly spawnAgent: boolean;
 }
 
@@ -170,6 +179,8 @@ interface Tracked extends HeapItem {
   paths: LocalJobPaths | undefined;
   /** The job's file open for appending while this executor runs the job (queued jobs hold none). */
   logFd: number | undefined;
+  /** Adopted while its start is undecided (the dead owner's spawn agent may still start it): looked at again each poll. */
+  deferred: boolean;
 }
 
 // A script up to this size fits in an empty pipe (Linux's default capacity) in one write, so the
@@ -253,6 +264,43 @@ function launcherError(spec: JobSpec, exitCode: number): string | undefined {
   return `The ${spec.launcher} launch exited with status ${exitCode}; its standard error ends: ${text.length > 400 ? `…${text.slice(-400)}` : text}`;
 }
 
+/** What the files say about whether a job past its STAGE_IN line was started (see {@link startFate}). */
+type StartFate =
+  | { readonly kind: 'never' }
+  | { readonly kind: 'pending' }
+  | { readonly kind: 'ran'; readonly exit?: { code: number | null; signal: NodeJS.Signals | null } }
+  | { readonly kind: 'maybe'; readonly exit?: undefined };
+
+/**
+ * For a job with a STAGE_IN line, no ACTIVE line and no live process: was it started? No spawn
+ * marker: it never got that far. A spawn agent's job: its start journal says, once the agent
+ * itself (the only reader of the request) is gone; while it or one of its watchers lives, the
+ * answer may still change ('pending'). A direct spawn's job: it may have run ('maybe').
+ */
+function startFate(id: string, marker: SpawnMarker | undefined, paths: LocalJobPaths): StartFate {
+  if (marker === undefined) return { kind: 'never' };
+  if (marker.spawn === 'direct') return { kind: 'maybe' };
+  const agentAlive = isAlive(marker.agent);
+  const entry = readAgentJournal(marker.agent.journal, id);
+  if (!entry.started) return agentAlive ? { kind: 'pending' } : { kind: 'never' };
+  if (entry.noCwd) return { kind: 'never' };
+  if (entry.status !== undefined) {
+    const signal = entry.status > 128 ? signalName(entry.status - 128) : undefined;
+    return { kind: 'ran', exit: signal ? { code: null, signal } : { code: entry.status, signal: null } };
+  }
+  // Started and not ended: between the agent's fork and the job's exec a watcher is all there is.
+  if (existsSync(paths.exitCode)) return { kind: 'ran' };
+  if (agentAlive || findProcessRunning(marker.agent.journal)) return { kind: 'pending' };
+  return { kind: 'ran' };
+}
+
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
+  Object.entries(os.constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
+);
+function signalName(n: number): NodeJS.Signals | undefined {
+  return SIGNAL_NAMES.get(n);
+}
+
 /** Cores a job occupies: processes × cores per process. */
 export function coresFor(spec: JobSpec): number {
   return spec.resources.computedProcessCount * (spec.resources.cpuCoresPerProcess ?? 1);
@@ -302,6 +350,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   #polling = false;
   #closed = false;
   #agents: SpawnAgents | undefined;
+  /** True once a started job's ACTIVE line could not be written: its agent's start journal must stay. */
+  #keepJournals = false;
   readonly #ready: Promise<void>;
 
   /**
@@ -326,6 +376,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       pollInterval: c.pollInterval ?? 1000,
       fsync: c.fsync ?? false,
       recover: c.recover ?? true,
+      adopt: c.adopt ?? true,
       spawnAgent: c.spawnAgent ?? true,
     };
     super('local', VERSION, resolved);
@@ -437,7 +488,14 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
 
   /** The job script of job `id` (no default stdout/stderr files: /dev/null, as psij-python; the CLI names `<id>.out`/`.err`). */
   #scriptFor(id: string, spec: JobSpec, launch: LaunchCommand, nodeFile: string): string {
-    return jobScriptFor(spec, launch, { resultFile: this.#store.paths(id).exitCode, nodeFile, exclusiveResult: true });
+    const paths = this.#store.paths(id);
+    // The job keeps its own walltime (and the SIGKILL after a SIGTERM), executor or not.
+    const deadline = {
+      seconds: spec.attributes.duration,
+      graceSeconds: this.config.killGracePeriod / 1000,
+      marker: paths.walltime,
+    };
+    return jobScriptFor(spec, launch, { resultFile: paths.exitCode, nodeFile, deadline, exclusiveResult: true });
   }
 
   /** Regenerates the script of an adopted job that never started (the submitter kept it in memory only). */
@@ -499,6 +557,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       adopted: false,
       paths: undefined,
       logFd: undefined,
+      deferred: false,
       deadline: 0,
       heapIndex: -1,
     };
@@ -650,6 +709,9 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   #spawnDirect(t: Tracked, paths: LocalJobPaths, interpreter: string, args: string[], cwd: string, input?: string): void {
     let child: ChildProcess;
     try {
+      // Recorded whole before the fork: without it an adopter knows the job never started.
+      const marker: SpawnMarker = { spawn: 'direct' };
+      this.#store.append(paths, [marker], t.logFd);
       // node:child_process rather than execa: we need a detached group leader with no pipes but
       // the script's (stdin, ended at once) and no kill-on-parent-exit cleanup.
       child = spawn(interpreter, args, {
@@ -701,58 +763,84 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     if (!this.config.spawnAgent || this.#closed) return false;
     this.#agents ??= new SpawnAgents({
       ...LocalExecutor.agentOptions,
+      journalDirectory: this.#store.agentsDirectory,
+      journalTag: this.#owner.id,
       onUnavailable: (why) => this.logger.info('the spawn agent is not usable here; spawning jobs directly', { reason: why }),
     });
     this.#awaitingPid.add(t);
-    const sent = this.#agents.run(req, {
-      started: (pid) => {
-        const handedOver = this.#awaitingPid.delete(t);
-        if (this.#closed && !handedOver) return; // no longer ours: an adopter finds it in /proc by its name
-        t.viaAgent = true;
-        this.#started(t, paths, pid);
-      },
-      exited: (code, signal) => {
-        this.#awaitingPid.delete(t);
-        t.viaAgent = false;
-        this.#onChildExit(t, code, signal);
-      },
-      failed: (why, message) => {
-        this.#awaitingPid.delete(t);
-        if (this.#closed) return;
-        t.viaAgent = false;
-        if (why === 'nocwd') {
-          this.#release(t);
-          void this.#finish(
-            t,
-            {
-              state: JobState.FAILED,
-              message: `Could not start the job script: ${message} (${req.cwd})`,
-              reason: 'launch-failed',
-            },
-            'error',
-            false,
-          );
-          return;
-        }
-        if (why === 'unavailable') {
-          // The agent read no request: the job never ran, so it can be spawned directly.
-          this.#spawnDirect(t, paths, req.interpreter, ['-s', processName(t.id)], req.cwd, req.script);
-          return;
-        }
-        this.logger.warn('the spawn agent died while it ran a job; checking the process', { nativeId: t.id });
-        if (t.pid === undefined) {
-          const identity = findProcessRunning(processName(t.id));
-          if (identity) this.#started(t, paths, identity.pid);
-        }
-        // Like an adopted running job: the shared poll timer sees it end, the result file says how.
-        if (t.pid !== undefined) {
-          this.#watch(t);
-        } else {
-          this.#release(t);
-          void this.#complete(t, undefined, true);
-        }
-      },
-    });
+    let agentInfo: AgentInfo | undefined;
+    // Which agent may start it, recorded whole before a byte of the request is sent: an adopter
+    // asks that agent's start journal instead of guessing (see AGENT_SCRIPT).
+    const beforeSend = (agent: AgentInfo): void => {
+      this.#store.append(paths, [{ spawn: 'agent', agent }], t.logFd);
+    };
+    let sent: boolean;
+    try {
+      sent = this.#agents.run(
+        req,
+        {
+          started: (pid) => {
+            const handedOver = this.#awaitingPid.delete(t);
+            if (this.#closed && !handedOver) return; // no longer ours: an adopter finds it in /proc by its name
+            t.viaAgent = true;
+            this.#started(t, paths, pid);
+          },
+          exited: (code, signal) => {
+            this.#awaitingPid.delete(t);
+            t.viaAgent = false;
+            this.#onChildExit(t, code, signal);
+          },
+          failed: (why, message) => {
+            this.#awaitingPid.delete(t);
+            if (this.#closed) return;
+            t.viaAgent = false;
+            if (why === 'nocwd' || why === 'norecord') {
+              this.#release(t);
+              void this.#finish(
+                t,
+                {
+                  state: JobState.FAILED,
+                  message: `Could not start the job script: ${message} (${req.cwd})`,
+                  reason: 'launch-failed',
+                },
+                'error',
+                false,
+              );
+              return;
+            }
+            if (why === 'unavailable') {
+              // The agent read no request: the job never ran, so it can be spawned directly.
+              this.#spawnDirect(t, paths, req.interpreter, ['-s', processName(t.id)], req.cwd, req.script);
+              return;
+            }
+            this.logger.warn('the spawn agent died while it ran a job; checking the process', { nativeId: t.id });
+            if (t.pid === undefined) {
+              const identity = findProcessRunning(processName(t.id));
+              if (identity) this.#started(t, paths, identity.pid);
+              else if (agentInfo && !readAgentJournal(agentInfo.journal, t.id).started) {
+                // The agent is gone and never recorded it: it never started, so start it here, once.
+                this.#spawnDirect(t, paths, req.interpreter, ['-s', processName(t.id)], req.cwd, req.script);
+                return;
+              }
+            }
+            // Like an adopted running job: the shared poll timer sees it end, the result file says how.
+            if (t.pid !== undefined) {
+              this.#watch(t);
+            } else {
+              this.#release(t);
+              void this.#complete(t, undefined, true);
+            }
+          },
+        },
+        (agent) => {
+          agentInfo = agent;
+          beforeSend(agent);
+        },
+      );
+    } catch (err) {
+      this.#awaitingPid.delete(t);
+      throw err;
+    }
     if (!sent) this.#awaitingPid.delete(t);
     return sent;
   }
@@ -767,7 +855,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     try {
       this.#store.append(paths, [{ state: JobState.ACTIVE, time: time.toISOString(), pid, startTime: t.startTime }], t.logFd);
     } catch (err) {
-      // The job runs regardless; recovery would find it by its name in /proc/<pid>/cmdline.
+      // The job runs regardless; recovery finds it by its name in /proc/<pid>/cmdline, or in the agent's journal.
+      this.#keepJournals = true;
       this.logger.error('could not record that a job started', { nativeId: t.id, error: reason(err) });
     }
     this.#update(t, { state: JobState.ACTIVE, time, metadata: { pid } });
@@ -812,11 +901,14 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       }
     }
     const result = text === undefined ? undefined : parseJobResult(text);
-    const canceled = t.cancelRequested || existsSync(paths.cancel);
+    // A cancel that landed after the job had already exited does not make it CANCELED.
+    const canceled = (t.cancelRequested || existsSync(paths.cancel)) && !(result && exitedBeforeCancel(paths));
+    // Killed for its walltime by its own watchdog (maybe while no executor lived), or by us.
+    const timedOut = t.timedOut || (exit?.code !== 0 && existsSync(paths.walltime));
     let update = finalUpdate({
       result,
       canceled,
-      timedOut: t.timedOut,
+      timedOut,
       duration: t.spec.attributes.duration,
       exit,
       ran,
@@ -861,22 +953,44 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       }
       for (const s of [...stageOutStatus, ...cleanupStatus]) lines.push(statusToJson(s));
     }
-    let decided: JobStatusJson = statusToJson({ ...final, time: new Date() });
-    try {
-      if (t.spawnCleared) {
-        // Only the owner decides a job that may have run: one append, final line last.
-        lines.push(decided);
-        this.#store.append(paths, lines, t.logFd);
-      } else {
-        // Never started: a canceller in another process may be deciding it too; one wins.
-        decided = await this.#store.decideUnstarted(paths, decided);
-      }
-    } catch (err) {
-      this.logger.error('could not record the final state of a job', { nativeId: t.id, error: reason(err) });
+    const wanted: JobStatusJson = statusToJson({ ...final, time: new Date() });
+    let decided = await this.#recordFinal(t, paths, lines, wanted);
+    // Not recorded (a full disk): a final state only this process knew would read differently
+    // after a restart, so none is reported; try again each poll interval while open. Once
+    // closed, an adopter decides from the facts on disk.
+    while (decided === undefined) {
+      if (this.#closed) return;
+      await new Promise((resolve) => setTimeout(resolve, this.config.pollInterval));
+      if (this.#closed) return;
+      decided = await this.#recordFinal(t, paths, lines, wanted);
     }
     this.#update(t, statusFromJson(decided));
     this.#done(t);
     if (!this.config.keepFiles && (t.scriptFile || t.adopted)) rmSync(paths.script, { force: true });
+  }
+
+  /** Appends the final line (or decides a never-started job); undefined if it could not be written. */
+  async #recordFinal(
+    t: Tracked,
+    paths: LocalJobPaths,
+    lines: readonly LogLine[],
+    decided: JobStatusJson,
+  ): Promise<JobStatusJson | undefined> {
+    try {
+      if (t.spawnCleared) {
+        // Only the owner decides a job that may have run: one append, final line last.
+        this.#store.append(paths, [...lines, decided], t.logFd);
+        return decided;
+      }
+      // Never started: a canceller in another process may be deciding it too; one wins.
+      return await this.#store.decideUnstarted(paths, decided);
+    } catch (err) {
+      this.logger.error('could not record the final state of a job; it stays unreported until it can be', {
+        nativeId: t.id,
+        error: reason(err),
+      });
+      return undefined;
+    }
   }
 
   #done(t: Tracked): void {
@@ -908,6 +1022,11 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     if (t.timer === 'walltime') {
       if (t.phase !== 'running' || !t.owned) return;
       t.timedOut = true;
+      try {
+        this.#store.claim(this.#paths(t).walltime, ''); // what the job's own watchdog writes too
+      } catch {
+        // in memory it is known; an adopter would see the job killed by SIGTERM
+      }
       this.#terminate(t);
     } else if (t.pid !== undefined && groupExists(t.pid)) {
       signalGroup(t.pid, 'SIGKILL');
@@ -952,6 +1071,17 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     if (t.owned) {
       this.#store.claim(paths.cancel, this.#owner.id); // an adopter must know too, should we die
       this.#terminate(t);
+      return;
+    }
+    // Watching a job whose executor is gone: take it over to decide it, never to start it.
+    const paths2 = this.#paths(t);
+    const current = this.#store.readOwner(paths2, { owner: t.recordOwner } as JobRecord);
+    if (!this.#store.ownerAlive(current.owner) && (await this.#store.adopt(paths2, current, this.#owner))) {
+      this.#unwatch(t);
+      t.owned = true;
+      t.cancelRequested = true;
+      this.#store.claim(paths2.cancel, this.#owner.id);
+      await this.#resume(t);
       return;
     }
     // Watching a job another live executor owns.
@@ -1037,7 +1167,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     }
     const paths = this.#store.paths(nativeId);
     const current = this.#store.readOwner(paths, record);
-    if (!this.#store.ownerAlive(current.owner) && (await this.#store.adopt(paths, current, this.#owner))) {
+    if (this.config.adopt && !this.#store.ownerAlive(current.owner) && (await this.#store.adopt(paths, current, this.#owner))) {
       t.owned = true;
       await this.#resume(t);
       return;
@@ -1121,12 +1251,14 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   async #resume(t: Tracked): Promise<void> {
     const paths = this.#paths(t);
     t.adopted = true;
+    t.deferred = false;
     const file = this.#applyLog(t);
     if (!file || file.final) {
       this.#done(t);
       return;
     }
     if (!file.starting) {
+      if (await this.#canceledUnstarted(t, paths, false)) return;
       // Never started: start it through the same claim-then-check protocol as any job.
       if (await this.#prepare(t)) this.#enqueue(t);
       return;
@@ -1135,6 +1267,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       t.pid !== undefined && t.startTime ? { pid: t.pid, startTime: t.startTime } : undefined;
     // An ACTIVE line whose process was gone before its start time was read still says it ran.
     const ranBefore = t.pid !== undefined;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let ran = ranBefore;
     if (!ranBefore) {
       // STAGE_IN without ACTIVE: the job may have been started; look for it among live processes.
       identity = findProcessRunning(processName(t.id), paths.script);
@@ -1146,12 +1280,34 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
           { state: JobState.ACTIVE, time: new Date().toISOString(), pid: identity.pid, startTime: identity.startTime },
         ]);
         this.#update(t, { state: JobState.ACTIVE, metadata: { pid: identity.pid } });
+      } else {
+        const fate = startFate(t.id, file.spawn, paths);
+        if (fate.kind === 'pending') {
+          // The dead owner's agent may still start it: decide only once it is gone (exclusive).
+          t.deferred = true;
+          this.#watch(t);
+          return;
+        }
+        if (fate.kind === 'never') {
+          // Only we (its owner) can start it now: a cancel decides it, else it starts, once.
+          if (await this.#canceledUnstarted(t, paths, true)) return;
+          if (await this.#prepare(t)) this.#enqueue(t);
+          return;
+        }
+        ran = fate.kind !== 'maybe';
+        exit = fate.exit;
       }
     }
     if (identity && isAlive(identity)) {
       t.spawnCleared = true;
       t.phase = 'running';
       t.timer = 'walltime';
+      // It runs on this machine's cores: count it against maxCores like a job started here.
+      if (!t.holdsCores) {
+        t.holdsCores = true;
+        this.#usedCores += t.cores;
+        this.#running++;
+      }
       this.#heap.schedule(t, (t.activeAt ?? Date.now()) + t.spec.attributes.duration * 1000);
       this.#watch(t);
       if (existsSync(paths.cancel)) {
@@ -1160,10 +1316,27 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       }
       return;
     }
-    const ran = ranBefore || identity !== undefined || existsSync(paths.exitCode);
+    ran = ran || identity !== undefined || existsSync(paths.exitCode);
     // A job known to have run was cleared to start by its owner: only its owner (now us) decides.
-    t.spawnCleared = ranBefore || ran;
-    await this.#complete(t, undefined, ran);
+    t.spawnCleared = true;
+    await this.#complete(t, exit, ran);
+  }
+
+  /**
+   * An adopted job that never started and has a cancel request ends CANCELED without starting.
+   * `owned`: its STAGE_IN line is there, so only its owner (we) decides; else through `<id>.unstarted`.
+   */
+  async #canceledUnstarted(t: Tracked, paths: LocalJobPaths, owned: boolean): Promise<boolean> {
+    if (!t.cancelRequested && !existsSync(paths.cancel)) return false;
+    t.cancelRequested = true;
+    t.spawnCleared = owned;
+    await this.#finish(
+      t,
+      { state: JobState.CANCELED, message: 'Canceled while queued; it was never started.', reason: 'canceled' },
+      'cancel',
+      false,
+    );
+    return true;
   }
 
   #watch(t: Tracked): void {
@@ -1204,6 +1377,11 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   async #pollOne(t: Tracked, owners: Map<string, boolean>): Promise<void> {
     if (!this.#watched.has(t)) return;
     const paths = this.#paths(t);
+    if (t.owned && t.deferred) {
+      this.#unwatch(t);
+      await this.#resume(t);
+      return;
+    }
     if (t.owned) {
       // Adopted while running: we have no child handle, so check the process itself.
       if (t.pid !== undefined && t.startTime !== undefined && isAlive({ pid: t.pid, startTime: t.startTime })) return;
@@ -1224,7 +1402,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       alive = this.#store.ownerAlive(current.owner);
       owners.set(current.owner.id, alive);
     }
-    if (alive) return;
+    if (alive || !this.config.adopt) return;
     if (await this.#store.adopt(paths, current, this.#owner)) {
       this.#unwatch(t);
       t.owned = true;
@@ -1269,6 +1447,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       t.logFd = undefined;
     }
     this.#agents?.close();
+    // Every job sent to our agents has its ACTIVE line: their start journals are not needed any more.
+    if (this.#awaitingPid.size === 0 && !this.#keepJournals) this.#agents?.removeJournals();
     this.#store.unregisterOwner(this.#owner);
   }
 }

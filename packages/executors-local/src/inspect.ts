@@ -33,6 +33,7 @@ import {
   localJobPaths,
   ownerAliveIn,
   readJobFile,
+  exitedBeforeCancel,
   readOwnerFile,
   type JobFile,
   type LocalJobPaths,
@@ -135,8 +136,8 @@ export class LocalJobInspector {
         const text = readText(paths.exitCode);
         const end = finalUpdate({
           result: text === undefined ? undefined : parseJobResult(text),
-          canceled: existsSync(paths.cancel),
-          timedOut: false,
+          canceled: existsSync(paths.cancel) && !exitedBeforeCancel(paths),
+          timedOut: existsSync(paths.walltime),
           duration: spec.attributes?.duration === undefined ? 0 : Number(spec.attributes.duration),
           ran: true,
         });

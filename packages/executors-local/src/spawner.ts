@@ -5,22 +5,32 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import os from 'node:os';
+import { processStartTime } from './proc.js';
 
 /**
- * The agent, for dash or bash. It checks its tools and says `ready`, then reads requests: the
- * job's id, interpreter, working directory, a line count N and N lines (the script, rebuilt with
- * builtins only, so a missing final newline round-trips). Each job runs in a background subshell
- * with no pipes of ours, as `setsid <interp> -s exaworks-job:<id>` reading the script from a pipe
- * fed by a forked `printf` builtin (never `-c <script>`: argv is readable by every user through
- * `ps`, and the script holds the job's environment). A background child is not a group leader,
- * so setsid execs in place and the pid we report is the job's process group.
+ * The agent, for dash or bash. It checks its tools, opens its start journal (`$3`) and says
+ * `ready`, then reads requests: the job's id, interpreter, working directory, a line count N and
+ * N lines (the script, rebuilt with builtins only, so a missing final newline round-trips).
+ * Before it forks anything for a request it appends `S <id> .` to the journal, from this loop: so
+ * once this process is gone, a job whose line is not there never started (a request Node had
+ * not yet written into the pipe when it was killed, or a torn one, never runs). It refuses a
+ * job whose line it cannot write (`norecord <id>`: a full disk). Each job runs in a background
+ * subshell with no pipes of ours, as `setsid <interp> -s exaworks-job:<id>` reading the script
+ * from a pipe fed by a forked `printf` builtin (never `-c <script>`: argv is readable by every
+ * user through `ps`, and the script holds the job's environment). A background child is not a
+ * group leader, so setsid execs in place and the pid we report is the job's process group.
  * `env --default-signal` undoes the SIGINT/SIGQUIT ignore that sh gives background jobs.
- * A watcher subshell reports `pid <id> <pid>` and `exit <id> <status>` (or `nocwd <id>`).
+ * A watcher subshell reports `pid <id> <pid>` and `exit <id> <status>` (or `nocwd <id>`), and
+ * appends `E <id> <status> .` to the journal, so the status survives Node.
+ * Every journal line starts with a newline: a torn line (full disk) never glues onto the next.
  */
-export const AGENT_SCRIPT = `s=$1 e=$2
+export const AGENT_SCRIPT = `s=$1 e=$2 j=$3
 command -v "$s" >/dev/null 2>&1 || exit 0
 "$e" --default-signal=INT,QUIT true </dev/null >/dev/null 2>&1 || exit 0
+exec 3>>"$j" || exit 0
 echo ready
 nl='
 '
@@ -30,19 +40,68 @@ while IFS= read -r id && IFS= read -r interp && IFS= read -r cwd && IFS= read -r
     IFS= read -r line || exit 0
     script=$script$sep$line sep=$nl i=$((i + 1))
   done
+  if ! printf '\nS %s .\n' "$id" >&3 2>/dev/null; then
+    echo "norecord $id"
+    continue
+  fi
   {
     if cd -- "$cwd" 2>/dev/null; then
       printf '%s\n' "$script" | (exec "$e" --default-signal=INT,QUIT "$s" "$interp" -s "exaworks-job:$id") >/dev/null 2>&1 &
       p=$!
+      trap '' PIPE
       echo "pid $id $p"
       wait "$p"
-      echo "exit $id $?"
+      st=$?
+      printf '\nE %s %s .\n' "$id" "$st" >&3 2>/dev/null
+      echo "exit $id $st"
     else
+      printf '\nN %s .\n' "$id" >&3 2>/dev/null
       echo "nocwd $id"
     fi
-  } &
+  } 2>/dev/null &
 done
 `;
+
+/** Where an agent records the jobs it started, and who it is (written beside a job before its request is sent). */
+export interface AgentInfo {
+  /** The agent's own process (the one that reads requests and appends `S` lines). */
+  readonly pid: number;
+  readonly startTime: string;
+  /** Its start journal. */
+  readonly journal: string;
+}
+
+/** What an agent's start journal says about one job (see {@link AGENT_SCRIPT}). */
+export interface AgentJournalEntry {
+  /** The agent forked the job (its `S` line). */
+  readonly started: boolean;
+  /** The job's shell ended with this status (its `E` line). */
+  readonly status?: number;
+  /** The job never ran: its directory could not be entered (its `N` line). */
+  readonly noCwd?: boolean;
+}
+
+/** Reads what an agent's start journal says about job `id` (torn lines do not count). */
+export function readAgentJournal(journal: string, id: string): AgentJournalEntry {
+  let text: string;
+  try {
+    text = readFileSync(journal, 'latin1');
+  } catch {
+    return { started: false };
+  }
+  let started = false;
+  let status: number | undefined;
+  let noCwd = false;
+  for (const line of text.split('\n')) {
+    if (!line.endsWith(' .')) continue;
+    const [kind, lineId, value] = line.split(' ');
+    if (lineId !== id) continue;
+    if (kind === 'S') started = true;
+    else if (kind === 'E' && value !== '.' && value !== undefined) status = Number(value);
+    else if (kind === 'N') noCwd = true;
+  }
+  return { started, ...(status !== undefined ? { status } : {}), ...(noCwd ? { noCwd } : {}) };
+}
 
 /** What the executor hears about one job sent to the agent. */
 export interface AgentJobHandlers {
@@ -53,13 +112,14 @@ export interface AgentJobHandlers {
   /**
    * The agent could not run the job. `unavailable`: the agent cannot work here and read no
    * request, so the job never ran; `nocwd`: its working directory cannot be entered, so it never
-   * ran; `died`: the agent ended after it started, and the job may run (or have run).
+   * ran; `norecord`: the agent could not record the start (a full disk), so it never ran;
+   * `died`: the agent ended after it started, and the job may run (or have run).
    */
   failed(reason: AgentFailure, message: string): void;
 }
 
 /** Why the agent could not run a job (see {@link AgentJobHandlers.failed}). */
-export type AgentFailure = 'unavailable' | 'nocwd' | 'died';
+export type AgentFailure = 'unavailable' | 'nocwd' | 'norecord' | 'died';
 
 /** A job request. */
 export interface AgentRequest {
@@ -77,6 +137,13 @@ export interface SpawnAgentOptions {
   readonly env?: string;
   /** Called once when the agent turns out to be unusable here (the caller then spawns directly). */
   readonly onUnavailable?: (reason: string) => void;
+  /**
+   * Directory of the agents' start journals (`<dir>/<tag>-<n>.started`). Default: none (the
+   * agents record into /dev/null, for tests of the agent alone).
+   */
+  readonly journalDirectory?: string;
+  /** Prefix of the journal names: unique per executor. @default `agent-<pid>` */
+  readonly journalTag?: string;
 }
 
 const signalNames = new Map<number, NodeJS.Signals>(
@@ -104,16 +171,23 @@ class Agent {
     return this.#ended && !this.#crashed;
   }
 
+  /** Who it is and where it records starts; undefined if it could not be started. */
+  readonly info: AgentInfo | undefined;
+
   constructor(
-    options: Required<Omit<SpawnAgentOptions, 'onUnavailable'>>,
+    options: { setsid: string; env: string },
+    journal: string,
     private readonly onGone: (agent: Agent, wasReady: boolean) => void,
   ) {
     // detached: the agent is its own process group, never a job's, and no terminal signal to
     // Node's group reaches it; it exits by itself on EOF when Node goes away.
-    this.#child = spawn('/bin/sh', ['-c', AGENT_SCRIPT, 'exaworks-agent', options.setsid, options.env], {
+    this.#child = spawn('/bin/sh', ['-c', AGENT_SCRIPT, 'exaworks-agent', options.setsid, options.env, journal], {
       stdio: ['pipe', 'pipe', 'ignore'],
       detached: true,
     });
+    const pid = this.#child.pid;
+    const startTime = pid === undefined ? undefined : processStartTime(pid, { zombies: true });
+    this.info = pid !== undefined && startTime !== undefined ? { pid, startTime, journal } : undefined;
     this.#child.unref();
     this.#child.on('error', () => undefined); // reported through the close of stdout
     // Its watchers may keep stdout open for hours: take no more requests once the agent itself is gone.
@@ -202,6 +276,10 @@ class Agent {
       this.#jobs.delete(id!);
       this.#refresh();
       job.handlers.failed('nocwd', 'its working directory cannot be entered');
+    } else if (kind === 'norecord') {
+      this.#jobs.delete(id!);
+      this.#refresh();
+      job.handlers.failed('norecord', 'the spawn agent could not record its start (is the disk full?); it was not run');
     }
   }
 
@@ -224,8 +302,12 @@ class Agent {
  * for good when the agent cannot work here (no setsid, or an env without --default-signal).
  */
 export class SpawnAgents {
-  readonly #options: Required<Omit<SpawnAgentOptions, 'onUnavailable'>>;
+  readonly #options: { setsid: string; env: string };
   readonly #onUnavailable: ((reason: string) => void) | undefined;
+  readonly #journalDirectory: string | undefined;
+  readonly #journalTag: string;
+  readonly #journals: string[] = [];
+  #made = 0;
   readonly #agents = new Set<Agent>();
   #current: Agent | undefined;
   #envKeys: string[] = [];
@@ -237,6 +319,8 @@ export class SpawnAgents {
   constructor(options: SpawnAgentOptions = {}) {
     this.#options = { setsid: options.setsid ?? 'setsid', env: options.env ?? 'env' };
     this.#onUnavailable = options.onUnavailable;
+    this.#journalDirectory = options.journalDirectory;
+    this.#journalTag = options.journalTag ?? `agent-${process.pid}`;
   }
 
   /** False once the agent proved unusable here. */
@@ -251,21 +335,39 @@ export class SpawnAgents {
 
   /**
    * Sends a job to the agent. False when the agent cannot take it (unavailable, or a field the
-   * line framing cannot carry): the caller spawns it directly.
+   * line framing cannot carry): the caller spawns it directly. `beforeSend` runs once the agent is
+   * chosen and before any byte of the request is written (the executor records which agent may
+   * start the job there); if it throws, nothing is sent and the error propagates.
    */
-  run(req: AgentRequest, handlers: AgentJobHandlers): boolean {
+  run(req: AgentRequest, handlers: AgentJobHandlers, beforeSend?: (agent: AgentInfo) => void): boolean {
     if (!this.available || req.cwd.includes('\n') || req.interpreter.includes('\n') || req.script.includes('\0')) {
       return false;
     }
     if (!this.#current || this.#current.dead || this.#envChanged()) {
       this.#current?.retire();
       this.#snapshotEnv();
-      const agent = new Agent(this.#options, (a, wasReady) => this.#gone(a, wasReady));
+      const journal =
+        this.#journalDirectory === undefined
+          ? '/dev/null'
+          : path.join(this.#journalDirectory, `${this.#journalTag}-${this.#made++}.started`);
+      if (journal !== '/dev/null') this.#journals.push(journal);
+      const agent = new Agent(this.#options, journal, (a, wasReady) => this.#gone(a, wasReady));
       this.#agents.add(agent);
       this.#current = agent;
     }
+    const info = this.#current.info;
+    if (!info) return false; // not started at all: spawn directly
+    beforeSend?.(info);
     this.#current.send(req, handlers);
     return true;
+  }
+
+  /**
+   * Removes the start journals of this executor's agents: only once every job sent was recorded
+   * as started with its pid elsewhere (the caller knows).
+   */
+  removeJournals(): void {
+    for (const j of this.#journals.splice(0)) rmSync(j, { force: true });
   }
 
   /** Ends every agent's input; running jobs keep running (they are in their own sessions). */

@@ -4,29 +4,19 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { JobSpecInput, JobStatusJson } from '@exaworks/jpsi-core';
 // The internal entry, not the main one: read-only tools (inspect.ts) must not load zod.
 import {
   StorageError,
+  appendFully,
   ensurePrivateDirectory,
   jobPaths,
   writeFileAtomic,
   writeFileExclusiveSync,
+  writeFully,
   type JobPaths,
 } from '@exaworks/jpsi-core/internal';
 import { isAlive, type ProcessIdentity } from './proc.js';
@@ -66,6 +56,14 @@ export interface LogLine extends JobStatusJson {
   startTime?: string;
 }
 
+/**
+ * A line without a state, appended right before a job's process is started (after its STAGE_IN
+ * line): how it is being started. Without one after the last STAGE_IN, the job never started.
+ */
+export type SpawnMarker =
+  | { readonly spawn: 'agent'; readonly agent: { readonly pid: number; readonly startTime: string; readonly journal: string } }
+  | { readonly spawn: 'direct' };
+
 /** The current owner of an adopted job, written atomically by the adopter. */
 export interface OwnerFile {
   readonly generation: number;
@@ -83,6 +81,8 @@ export interface LocalJobPaths extends JobPaths {
   readonly unstarted: string;
   /** The current owner after an adoption (`<id>.owner`). */
   readonly owner: string;
+  /** Created when the job ran out of time, by its own watchdog or by the executor (`<id>.walltime`). */
+  readonly walltime: string;
   /** Prefix of the O_EXCL adoption claims, `<id>.adopt-<generation>`. */
   readonly adoptPrefix: string;
 }
@@ -96,6 +96,7 @@ export function localJobPaths(workDirectory: string, nativeId: string): LocalJob
     cancel: `${base}.cancel`,
     unstarted: `${base}.unstarted`,
     owner: `${base}.owner`,
+    walltime: `${base}.walltime`,
     adoptPrefix: `${base}.adopt-`,
   };
 }
@@ -108,6 +109,8 @@ export interface JobFile {
   readonly final: JobStatusJson | undefined;
   /** True once a STAGE_IN line (the start claim, appended before anything runs) is there. */
   readonly starting: boolean;
+  /** The last spawn marker after the last STAGE_IN line, if any (see {@link SpawnMarker}). */
+  readonly spawn: SpawnMarker | undefined;
 }
 
 const FINAL_STATES: ReadonlySet<string> = new Set(['COMPLETED', 'FAILED', 'CANCELED']);
@@ -145,9 +148,15 @@ export class JobStore {
     ensurePrivateDirectory(this.workDirectory);
     try {
       mkdirSync(this.#ownersDir, { recursive: true, mode: 0o700 });
+      mkdirSync(this.agentsDirectory, { recursive: true, mode: 0o700 });
     } catch (cause) {
       throw storageError('create the work directory', this.#ownersDir, cause);
     }
+  }
+
+  /** Where the spawn agents keep their start journals. */
+  get agentsDirectory(): string {
+    return path.join(this.workDirectory, '.agents');
   }
 
   paths(nativeId: string): LocalJobPaths {
@@ -189,15 +198,13 @@ export class JobStore {
    * Appends status lines in one write (a crash leaves at most a torn last line, which readers
    * skip), through `fd` from {@link JobStore.openLog} if given.
    */
-  append(paths: LocalJobPaths, lines: readonly LogLine[], fd?: number): void {
+  append(paths: LocalJobPaths, lines: readonly (LogLine | SpawnMarker)[], fd?: number): void {
     const data = lines.length === 1 ? `${JSON.stringify(lines[0])}\n` : lines.map((l) => `${JSON.stringify(l)}\n`).join('');
     let own: number | undefined;
     try {
-      if (fd === undefined) fd = own = openSync(paths.statusLog, 'a', 0o600);
-      writeSync(fd, data);
-      if (this.#fsync) fsyncSync(fd);
-    } catch (cause) {
-      throw storageError('append to', paths.statusLog, cause);
+      if (fd === undefined) fd = own = this.openLog(paths);
+      // All of it or nothing (a full disk): a torn line would glue onto the next one.
+      appendFully(fd, data, paths.statusLog, { fsync: this.#fsync });
     } finally {
       if (own !== undefined) closeSync(own);
     }
@@ -298,14 +305,22 @@ export class JobStore {
     if (file) return file;
     file = path.join(this.workDirectory, '.nodefiles', `localhost-${count}`);
     if (!existsSync(file)) {
-      mkdirSync(path.dirname(file), { recursive: true });
+      mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
       const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-      const fd = openSync(tmp, 'w', 0o600);
+      let fd: number;
       try {
-        writeSync(fd, `${os.hostname()}\n`.repeat(count));
-      } finally {
-        closeSync(fd);
+        fd = openSync(tmp, 'w', 0o600);
+      } catch (cause) {
+        throw storageError('create', tmp, cause);
       }
+      try {
+        writeFully(fd, `${os.hostname()}\n`.repeat(count), file);
+      } catch (err) {
+        closeSync(fd);
+        rmSync(tmp, { force: true }); // no .tmp left behind on a full disk
+        throw err;
+      }
+      closeSync(fd);
       // rename: concurrent writers produce the same content, readers never see half of it
       renameSyncSafe(tmp, file);
     }
@@ -352,6 +367,7 @@ export function readJobFile(paths: LocalJobPaths): JobFile | undefined {
   const lines: LogLine[] = [];
   let final: JobStatusJson | undefined;
   let starting = false;
+  let spawn: SpawnMarker | undefined;
   for (let i = 1; i < raw.length && !final; i++) {
     let line: LogLine;
     try {
@@ -359,7 +375,12 @@ export function readJobFile(paths: LocalJobPaths): JobFile | undefined {
     } catch {
       continue;
     }
-    if (typeof line?.state !== 'string') continue;
+    if (typeof line?.state !== 'string') {
+      const marker = line as unknown as SpawnMarker | null;
+      if (marker?.spawn === 'agent' || marker?.spawn === 'direct') spawn = marker;
+      continue;
+    }
+    if (line.state === 'STAGE_IN') spawn = undefined; // a new start attempt (an adopter's)
     lines.push(line);
     if (STARTED_STATES.has(line.state)) starting = true;
     if (FINAL_STATES.has(line.state)) final = line;
@@ -372,7 +393,19 @@ export function readJobFile(paths: LocalJobPaths): JobFile | undefined {
       final = decided;
     }
   }
-  return { record, lines, final, starting };
+  return { record, lines, final, starting, spawn };
+}
+
+/**
+ * True if the job's result was written no later than its cancel request (file times, one clock):
+ * the job had exited on its own when the cancel landed, so its exit wins.
+ */
+export function exitedBeforeCancel(paths: LocalJobPaths): boolean {
+  try {
+    return statSync(paths.exitCode).mtimeMs <= statSync(paths.cancel).mtimeMs;
+  } catch {
+    return false;
+  }
 }
 
 /** The decision in `<id>.unstarted`, if one was written. */

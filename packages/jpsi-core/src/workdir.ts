@@ -3,11 +3,12 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, statSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { InsecureDirectoryError, StorageError } from './errors.js';
+import { writeFully } from './internal/journal.js';
 
 /**
  * The default work directory of an executor: `$EXAWORKS_WORK_DIR/<executor>` if that variable is
@@ -66,7 +67,8 @@ export function jobPaths(workDirectory: string, nativeId: string): JobPaths {
 /**
  * Creates `file` only if it does not exist yet (O_EXCL) and writes `data` to it in one `write`.
  * Returns false if the file already existed: the one way two processes agree on who did
- * something first. Synchronous on purpose: on a loaded machine a thread-pool round trip of the
+ * something first. Every byte is written (short writes are looped over) or the file is removed
+ * and a {@link StorageError} thrown. Synchronous on purpose: on a loaded machine a thread-pool round trip of the
  * async API costs more than the write itself.
  * @throws {@link StorageError} for any failure other than the file existing.
  */
@@ -83,14 +85,14 @@ export function writeFileExclusiveSync(
     throw new StorageError(`Could not create ${file}: ${(cause as Error).message}`, { cause });
   }
   try {
-    if (typeof data === 'string') writeSync(fd, data);
-    else writeSync(fd, data);
-    if (options.fsync) fsyncSync(fd);
-  } catch (cause) {
-    throw new StorageError(`Could not write ${file}: ${(cause as Error).message}`, { cause });
-  } finally {
+    writeFully(fd, data, file, options);
+  } catch (err) {
+    // A torn claim would count as made: it is ours (O_EXCL), so take it back whole.
     closeSync(fd);
+    rmSync(file, { force: true });
+    throw err;
   }
+  closeSync(fd);
   return true;
 }
 

@@ -33,6 +33,31 @@ export interface JobScriptFiles {
    * @default false (a batch job its scheduler requeues writes the file again)
    */
   readonly exclusiveResult?: boolean;
+  /**
+   * The job enforces its own walltime, with no executor alive: a watchdog in the job's process
+   * group creates `marker` after `seconds`, sends SIGTERM to the group, and SIGKILL after
+   * `graceSeconds`. It also turns any SIGTERM the group gets (a cancel) into a SIGKILL after
+   * the grace period. The script must run as its own process group leader. Default: none.
+   */
+  readonly deadline?: { readonly seconds: number; readonly graceSeconds: number; readonly marker: string };
+}
+
+/** Seconds as `sleep` takes them (at most millisecond precision). */
+function sleepArg(seconds: number): string {
+  return String(Math.max(0, Math.round(seconds * 1000) / 1000));
+}
+
+/** The watchdog of {@link JobScriptFiles.deadline}: one subshell and one `sleep` beside the job. */
+function watchdogLines(deadline: NonNullable<JobScriptFiles['deadline']>): string[] {
+  const grace = `sleep ${sleepArg(deadline.graceSeconds)}; kill -s KILL -- -$$ 2>/dev/null; exit 0`;
+  return [
+    // A handler (not an ignore) for TERM, so the `sleep` it starts keeps default signals.
+    `( trap 'kill "$_xw_s" 2>/dev/null; exit 0' USR1; trap ${shellQuote(`kill "$_xw_s" 2>/dev/null; ${grace}`)} TERM`,
+    `  sleep ${sleepArg(deadline.seconds)} & _xw_s=$!`,
+    `  wait "$_xw_s" && { : >${shellQuote(path.resolve(deadline.marker))}; kill -s TERM -- -$$; }`,
+    '  wait ) </dev/null >/dev/null 2>&1 &',
+    '_xw_wd=$!',
+  ];
 }
 
 /**
@@ -91,10 +116,12 @@ export function jobScriptFor(spec: JobSpec, launch: LaunchCommand, files: JobScr
     // Private to its user (the job's own files keep the user's umask: this runs just before exit).
     '  umask 077',
     ...(files.exclusiveResult === true ? ['  set -C'] : []),
+    ...(files.deadline !== undefined ? ['  kill -s USR1 "$_xw_wd" 2>/dev/null'] : []),
     `  if [ -n "$2" ]; then printf '%s\\n%s\\n' "$1" "$2"; else printf '%s\\n' "$1"; fi >${shellQuote(resultFile)}`,
     '  exit "$1"',
     '}',
   );
+  if (files.deadline !== undefined) body.push(...watchdogLines(files.deadline));
   if (s.directory !== undefined) {
     body.push(
       `cd -- ${shellQuote(s.directory)} 2>/dev/null || ${fail('1', `job directory does not exist or is not accessible: ${s.directory}`)}`,

@@ -1,6 +1,7 @@
 // A second process for tests: `node --import tsx child.ts '<json command>'`.
 // Commands: submit (submit jobs, print their ids, optionally wait ACTIVE, close, exit),
 // submit-and-hang (submit, print ids, then wait to be SIGKILLed), attach-wait, cancel.
+// `ledgerJobs` generates many small jobs that append their names to a ledger file.
 import { Job, JobState } from '@exaworks/jpsi-core';
 import { createLocalExecutor } from '../index.js';
 
@@ -11,6 +12,10 @@ interface Command {
   specs?: Record<string, unknown>[];
   waitActive?: boolean;
   nativeId?: string;
+  /** Generated jobs (argv cannot carry a big burst): each appends `<prefix><i>` to `ledger`. */
+  ledgerJobs?: { ledger: string; prefix: string; count: number; pad: number };
+  /** Print `{"open":true}` once the executor exists (its recovery of orphans has begun). */
+  announce?: boolean;
 }
 
 const cmd = JSON.parse(process.argv[2]!) as Command;
@@ -21,9 +26,19 @@ const executor = createLocalExecutor({
   killGracePeriod: 500,
 });
 
+if (cmd.announce) console.log(JSON.stringify({ open: true }));
+
 if (cmd.op === 'submit' || cmd.op === 'submit-and-hang') {
   const jobs: Job[] = [];
-  for (const spec of cmd.specs ?? []) jobs.push(await executor.submit(spec as never));
+  const specs = cmd.specs ?? [];
+  const l = cmd.ledgerJobs;
+  if (l) {
+    for (let i = 0; i < l.count; i++) {
+      const name = `${l.prefix}${i}`;
+      specs.push({ executable: '/bin/sh', arguments: ['-c', `echo ${name} >> ${l.ledger}`, 'p'.repeat(l.pad)], name });
+    }
+  }
+  for (const spec of specs) jobs.push(await executor.submit(spec as never));
   if (cmd.waitActive) await jobs[0]!.wait({ targetStates: [JobState.ACTIVE] });
   console.log(JSON.stringify({ ids: jobs.map((j) => j.nativeId), states: jobs.map((j) => j.status.state) }));
   if (cmd.op === 'submit') await executor.close();

@@ -44,7 +44,11 @@ export {
 } from './light.js';
 export {
   Journal,
+  appendFully,
   readJournal,
+  writeFailureReason,
+  writeFully,
+  type FullWriteOptions,
   type JournalContents,
   type JournalOptions,
   type JournalWriteFn,

@@ -1,10 +1,20 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode, StorageError } from '../errors.js';
-import { Journal, readJournal } from './journal.js';
+import { Journal, appendFully, readJournal, writeFully } from './journal.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'xw-journal-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -171,4 +181,53 @@ describe.runIf(isRoot || process.env.CI)('Journal on a real full disk (tmpfs)', 
       rmSync(mountPoint, { recursive: true, force: true });
     }
   }, 30_000);
+});
+
+describe('appendFully and writeFully', () => {
+  const dir = path.join(root, 'full');
+  mkdirSync(dir, { recursive: true });
+  // A `write` that writes at most `chunk` bytes per call, and fails with ENOSPC after `budget` bytes.
+  const limited = (chunk: number, budget: number) => {
+    let left = budget;
+    return (fd: number, b: Uint8Array, o: number, l: number): number => {
+      if (left <= 0) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      const n = writeSync(fd, b, o, Math.min(l, chunk, left));
+      left -= n;
+      return n;
+    };
+  };
+
+  it('loops over short writes until everything is written', () => {
+    const file = path.join(dir, 'short');
+    const fd = openSync(file, 'a');
+    appendFully(fd, 'one line of text\n', file, { write: limited(3, 1000) });
+    closeSync(fd);
+    expect(readFileSync(file, 'utf8')).toBe('one line of text\n');
+  });
+
+  it('takes a partial append back and throws a StorageError saying the disk is full', () => {
+    const file = path.join(dir, 'torn');
+    writeFileSync(file, 'first\n');
+    const fd = openSync(file, 'a');
+    let error: unknown;
+    try {
+      appendFully(fd, 'second line\n', file, { write: limited(4, 5) });
+    } catch (err) {
+      error = err;
+    }
+    closeSync(fd);
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as StorageError).code).toBe(ErrorCode.STORAGE);
+    expect((error as Error).message).toMatch(/disk is full.*Nothing of it was recorded/);
+    expect(readFileSync(file, 'utf8')).toBe('first\n'); // no torn tail for the next line to glue onto
+  });
+
+  it('writeFully reports a failed write as a StorageError naming the file', () => {
+    const file = path.join(dir, 'whole');
+    const fd = openSync(file, 'w');
+    expect(() => writeFully(fd, 'x'.repeat(100), file, { write: limited(10, 50) })).toThrow(
+      /Could not write .*whole: the disk is full/,
+    );
+    closeSync(fd);
+  });
 });

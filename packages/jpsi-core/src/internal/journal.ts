@@ -91,14 +91,71 @@ export function readJournal<T = unknown>(file: string): JournalContents<T> {
   return parseJournal<T>(file, data);
 }
 
-/** Writes all of `buffer` to `fd`, looping over short writes. */
-function writeAll(write: JournalWriteFn, fd: number, buffer: Uint8Array): void {
+/** Writes all of `buffer` to `fd`, looping over short writes; returns bytes written before a failure via `progress`. */
+function writeAll(write: JournalWriteFn, fd: number, buffer: Uint8Array, progress?: { written: number }): void {
   let offset = 0;
   while (offset < buffer.length) {
     const n = write(fd, buffer, offset, buffer.length - offset);
     // A zero-byte write with no error would loop forever: report it like a full disk.
     if (n <= 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' });
     offset += n;
+    if (progress) progress.written = offset;
+  }
+}
+
+/** Words for a failed write's cause: a full disk or quota is named as such. */
+export function writeFailureReason(cause: unknown): string {
+  const code = (cause as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC') return 'the disk is full';
+  if (code === 'EDQUOT') return 'the disk quota is exceeded';
+  return (cause as Error).message;
+}
+
+/** Options of {@link writeFully} and {@link appendFully}. */
+export interface FullWriteOptions {
+  /** `fsync` after the write. @default false */
+  readonly fsync?: boolean;
+  /** Replaces the `write` system call (tests inject short writes with it). @default fs.writeSync */
+  readonly write?: JournalWriteFn;
+}
+
+/**
+ * Writes all of `data` to `fd` (looping over short writes), or throws a {@link StorageError}
+ * naming `file`; what was written before a failure stays (callers remove a file they created).
+ */
+export function writeFully(fd: number, data: string | Uint8Array, file: string, options: FullWriteOptions = {}): void {
+  const buffer = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  try {
+    writeAll(options.write ?? writeSync, fd, buffer);
+    if (options.fsync) fsyncSync(fd);
+  } catch (cause) {
+    throw new StorageError(`Could not write ${file}: ${writeFailureReason(cause)}.`, { cause });
+  }
+}
+
+/**
+ * Appends all of `data` to `fd` (opened with O_APPEND) or nothing: on a failure after a short
+ * write the file is truncated back to where this append began, so a reader never meets half a
+ * line glued to the next one, and a {@link StorageError} names `file`. Only for files with one
+ * appender at a time.
+ */
+export function appendFully(fd: number, data: string | Uint8Array, file: string, options: FullWriteOptions = {}): void {
+  const buffer = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const progress = { written: 0 };
+  try {
+    writeAll(options.write ?? writeSync, fd, buffer, progress);
+    if (options.fsync) fsyncSync(fd);
+  } catch (cause) {
+    if (progress.written > 0) {
+      try {
+        ftruncateSync(fd, fstatSync(fd).size - progress.written);
+      } catch {
+        // the torn tail stays; readers skip a line that is not JSON
+      }
+    }
+    throw new StorageError(`Could not append to ${file}: ${writeFailureReason(cause)}. Nothing of it was recorded.`, {
+      cause,
+    });
   }
 }
 
@@ -272,8 +329,7 @@ export class Journal<T = unknown> {
 
   /** Takes the batch back out of the file; if even that fails, the journal refuses further appends. */
   #writeFailed(cause: unknown): StorageError {
-    const code = (cause as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOSPC' ? 'the disk is full' : (cause as Error).message;
+    const reason = writeFailureReason(cause);
     const error = new StorageError(
       `Could not append to journal ${this.file}: ${reason}. The records of this batch were not accepted.`,
       { cause },
