@@ -55,6 +55,52 @@ describe('Workflow: definition and validation', () => {
     expect(err?.message).toMatch(/dependency cycle: x → y → z → x/);
     await expect(cyc.run()).rejects.toBeInstanceOf(ValidationError);
   });
+
+  it('predecessors named before they are defined: edges in `after` order, ready tasks still in definition order', async () => {
+    const wf = new Workflow({ concurrency: 1 });
+    const order: string[] = [];
+    const t = (name: string) => (inputs: Readonly<Record<string, unknown>>) => {
+      order.push(name);
+      return Object.keys(inputs).join(',');
+    };
+    wf.task('a', t('a'), { after: ['c'] }); // c is defined last
+    wf.task('late', t('late'), { after: ['a', 'c', 'a'] }); // a duplicate is one edge
+    wf.task('early', t('early'), { after: ['a'] }); // linked at once: a exists
+    expect(() => wf.validate()).toThrow(/a\.after: unknown task "c"/);
+    wf.task('c', t('c'));
+    wf.validate();
+    wf.validate(); // twice: no edge is added twice
+    expect(wf.edges().map((e) => `${e.name}<${e.after.join('+')}`)).toEqual(['a<c', 'late<a+c', 'early<a', 'c<']);
+    const s = await wf.run();
+    // a's dependents enter the ready queue in definition order (late before early), as if all edges were known at once.
+    expect(order).toEqual(['c', 'a', 'late', 'early']);
+    expect(s.result('late')).toBe('a,c');
+  });
+
+  it('tasks that share one predecessor or one dependent stay independent when edges are added later', async () => {
+    const wf = new Workflow({ concurrency: 1 });
+    const seen: Record<string, string> = {};
+    const t = (name: string) => (inputs: Readonly<Record<string, unknown>>) => {
+      seen[name] = Object.keys(inputs).join(',');
+      return name;
+    };
+    wf.task('src', t('src'));
+    for (const m of ['m0', 'm1', 'm2']) wf.task(m, t(m), { after: ['src'] });
+    wf.task('sink', t('sink'), { after: ['m0', 'm1', 'm2'] });
+    wf.task(
+      'plan',
+      (_i, ctx) => {
+        ctx.task('extra', t('extra'), { after: ['m1'] }); // m1 gains a second dependent at run time
+        return 'plan';
+      },
+      { after: ['m1'] },
+    );
+    wf.task('also', t('also'), { after: ['src', 'm0'] }); // m0's second dependent
+    const s = await wf.run();
+    expect(s.ok).toBe(true);
+    expect(seen).toEqual({ src: '', m0: 'src', m1: 'src', m2: 'src', sink: 'm0,m1,m2', extra: 'm1', also: 'src,m0' });
+    expect(wf.edges().find((e) => e.name === 'm2')?.after).toEqual(['src']);
+  });
 });
 
 describe('Workflow: running', () => {

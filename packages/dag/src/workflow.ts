@@ -104,15 +104,21 @@ const RESTORED = 4;
 const PLANNER = 8;
 const SEEN = 16;
 /** Shared by every node without predecessors or dependents until it gets one (never pushed to). */
-const NO_NODES: Node[] = [];
+const NO_NODES: readonly Node[] = Object.freeze([]);
 
 /**
  * One task of the graph. Small on purpose (a 1M-node graph keeps one per task): booleans are bits
  * of `flags`, and rarely used fields live in a side object `x` made on first write.
  */
 class Node {
-  deps: Node[] = NO_NODES;
-  dependents: Node[] = NO_NODES;
+  /**
+   * Predecessors and dependents. A list of one is the shared `[x]` of that node ({@link Node.one}):
+   * in a fan-out a million tasks share one array instead of owning two each. Never mutate a list in
+   * place except through {@link Node.link} / {@link Node.unlinkLast}, which copy a shared one first.
+   */
+  deps: readonly Node[] = NO_NODES;
+  dependents: readonly Node[] = NO_NODES;
+  #one: readonly Node[] | undefined = undefined;
   waiting = 0;
   state: TaskState = 'pending';
   attempts = 0;
@@ -138,34 +144,35 @@ class Node {
   get spec(): JobSpecSource {
     return this.body as JobSpecSource;
   }
-  #flag(bit: number, on: boolean): void {
+  // Plain methods, not #private ones: those would add a brand field to every node.
+  private flag(bit: number, on: boolean): void {
     this.flags = on ? this.flags | bit : this.flags & ~bit;
   }
   get cached(): boolean {
     return (this.flags & CACHED) !== 0;
   }
   set cached(v: boolean) {
-    this.#flag(CACHED, v);
+    this.flag(CACHED, v);
   }
   get restored(): boolean {
     return (this.flags & RESTORED) !== 0;
   }
   set restored(v: boolean) {
-    this.#flag(RESTORED, v);
+    this.flag(RESTORED, v);
   }
   get planner(): boolean {
     return (this.flags & PLANNER) !== 0;
   }
   set planner(v: boolean) {
-    this.#flag(PLANNER, v);
+    this.flag(PLANNER, v);
   }
   get seen(): boolean {
     return (this.flags & SEEN) !== 0;
   }
   set seen(v: boolean) {
-    this.#flag(SEEN, v);
+    this.flag(SEEN, v);
   }
-  #set<K extends keyof NodeExtra>(key: K, v: NodeExtra[K]): void {
+  private set<K extends keyof NodeExtra>(key: K, v: NodeExtra[K]): void {
     if (this.x) this.x[key] = v;
     else if (v !== undefined) this.x = { [key]: v };
   }
@@ -173,57 +180,76 @@ class Node {
     return this.x?.args;
   }
   set args(v: readonly unknown[] | undefined) {
-    this.#set('args', v);
+    this.set('args', v);
   }
   get error(): string | undefined {
     return this.x?.error;
   }
   set error(v: string | undefined) {
-    this.#set('error', v);
+    this.set('error', v);
   }
   get cause(): string | undefined {
     return this.x?.cause;
   }
   set cause(v: string | undefined) {
-    this.#set('cause', v);
+    this.set('cause', v);
   }
   get nativeId(): string | undefined {
     return this.x?.nativeId;
   }
   set nativeId(v: string | undefined) {
-    this.#set('nativeId', v);
+    this.set('nativeId', v);
   }
   get controller(): AbortController | undefined {
     return this.x?.controller;
   }
   set controller(v: AbortController | undefined) {
-    this.#set('controller', v);
+    this.set('controller', v);
   }
   get job(): Job | undefined {
     return this.x?.job;
   }
   set job(v: Job | undefined) {
-    this.#set('job', v);
+    this.set('job', v);
   }
   get timer(): NodeJS.Timeout | undefined {
     return this.x?.timer;
   }
   set timer(v: NodeJS.Timeout | undefined) {
-    this.#set('timer', v);
+    this.set('timer', v);
   }
   get replaying(): RestoredTask | undefined {
     return this.x?.replaying;
   }
   set replaying(v: RestoredTask | undefined) {
-    this.#set('replaying', v);
+    this.set('replaying', v);
+  }
+  /** `[this]`, made once and shared by every list that holds only this node. */
+  get one(): readonly Node[] {
+    this.#one ??= Object.freeze([this]);
+    return this.#one;
   }
   /** Adds the edge `dep → this`. */
   link(dep: Node): void {
-    if (this.deps === NO_NODES) this.deps = [dep];
-    else this.deps.push(dep);
-    if (dep.dependents === NO_NODES) dep.dependents = [this];
-    else dep.dependents.push(this);
+    this.deps = appended(this.deps, dep);
+    dep.dependents = appended(dep.dependents, this);
   }
+  /** Removes this node's edges, which were the last ones added to each of its predecessors. */
+  unlinkAll(): void {
+    for (const d of this.deps) {
+      if (d.dependents.length === 1) d.dependents = NO_NODES; // possibly shared: replace, never pop
+      else (d.dependents as Node[]).pop(); // two or more: d's own list
+    }
+    this.deps = NO_NODES;
+  }
+}
+
+/** `list` with `x` at the end: the shared `[x]` for a list of one, otherwise a list of its own. */
+function appended(list: readonly Node[], x: Node): readonly Node[] {
+  if (list.length === 0) return x.one;
+  if (list.length === 1) return [list[0]!, x];
+  (list as Node[]).push(x);
+  return list;
 }
 
 const EMPTY: Readonly<Record<string, unknown>> = Object.freeze({});
@@ -418,9 +444,7 @@ export class Workflow {
     for (const r of after) {
       const dep = this.#byName.get(typeof r === 'string' ? r : r.name);
       if (dep === undefined) {
-        // Undo: this node was pushed last onto each predecessor's dependents.
-        for (const d of node.deps) d.dependents.pop();
-        node.deps = NO_NODES;
+        node.unlinkAll(); // undo: this node was added last to each predecessor's dependents
         return false;
       }
       if (stamp[dep.index] === gen) continue; // a duplicate
@@ -460,7 +484,7 @@ export class Workflow {
     }
     this.#unresolved.length = 0;
     // Dependents in definition order, as if every edge had been known when its task was defined.
-    for (const d of touched) d.dependents.sort((p, q) => p.index - q.index);
+    for (const d of touched) if (d.dependents.length > 1) (d.dependents as Node[]).sort((p, q) => p.index - q.index);
     const cycle = findCycle(this.#nodes);
     if (cycle) {
       throw new ValidationError('workflow', [{ path: cycle[0]!, message: `dependency cycle: ${cycle.join(' → ')}` }]);
