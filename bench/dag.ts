@@ -175,7 +175,10 @@ if (process.argv[2] === '--case') {
   const find = (shape: Shape, n: number, journal: JournalMode) =>
     results
       .filter((r) => r.shape === shape && r.nodes === n && r.journal === journal)
-      .reduce<CaseResult | undefined>((best, r) => (best === undefined || r.tasksPerSec > best.tasksPerSec ? r : best), undefined);
+      .reduce<CaseResult | undefined>(
+        (best, r) => (best === undefined || r.tasksPerSec > best.tasksPerSec ? r : best),
+        undefined,
+      );
   const time = (r: CaseResult) => r.defineMs + r.runMs;
   const off = find('fanout', small, 'off');
   const durable = find('fanout', small, 'fsync');

@@ -237,7 +237,8 @@ class Node {
   /** Removes this node's edges, which were the last ones added to each of its predecessors. */
   unlinkAll(): void {
     for (const d of this.deps) {
-      if (d.dependents.length === 1) d.dependents = NO_NODES; // possibly shared: replace, never pop
+      if (d.dependents.length === 1)
+        d.dependents = NO_NODES; // possibly shared: replace, never pop
       else (d.dependents as Node[]).pop(); // two or more: d's own list
     }
     this.deps = NO_NODES;
