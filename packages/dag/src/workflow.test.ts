@@ -275,6 +275,42 @@ describe('Workflow: running', () => {
     expect(s.total).toBe(8);
   });
 
+  it('the typed event stream: one event per state change, in order (queued, started, succeeded, failed, skipped, cached)', async () => {
+    const cache = tmp('events-cache.jsonl');
+    const define = () => {
+      const wf = new Workflow({ cache, onFailure: 'continue', concurrency: 1 });
+      wf.task('a', () => 1);
+      wf.task('bad', () => {
+        throw new Error('no');
+      });
+      wf.task('c', (inputs) => (inputs.a as number) + 1, { after: ['a'], cache: true });
+      wf.task('dep', () => 0, { after: ['bad'] });
+      const events: WorkflowEvent[] = [];
+      wf.on((e) => events.push(e));
+      return { wf, events };
+    };
+    const first = define();
+    await first.wf.run();
+    const head: WorkflowEvent[] = [
+      { type: 'queued', task: 'a' },
+      { type: 'queued', task: 'bad' },
+      { type: 'started', task: 'a', attempt: 1 },
+      { type: 'succeeded', task: 'a', attempt: 1, restored: false },
+      { type: 'queued', task: 'c' },
+      { type: 'started', task: 'bad', attempt: 1 },
+      { type: 'failed', task: 'bad', attempt: 1, error: 'no' },
+      { type: 'skipped', task: 'dep', cause: 'bad' },
+    ];
+    expect(first.events).toEqual([
+      ...head,
+      { type: 'started', task: 'c', attempt: 1 },
+      { type: 'succeeded', task: 'c', attempt: 1, restored: false },
+    ]);
+    const second = define();
+    await second.wf.run();
+    expect(second.events).toEqual([...head, { type: 'cached', task: 'c' }]);
+  });
+
   it('caches a result by definition and inputs across runs', async () => {
     const cache = tmp('cache.jsonl');
     let calls = 0;
