@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, ValidationError } from '@exaworks/jpsi-core';
@@ -378,6 +378,36 @@ describe('Workflow: running', () => {
     expect(types[0]).toBe('run');
     expect(types.filter((t) => t === 'end')).toHaveLength(2);
   });
+
+  it('with a journal, no dependent starts before its predecessors’ results are written (also across 1 MiB batches)', async () => {
+    const journal = tmp('commit.jsonl');
+    const wf = new Workflow({ journal, concurrency: 4096 });
+    const n = 40_000; // ≈ 3 MB of records: several batches written within one event-loop turn
+    wf.task('src', () => 0);
+    const mids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      mids.push(`m${i}`);
+      wf.task(`m${i}`, () => i, { after: ['src'] });
+    }
+    const watched = [0, n / 2, n - 1];
+    for (const i of watched) wf.task(`d${i}`, () => 0, { after: [`m${i}`] });
+    wf.task('sink', () => 0, { after: mids });
+    const problems: string[] = [];
+    const written = () => readFileSync(journal, 'utf8');
+    wf.on((e) => {
+      if (e.type !== 'started') return;
+      if (e.task.startsWith('d') && !written().includes(`{"t":"ok","n":"m${e.task.slice(1)}","a":1,"v":`)) {
+        problems.push(`${e.task} started before m${e.task.slice(1)} was written`);
+      }
+      if (e.task === 'sink') {
+        const oks = written().match(/"t":"ok","n":"m\d+"/g)?.length ?? 0;
+        if (oks !== n) problems.push(`sink started with ${oks} of ${n} results written`);
+      }
+    });
+    const s = await wf.run();
+    expect(s.ok).toBe(true);
+    expect(problems).toEqual([]);
+  }, 60_000);
 
   it('refuses a journal of another workflow and a result that cannot be journaled', async () => {
     const journal = tmp('named.jsonl');

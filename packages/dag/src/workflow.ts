@@ -671,6 +671,9 @@ class RunState {
   #stopping = false;
   #aborted = false;
   #committing = 0;
+  /** Succeeded tasks whose `ok` record is queued but not yet asked to be written (see #succeedAfterCommit). */
+  #uncommitted: Node[] = [];
+  #commitScheduled = false;
   #pumping = false;
   #again = false;
   #syncStarts = 0;
@@ -900,10 +903,7 @@ class RunState {
       n.state = 'succeeded';
       this.#record({ t: 'ok', n: n.name, a: n.attempts, v: n.value, c: 1 });
       this.#emit?.({ type: 'cached', task: n.name });
-      this.#afterCommit(() => {
-        this.#succeed(n);
-        this.#pump();
-      });
+      this.#succeedAfterCommit(n);
       return;
     }
     const attempt = resumeJob || replay ? n.attempts : ++n.attempts;
@@ -940,25 +940,39 @@ class RunState {
   }
 
   /**
-   * Runs after the journal has the records queued so far (at once without a journal). Until then
-   * the run is not over: the callback may queue dependents.
+   * Lets the dependents of a succeeded task go once its `ok` record is written (at once without a
+   * journal). One flush serves every task that succeeded in the same synchronous burst: no promise
+   * or closure per task, and the tasks waiting for a write stay few (a burst), not the whole graph.
+   * Until the flush resolves the run is not over: the batch may queue dependents.
    */
-  #afterCommit(fn: () => void): void {
-    if (!this.journal) {
-      fn();
+  #succeedAfterCommit(n: Node): void {
+    const journal = this.journal;
+    if (!journal) {
+      this.#succeed(n);
+      this.#pump();
       return;
     }
+    this.#uncommitted.push(n);
+    if (this.#commitScheduled) return;
+    this.#commitScheduled = true;
     this.#committing++;
-    this.journal.flush().then(
-      () => {
-        this.#committing--;
-        fn();
-      },
-      (err) => {
-        this.#committing--;
-        this.#fatal(err);
-      },
-    );
+    // After the current burst: every task of the batch has queued its record before the flush is asked for.
+    queueMicrotask(() => {
+      this.#commitScheduled = false;
+      const batch = this.#uncommitted;
+      this.#uncommitted = [];
+      journal.flush().then(
+        () => {
+          this.#committing--;
+          for (const x of batch) this.#succeed(x);
+          this.#pump();
+        },
+        (err) => {
+          this.#committing--;
+          this.#fatal(err);
+        },
+      );
+    });
   }
 
   #fatal(err: unknown): void {
@@ -1002,15 +1016,7 @@ class RunState {
     }
     n.state = 'succeeded';
     this.#emit?.({ type: 'succeeded', task: n.name, attempt, restored: replay !== undefined });
-    if (this.journal) {
-      this.#afterCommit(() => {
-        this.#succeed(n);
-        this.#pump();
-      });
-    } else {
-      this.#succeed(n); // no journal, nothing to wait for (and no closure per task)
-      this.#pump();
-    }
+    this.#succeedAfterCommit(n);
   }
 
   #endAttempt(n: Node): void {
