@@ -167,6 +167,35 @@ describe('Workflow: running', () => {
     expect(s.failures.map((f) => f.name)).toEqual(['bad']);
   });
 
+  it("a task's failure policy overrides the workflow's, both ways", async () => {
+    const lenient = new Workflow({ onFailure: 'fail-fast', concurrency: 1 });
+    lenient.task(
+      'optional',
+      () => {
+        throw new Error('meh');
+      },
+      { onFailure: 'continue' },
+    );
+    lenient.task('needs', () => 1, { after: ['optional'] });
+    lenient.task('other', () => 2);
+    const a = await lenient.run();
+    expect(a.outcome('needs')).toMatchObject({ state: 'skipped', cause: 'optional' });
+    expect(a.result('other')).toBe(2);
+
+    const strict = new Workflow({ onFailure: 'continue', concurrency: 1 });
+    strict.task(
+      'critical',
+      () => {
+        throw new Error('bad');
+      },
+      { onFailure: 'fail-fast' },
+    );
+    strict.task('later', () => 3);
+    const b = await strict.run();
+    expect(b.outcome('critical')).toMatchObject({ state: 'failed', error: 'bad' });
+    expect(b.outcome('later')).toMatchObject({ state: 'skipped', cause: 'fail-fast: task "critical" failed', attempts: 0 });
+  });
+
   it('fail-fast: running tasks are aborted and nothing else starts', async () => {
     const wf = new Workflow({ onFailure: 'fail-fast', concurrency: 2 });
     const held = gate();
