@@ -101,7 +101,7 @@ describe('exaworks dag (built binary, real local executor)', () => {
     const again = await exaworks('dag', 'run', file);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already exists: continue it with `exaworks dag resume/);
-  }, 60_000);
+  }, 180_000); // five CLI processes and four jobs: slow on a busy 2-core machine (43 s seen at load 49)
 
   it('on a terminal (a real pty from script(1)) the progress is one redrawn line with a bar and counts per state', async () => {
     const file = path.join(base, 'tty.yaml');
@@ -193,5 +193,5 @@ describe('exaworks dag (built binary, real local executor)', () => {
     expect(r.stderr).toMatch(/submitted held \S+ \(re-attached\)/);
     expect(r.stdout).toMatch(/OK: 2\/2 succeeded.*\(resumed\)/);
     expect(readFileSync(log, 'utf8')).toBe('started\n'); // ran once
-  }, 90_000);
+  }, 180_000);
 });
