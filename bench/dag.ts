@@ -28,6 +28,8 @@ interface CaseResult {
   runMs: number;
   tasksPerSec: number;
   peakRssMB: number;
+  /** CPU time (user + system, all threads) of define + run: far less swayed by a loaded machine than wall time. */
+  cpuMs: number;
 }
 
 const noop = () => undefined;
@@ -35,6 +37,7 @@ const noop = () => undefined;
 /** Builds the graph and runs it; returns the timings (one case per process). */
 async function runCase(shape: Shape, n: number, journal: JournalMode, dir: string): Promise<CaseResult> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const wf = new Workflow({
     concurrency: 1024,
     ...(journal === 'off' ? {} : { journal: path.join(dir, `${shape}-${n}.jsonl`), fsync: journal === 'fsync' }),
@@ -71,6 +74,7 @@ async function runCase(shape: Shape, n: number, journal: JournalMode, dir: strin
   const t1 = performance.now();
   const summary = await wf.run();
   const t2 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
   if (!summary.ok || summary.counts.succeeded !== n) throw new Error(`${shape} ${n}: not every task succeeded`);
   return {
     shape,
@@ -81,6 +85,7 @@ async function runCase(shape: Shape, n: number, journal: JournalMode, dir: strin
     runMs: Math.round(t2 - t1),
     tasksPerSec: Math.round(n / ((t2 - t0) / 1000)),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
   };
 }
 
@@ -143,7 +148,7 @@ if (process.argv[2] === '--case') {
     console.log(
       `${shape.padEnd(6)} ${String(n).padStart(8)} nodes ${String(c.edges).padStart(8)} edges journal ${journal.padEnd(5)} ` +
         `define ${String(c.defineMs).padStart(6)} ms  run ${String(c.runMs).padStart(6)} ms  ` +
-        `${String(c.tasksPerSec).padStart(8)} tasks/s  peak RSS ${c.peakRssMB} MB`,
+        `${String(c.tasksPerSec).padStart(8)} tasks/s  peak RSS ${c.peakRssMB} MB  cpu ${c.cpuMs} ms`,
     );
     rmSync(path.join(dir, `${shape}-${n}.jsonl`), { force: true });
   };
@@ -187,10 +192,14 @@ if (process.argv[2] === '--case') {
   const durable = find('fanout', small, 'fsync');
   const journaled = find('fanout', small, 'on');
   const ratios: Record<string, number> = {};
+  const cpuRatios: Record<string, number> = {};
   for (const shape of shapes) {
     const a = find(shape, small, 'off');
     const b = find(shape, large, 'off');
-    if (a && b && large !== small) ratios[shape] = Number((time(b) / time(a)).toFixed(2));
+    if (a && b && large !== small) {
+      ratios[shape] = Number((time(b) / time(a)).toFixed(2));
+      cpuRatios[shape] = Number((b.cpuMs / a.cpuMs).toFixed(2));
+    }
   }
   const big = results.filter((r) => r.nodes === large && large >= 1_000_000);
   const out: Record<string, unknown> = {
@@ -201,6 +210,7 @@ if (process.argv[2] === '--case') {
     durableTasksPerSec: durable?.tasksPerSec ?? null,
     peakRssMB1M: big.length > 0 ? Math.max(...big.map((r) => r.peakRssMB)) : null,
     timeRatio100kTo1M: Object.keys(ratios).length > 0 ? ratios : null,
+    cpuRatio100kTo1M: Object.keys(cpuRatios).length > 0 ? cpuRatios : null,
     sizeRatio: large / small,
   };
   if (peers.length === 0) {
