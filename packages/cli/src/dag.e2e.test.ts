@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { shellJoin } from '@exaworks/jpsi-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
@@ -100,6 +101,42 @@ describe('exaworks dag (built binary, real local executor)', () => {
     const again = await exaworks('dag', 'run', file);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already exists: continue it with `exaworks dag resume/);
+  }, 180_000); // five CLI processes and four jobs: slow on a busy 2-core machine (43 s seen at load 49)
+
+  it('on a terminal (a real pty from script(1)) the progress is one redrawn line with a bar and counts per state', async () => {
+    const file = path.join(base, 'tty.yaml');
+    writeFileSync(
+      file,
+      [
+        'jobs:',
+        '  one:',
+        '    spec: { executable: /bin/true }',
+        '  two:',
+        '    after: [one]',
+        '    matrix: { n: [1, 2] }',
+        '    spec: { executable: /bin/echo, arguments: ["${{ matrix.n }}"] }',
+        '',
+      ].join('\n'),
+    );
+    // script(1) runs the CLI on a new pseudo-terminal (stdout and stderr both) and exits with its code.
+    const r = await new Promise<Result>((resolve, reject) => {
+      const child = spawn('script', ['-q', '-e', '-c', shellJoin([process.execPath, BIN, 'dag', 'run', file]), '/dev/null'], {
+        cwd: base,
+        env: { ...process.env, EXAWORKS_WORK_DIR: path.join(base, 'work'), EXAWORKS_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+    });
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toContain('\r\x1b[2K'); // redrawn in place
+    expect(r.stdout).not.toMatch(/^started one/m); // no plain event lines on a terminal
+    expect(r.stdout).toMatch(
+      /\[#{20}\] 3\/3 {2}0 queued · 0 running · 3 succeeded \(0 cached\) · 0 failed · 0 skipped · 0 canceled/,
+    );
+    expect(r.stdout).toMatch(/OK: 3\/3 succeeded/);
   }, 60_000);
 
   it('an invalid file exits 2 naming the line and the field', async () => {
@@ -156,5 +193,5 @@ describe('exaworks dag (built binary, real local executor)', () => {
     expect(r.stderr).toMatch(/submitted held \S+ \(re-attached\)/);
     expect(r.stdout).toMatch(/OK: 2\/2 succeeded.*\(resumed\)/);
     expect(readFileSync(log, 'utf8')).toBe('started\n'); // ran once
-  }, 90_000);
+  }, 180_000);
 });

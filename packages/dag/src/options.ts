@@ -144,10 +144,15 @@ export const RunOptionsSchema = z.strictObject({
   signal: z.instanceof(AbortSignal, { error: 'must be an AbortSignal' }).optional(),
 });
 
+/** Whether `name` is a valid task name (the schema's own rule, without a zod pass). */
+export function isTaskName(name: unknown): name is string {
+  return typeof name === 'string' && NAME_RULE.test(name);
+}
+
 /** Validates a task name. */
 export function checkName(name: unknown, subject: string): string {
   // Defining a million tasks must not cost a million zod parses for the common, valid case.
-  if (typeof name === 'string' && NAME_RULE.test(name)) return name;
+  if (isTaskName(name)) return name;
   return parseWith(NAME_HOLDER, { name }, subject).name;
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, ValidationError } from '@exaworks/jpsi-core';
@@ -54,6 +54,52 @@ describe('Workflow: definition and validation', () => {
     expect(err?.code).toBe(ErrorCode.VALIDATION);
     expect(err?.message).toMatch(/dependency cycle: x → y → z → x/);
     await expect(cyc.run()).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('predecessors named before they are defined: edges in `after` order, ready tasks still in definition order', async () => {
+    const wf = new Workflow({ concurrency: 1 });
+    const order: string[] = [];
+    const t = (name: string) => (inputs: Readonly<Record<string, unknown>>) => {
+      order.push(name);
+      return Object.keys(inputs).join(',');
+    };
+    wf.task('a', t('a'), { after: ['c'] }); // c is defined last
+    wf.task('late', t('late'), { after: ['a', 'c', 'a'] }); // a duplicate is one edge
+    wf.task('early', t('early'), { after: ['a'] }); // linked at once: a exists
+    expect(() => wf.validate()).toThrow(/a\.after: unknown task "c"/);
+    wf.task('c', t('c'));
+    wf.validate();
+    wf.validate(); // twice: no edge is added twice
+    expect(wf.edges().map((e) => `${e.name}<${e.after.join('+')}`)).toEqual(['a<c', 'late<a+c', 'early<a', 'c<']);
+    const s = await wf.run();
+    // a's dependents enter the ready queue in definition order (late before early), as if all edges were known at once.
+    expect(order).toEqual(['c', 'a', 'late', 'early']);
+    expect(s.result('late')).toBe('a,c');
+  });
+
+  it('tasks that share one predecessor or one dependent stay independent when edges are added later', async () => {
+    const wf = new Workflow({ concurrency: 1 });
+    const seen: Record<string, string> = {};
+    const t = (name: string) => (inputs: Readonly<Record<string, unknown>>) => {
+      seen[name] = Object.keys(inputs).join(',');
+      return name;
+    };
+    wf.task('src', t('src'));
+    for (const m of ['m0', 'm1', 'm2']) wf.task(m, t(m), { after: ['src'] });
+    wf.task('sink', t('sink'), { after: ['m0', 'm1', 'm2'] });
+    wf.task(
+      'plan',
+      (_i, ctx) => {
+        ctx.task('extra', t('extra'), { after: ['m1'] }); // m1 gains a second dependent at run time
+        return 'plan';
+      },
+      { after: ['m1'] },
+    );
+    wf.task('also', t('also'), { after: ['src', 'm0'] }); // m0's second dependent
+    const s = await wf.run();
+    expect(s.ok).toBe(true);
+    expect(seen).toEqual({ src: '', m0: 'src', m1: 'src', m2: 'src', sink: 'm0,m1,m2', extra: 'm1', also: 'src,m0' });
+    expect(wf.edges().find((e) => e.name === 'm2')?.after).toEqual(['src']);
   });
 });
 
@@ -119,6 +165,35 @@ describe('Workflow: running', () => {
     expect(s.outcome('grandchild')).toMatchObject({ state: 'skipped', cause: 'bad' });
     expect(s.result('other')).toBe('fine');
     expect(s.failures.map((f) => f.name)).toEqual(['bad']);
+  });
+
+  it("a task's failure policy overrides the workflow's, both ways", async () => {
+    const lenient = new Workflow({ onFailure: 'fail-fast', concurrency: 1 });
+    lenient.task(
+      'optional',
+      () => {
+        throw new Error('meh');
+      },
+      { onFailure: 'continue' },
+    );
+    lenient.task('needs', () => 1, { after: ['optional'] });
+    lenient.task('other', () => 2);
+    const a = await lenient.run();
+    expect(a.outcome('needs')).toMatchObject({ state: 'skipped', cause: 'optional' });
+    expect(a.result('other')).toBe(2);
+
+    const strict = new Workflow({ onFailure: 'continue', concurrency: 1 });
+    strict.task(
+      'critical',
+      () => {
+        throw new Error('bad');
+      },
+      { onFailure: 'fail-fast' },
+    );
+    strict.task('later', () => 3);
+    const b = await strict.run();
+    expect(b.outcome('critical')).toMatchObject({ state: 'failed', error: 'bad' });
+    expect(b.outcome('later')).toMatchObject({ state: 'skipped', cause: 'fail-fast: task "critical" failed', attempts: 0 });
   });
 
   it('fail-fast: running tasks are aborted and nothing else starts', async () => {
@@ -229,6 +304,42 @@ describe('Workflow: running', () => {
     expect(s.total).toBe(8);
   });
 
+  it('the typed event stream: one event per state change, in order (queued, started, succeeded, failed, skipped, cached)', async () => {
+    const cache = tmp('events-cache.jsonl');
+    const define = () => {
+      const wf = new Workflow({ cache, onFailure: 'continue', concurrency: 1 });
+      wf.task('a', () => 1);
+      wf.task('bad', () => {
+        throw new Error('no');
+      });
+      wf.task('c', (inputs) => (inputs.a as number) + 1, { after: ['a'], cache: true });
+      wf.task('dep', () => 0, { after: ['bad'] });
+      const events: WorkflowEvent[] = [];
+      wf.on((e) => events.push(e));
+      return { wf, events };
+    };
+    const first = define();
+    await first.wf.run();
+    const head: WorkflowEvent[] = [
+      { type: 'queued', task: 'a' },
+      { type: 'queued', task: 'bad' },
+      { type: 'started', task: 'a', attempt: 1 },
+      { type: 'succeeded', task: 'a', attempt: 1, restored: false },
+      { type: 'queued', task: 'c' },
+      { type: 'started', task: 'bad', attempt: 1 },
+      { type: 'failed', task: 'bad', attempt: 1, error: 'no' },
+      { type: 'skipped', task: 'dep', cause: 'bad' },
+    ];
+    expect(first.events).toEqual([
+      ...head,
+      { type: 'started', task: 'c', attempt: 1 },
+      { type: 'succeeded', task: 'c', attempt: 1, restored: false },
+    ]);
+    const second = define();
+    await second.wf.run();
+    expect(second.events).toEqual([...head, { type: 'cached', task: 'c' }]);
+  });
+
   it('caches a result by definition and inputs across runs', async () => {
     const cache = tmp('cache.jsonl');
     let calls = 0;
@@ -296,6 +407,36 @@ describe('Workflow: running', () => {
     expect(types[0]).toBe('run');
     expect(types.filter((t) => t === 'end')).toHaveLength(2);
   });
+
+  it('with a journal, no dependent starts before its predecessors’ results are written (also across 1 MiB batches)', async () => {
+    const journal = tmp('commit.jsonl');
+    const wf = new Workflow({ journal, concurrency: 4096 });
+    const n = 40_000; // ≈ 3 MB of records: several batches written within one event-loop turn
+    wf.task('src', () => 0);
+    const mids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      mids.push(`m${i}`);
+      wf.task(`m${i}`, () => i, { after: ['src'] });
+    }
+    const watched = [0, n / 2, n - 1];
+    for (const i of watched) wf.task(`d${i}`, () => 0, { after: [`m${i}`] });
+    wf.task('sink', () => 0, { after: mids });
+    const problems: string[] = [];
+    const written = () => readFileSync(journal, 'utf8');
+    wf.on((e) => {
+      if (e.type !== 'started') return;
+      if (e.task.startsWith('d') && !written().includes(`{"t":"ok","n":"m${e.task.slice(1)}","a":1,"v":`)) {
+        problems.push(`${e.task} started before m${e.task.slice(1)} was written`);
+      }
+      if (e.task === 'sink') {
+        const oks = written().match(/"t":"ok","n":"m\d+"/g)?.length ?? 0;
+        if (oks !== n) problems.push(`sink started with ${oks} of ${n} results written`);
+      }
+    });
+    const s = await wf.run();
+    expect(s.ok).toBe(true);
+    expect(problems).toEqual([]);
+  }, 60_000);
 
   it('refuses a journal of another workflow and a result that cannot be journaled', async () => {
     const journal = tmp('named.jsonl');

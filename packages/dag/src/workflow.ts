@@ -26,6 +26,7 @@ import { type RestoredRun, type RestoredTask, restoreRun, type WorkflowRecord } 
 import {
   type BackoffOptions,
   checkName,
+  isTaskName,
   type FailurePolicy,
   type ParsedTaskOptions,
   type RunOptions,
@@ -82,41 +83,199 @@ export type FutureArg<T> = T | TaskFuture<T> | (T extends readonly (infer U)[] ?
 /** The arguments a wrapped function accepts. */
 export type FutureArgs<A extends unknown[]> = { [K in keyof A]: FutureArg<A[K]> };
 
-interface Node {
-  readonly index: number;
-  readonly name: string;
-  readonly kind: 'task' | 'job';
-  readonly fn?: TaskFunction;
-  readonly spec?: JobSpecSource;
+/** What a node rarely needs: kept apart so that a million plain no-op tasks carry none of it. */
+interface NodeExtra {
+  /** `after` names not yet resolved (a name defined later): resolved by the link before the run. */
+  refs?: readonly string[];
   /** Futures style: the call's arguments, futures among them. */
-  readonly args?: readonly unknown[];
-  readonly afterRefs: readonly string[];
-  readonly opts: ParsedTaskOptions;
-  deps: Node[];
-  dependents: Node[];
-  waiting: number;
-  state: TaskState;
-  attempts: number;
-  value?: unknown;
+  args?: readonly unknown[];
   error?: string;
   cause?: string;
   nativeId?: string;
-  cached: boolean;
-  restored: boolean;
-  planner: boolean;
   controller?: AbortController;
   job?: Job;
   timer?: NodeJS.Timeout;
-  replaying?: RestoredTask | undefined;
-  seen: boolean;
+  replaying?: RestoredTask;
+}
+
+const JOB = 1;
+const CACHED = 2;
+const RESTORED = 4;
+const PLANNER = 8;
+const SEEN = 16;
+/** Shared by every node without predecessors or dependents until it gets one (never pushed to). */
+const NO_NODES: readonly Node[] = Object.freeze([]);
+
+/**
+ * One task of the graph. Small on purpose (a 1M-node graph keeps one per task): booleans are bits
+ * of `flags`, and rarely used fields live in a side object `x` made on first write.
+ */
+class Node {
+  /**
+   * Predecessors and dependents. A list of one is the shared `[x]` of that node ({@link Node.one}):
+   * in a fan-out a million tasks share one array instead of owning two each. Never mutate a list in
+   * place except through {@link Node.link} / {@link Node.unlinkLast}, which copy a shared one first.
+   */
+  deps: readonly Node[] = NO_NODES;
+  dependents: readonly Node[] = NO_NODES;
+  #one: readonly Node[] | undefined = undefined;
+  waiting = 0;
+  state: TaskState = 'pending';
+  attempts = 0;
+  value: unknown = undefined;
+  flags: number;
+  x: NodeExtra | undefined = undefined;
+  constructor(
+    readonly index: number,
+    readonly name: string,
+    kind: 'task' | 'job',
+    /** The function of a task, the spec (source) of a job. */
+    readonly body: TaskFunction | JobSpecSource,
+    readonly opts: ParsedTaskOptions,
+  ) {
+    this.flags = kind === 'job' ? JOB : 0;
+  }
+  get kind(): 'task' | 'job' {
+    return this.flags & JOB ? 'job' : 'task';
+  }
+  get fn(): TaskFunction {
+    return this.body as TaskFunction;
+  }
+  get spec(): JobSpecSource {
+    return this.body as JobSpecSource;
+  }
+  // Plain methods, not #private ones: those would add a brand field to every node.
+  private flag(bit: number, on: boolean): void {
+    this.flags = on ? this.flags | bit : this.flags & ~bit;
+  }
+  get cached(): boolean {
+    return (this.flags & CACHED) !== 0;
+  }
+  set cached(v: boolean) {
+    this.flag(CACHED, v);
+  }
+  get restored(): boolean {
+    return (this.flags & RESTORED) !== 0;
+  }
+  set restored(v: boolean) {
+    this.flag(RESTORED, v);
+  }
+  get planner(): boolean {
+    return (this.flags & PLANNER) !== 0;
+  }
+  set planner(v: boolean) {
+    this.flag(PLANNER, v);
+  }
+  get seen(): boolean {
+    return (this.flags & SEEN) !== 0;
+  }
+  set seen(v: boolean) {
+    this.flag(SEEN, v);
+  }
+  private set<K extends keyof NodeExtra>(key: K, v: NodeExtra[K]): void {
+    if (this.x) this.x[key] = v;
+    else if (v !== undefined) this.x = { [key]: v };
+  }
+  get args(): readonly unknown[] | undefined {
+    return this.x?.args;
+  }
+  set args(v: readonly unknown[] | undefined) {
+    this.set('args', v);
+  }
+  get error(): string | undefined {
+    return this.x?.error;
+  }
+  set error(v: string | undefined) {
+    this.set('error', v);
+  }
+  get cause(): string | undefined {
+    return this.x?.cause;
+  }
+  set cause(v: string | undefined) {
+    this.set('cause', v);
+  }
+  get nativeId(): string | undefined {
+    return this.x?.nativeId;
+  }
+  set nativeId(v: string | undefined) {
+    this.set('nativeId', v);
+  }
+  get controller(): AbortController | undefined {
+    return this.x?.controller;
+  }
+  set controller(v: AbortController | undefined) {
+    this.set('controller', v);
+  }
+  get job(): Job | undefined {
+    return this.x?.job;
+  }
+  set job(v: Job | undefined) {
+    this.set('job', v);
+  }
+  get timer(): NodeJS.Timeout | undefined {
+    return this.x?.timer;
+  }
+  set timer(v: NodeJS.Timeout | undefined) {
+    this.set('timer', v);
+  }
+  get replaying(): RestoredTask | undefined {
+    return this.x?.replaying;
+  }
+  set replaying(v: RestoredTask | undefined) {
+    this.set('replaying', v);
+  }
+  /** `[this]`, made once and shared by every list that holds only this node. */
+  get one(): readonly Node[] {
+    this.#one ??= Object.freeze([this]);
+    return this.#one;
+  }
+  /** Adds the edge `dep → this`. */
+  link(dep: Node): void {
+    this.deps = appended(this.deps, dep);
+    dep.dependents = appended(dep.dependents, this);
+  }
+  /** Removes this node's edges, which were the last ones added to each of its predecessors. */
+  unlinkAll(): void {
+    for (const d of this.deps) {
+      if (d.dependents.length === 1)
+        d.dependents = NO_NODES; // possibly shared: replace, never pop
+      else (d.dependents as Node[]).pop(); // two or more: d's own list
+    }
+    this.deps = NO_NODES;
+  }
+}
+
+/** `list` with `x` at the end: the shared `[x]` for a list of one, otherwise a list of its own (never a shared one). */
+function appended(list: readonly Node[], x: Node): readonly Node[] {
+  if (list.length === 0) return x.one;
+  // Short lists are copied at their exact size: a push would reserve 16 more slots (≈130 bytes) each time.
+  if (list.length < 16) return list.concat(x);
+  (list as Node[]).push(x);
+  return list;
 }
 
 const EMPTY: Readonly<Record<string, unknown>> = Object.freeze({});
 const NO_OPTIONS: ParsedTaskOptions = Object.freeze({});
-const NO_REFS: readonly string[] = Object.freeze([]);
 /** Tasks started in one go before the scheduler yields to the event loop. */
 const SYNC_BURST = 10_000;
 const DEFAULT_BACKOFF: Required<BackoffOptions> = { initialMs: 1000, factor: 2, maxMs: 60_000, jitter: 0.5 };
+
+const refName = (r: TaskRef): string => (typeof r === 'string' ? r : r.name);
+
+/** The `after` array of options that hold nothing else, every entry a valid name or a future; else undefined (zod decides). */
+function onlyAfter(options: TaskOptions): readonly TaskRef[] | undefined {
+  if (typeof options !== 'object' || options === null) return undefined;
+  let after: unknown;
+  for (const key in options) {
+    if (key !== 'after') return undefined;
+    after = (options as { after: unknown }).after;
+  }
+  if (!Array.isArray(after)) return undefined;
+  for (const r of after) {
+    if (!(typeof r === 'string' ? isTaskName(r) : r instanceof TaskFuture && isTaskName(r.name))) return undefined;
+  }
+  return after as readonly TaskRef[];
+}
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -139,6 +298,11 @@ export class Workflow {
   readonly #byName = new Map<string, Node>();
   readonly #listeners = new Set<WorkflowListener>();
   readonly #fnCounters = new Map<string, number>();
+  /** Nodes whose `after` names a task not defined yet when they were added: linked by {@link Workflow.validate} / run. */
+  readonly #unresolved: Node[] = [];
+  /** Per-node marks that drop duplicate predecessors without a Set per node (`#gen` tells linkings apart). */
+  #stamp = new Int32Array(1024);
+  #gen = 0;
   #run: RunState | undefined;
   #ran = false;
 
@@ -161,7 +325,7 @@ export class Workflow {
     return this.#nodes.map((n) => ({
       name: n.name,
       kind: n.kind,
-      after: n.deps.length > 0 ? n.deps.map((d) => d.name) : [...n.afterRefs],
+      after: n.x?.refs ? [...n.x.refs] : n.deps.map((d) => d.name),
     }));
   }
 
@@ -179,7 +343,7 @@ export class Workflow {
     if (typeof fn !== 'function') {
       throw new ValidationError(`task "${String(name)}"`, [{ path: 'fn', message: 'must be a function' }]);
     }
-    return this.#add(name, 'task', { fn: fn as TaskFunction }, options) as TaskFuture<T>;
+    return this.#add(name, 'task', fn as TaskFunction, options) as TaskFuture<T>;
   }
 
   /**
@@ -189,7 +353,7 @@ export class Workflow {
    */
   job(name: string, spec: JobSpecSource, options?: TaskOptions): TaskFuture<JobResult> {
     const source = typeof spec === 'function' || isJobSpec(spec) ? spec : createJobSpec(spec);
-    return this.#add(name, 'job', { spec: source }, options) as TaskFuture<JobResult>;
+    return this.#add(name, 'job', source, options) as TaskFuture<JobResult>;
   }
 
   /**
@@ -211,9 +375,7 @@ export class Workflow {
         else if (Array.isArray(a)) for (const x of a) if (x instanceof TaskFuture) after.push(x.name);
       }
       const wrapped: TaskFunction = (_inputs, _ctx) => fn(...(this.#resolveArgs(args) as A));
-      return this.#add(`${name}-${i}`, 'task', { fn: wrapped, args, source: fn.toString() }, { ...options, after }) as TaskFuture<
-        Awaited<R>
-      >;
+      return this.#add(`${name}-${i}`, 'task', wrapped, { ...options, after }, args, fn.toString()) as TaskFuture<Awaited<R>>;
     };
   }
 
@@ -227,97 +389,104 @@ export class Workflow {
   #add(
     name: string,
     kind: 'task' | 'job',
-    body: { fn?: TaskFunction; spec?: JobSpecSource; args?: readonly unknown[]; source?: string },
+    body: TaskFunction | JobSpecSource,
     options: TaskOptions | undefined,
+    args?: readonly unknown[],
+    source?: string,
   ): TaskFuture {
     checkName(name, `${kind} name`);
     if (this.#byName.has(name)) {
       throw new ValidationError(`${kind} "${name}"`, [{ path: 'name', message: `a task named "${name}" already exists` }]);
     }
-    const parsed: ParsedTaskOptions =
-      options === undefined ? NO_OPTIONS : parseWith(TaskOptionsSchema, options, `options of ${kind} "${name}"`);
-    const after = parsed.after;
-    // Shared empty values where possible: a million-task graph keeps one node object per task and little else.
-    const afterRefs: readonly string[] =
-      after === undefined || after.length === 0
-        ? NO_REFS
-        : after.every((r) => typeof r === 'string')
-          ? (after as string[])
-          : after.map((r: TaskRef) => (typeof r === 'string' ? r : r.name));
-    const opts = after !== undefined && Object.keys(parsed).length === 1 ? NO_OPTIONS : parsed;
-    const node: Node = {
-      index: this.#nodes.length,
-      name,
-      kind,
-      fn: body.fn,
-      spec: body.spec,
-      args: body.args,
-      afterRefs,
-      opts,
-      deps: [],
-      dependents: [],
-      waiting: 0,
-      state: 'pending',
-      attempts: 0,
-      // Every field present from the start: one hidden class for all nodes keeps the scheduler monomorphic.
-      value: undefined,
-      error: undefined,
-      cause: undefined,
-      nativeId: undefined,
-      cached: false,
-      restored: false,
-      planner: false,
-      controller: undefined,
-      job: undefined,
-      timer: undefined,
-      replaying: undefined,
-      seen: false,
-    };
-    if (body.source !== undefined) sources.set(node, body.source);
-    const run = this.#run;
-    if (run) {
-      // Added while running: predecessors must exist already, so no cycle can form.
-      const deps: Node[] = [];
-      for (const ref of afterRefs) {
-        const dep = this.#byName.get(ref);
-        if (!dep) {
-          throw new ValidationError(`${kind} "${name}"`, [
-            { path: 'after', message: `unknown task "${ref}" (tasks added at run time may depend on tasks defined so far)` },
-          ]);
-        }
-        deps.push(dep);
+    let opts = NO_OPTIONS;
+    let after: readonly TaskRef[] | undefined;
+    if (options !== undefined) {
+      // `{ after: [names] }` alone is by far the most common: it needs no zod pass (same name rule).
+      after = onlyAfter(options);
+      if (after === undefined) {
+        const parsed = parseWith(TaskOptionsSchema, options, `options of ${kind} "${name}"`);
+        after = parsed.after;
+        // Shared empty options where possible: a million-task graph keeps one small node per task and little else.
+        opts = after !== undefined && Object.keys(parsed).length === 1 ? NO_OPTIONS : parsed;
       }
-      this.#nodes.push(node);
-      this.#byName.set(name, node);
-      run.attach(node, deps);
-    } else {
-      this.#nodes.push(node);
-      this.#byName.set(name, node);
     }
+    const node = new Node(this.#nodes.length, name, kind, body, opts);
+    if (args !== undefined) node.args = args;
+    if (source !== undefined) sources.set(node, source);
+    if (after !== undefined && after.length > 0 && !this.#linkNow(node, after)) {
+      if (this.#run) {
+        const missing = after.map(refName).find((r) => !this.#byName.has(r));
+        throw new ValidationError(`${kind} "${name}"`, [
+          { path: 'after', message: `unknown task "${missing}" (tasks added at run time may depend on tasks defined so far)` },
+        ]);
+      }
+      node.x = { refs: after.map(refName) };
+      this.#unresolved.push(node);
+    }
+    this.#nodes.push(node);
+    this.#byName.set(name, node);
+    this.#run?.attach(node);
     return new TaskFuture(name);
   }
 
-  /** Resolves `after` names to nodes and checks the graph: unknown names, cycles (reported with their path). */
+  /** A fresh mark for one linking, with room for every node. */
+  #nextGen(): number {
+    if (this.#stamp.length < this.#nodes.length + 1) {
+      const grown = new Int32Array(Math.max(this.#stamp.length * 2, this.#nodes.length + 1));
+      grown.set(this.#stamp);
+      this.#stamp = grown;
+    }
+    return ++this.#gen;
+  }
+
+  /** Links `node` to its predecessors if all exist already (then it is in definition order); else links nothing. */
+  #linkNow(node: Node, after: readonly TaskRef[]): boolean {
+    const gen = this.#nextGen();
+    const stamp = this.#stamp;
+    for (const r of after) {
+      const dep = this.#byName.get(typeof r === 'string' ? r : r.name);
+      if (dep === undefined) {
+        node.unlinkAll(); // undo: this node was added last to each predecessor's dependents
+        return false;
+      }
+      if (stamp[dep.index] === gen) continue; // a duplicate
+      stamp[dep.index] = gen;
+      node.link(dep);
+    }
+    return true;
+  }
+
+  /** Resolves the `after` names of tasks defined before their predecessors, and checks the graph: unknown names, cycles (with their path). */
   #link(): void {
     const issues: { path: string; message: string }[] = [];
-    for (const n of this.#nodes) {
-      n.deps = [];
-      n.dependents = [];
-    }
-    for (const n of this.#nodes) {
-      const seen = n.afterRefs.length > 1 ? new Set<string>() : undefined;
-      for (const ref of n.afterRefs) {
+    const plans: Array<[Node, Node[]]> = [];
+    for (const n of this.#unresolved) {
+      const gen = this.#nextGen();
+      const stamp = this.#stamp;
+      const deps: Node[] = [];
+      for (const ref of n.x!.refs!) {
         const dep = this.#byName.get(ref);
         if (!dep) issues.push({ path: `${n.name}.after`, message: `unknown task "${ref}"` });
         else if (dep === n) issues.push({ path: `${n.name}.after`, message: 'a task cannot depend on itself' });
-        else if (!seen?.has(ref)) {
-          seen?.add(ref);
-          n.deps.push(dep);
-          dep.dependents.push(n);
+        else if (stamp[dep.index] !== gen) {
+          stamp[dep.index] = gen;
+          deps.push(dep);
         }
       }
+      plans.push([n, deps]);
     }
     if (issues.length > 0) throw new ValidationError('workflow', issues);
+    const touched = new Set<Node>();
+    for (const [n, deps] of plans) {
+      for (const d of deps) {
+        n.link(d);
+        touched.add(d);
+      }
+      n.x!.refs = undefined;
+    }
+    this.#unresolved.length = 0;
+    // Dependents in definition order, as if every edge had been known when its task was defined.
+    for (const d of touched) if (d.dependents.length > 1) (d.dependents as Node[]).sort((p, q) => p.index - q.index);
     const cycle = findCycle(this.#nodes);
     if (cycle) {
       throw new ValidationError('workflow', [{ path: cycle[0]!, message: `dependency cycle: ${cycle.join(' → ')}` }]);
@@ -503,6 +672,9 @@ class RunState {
   #stopping = false;
   #aborted = false;
   #committing = 0;
+  /** Succeeded tasks whose `ok` record is queued but not yet asked to be written (see #succeedAfterCommit). */
+  #uncommitted: Node[] = [];
+  #commitScheduled = false;
   #pumping = false;
   #again = false;
   #syncStarts = 0;
@@ -570,11 +742,9 @@ class RunState {
   }
 
   /** A task added at run time: wire its edges against the current state of its predecessors. */
-  attach(node: Node, deps: Node[]): void {
-    node.deps = deps;
+  attach(node: Node): void {
     let failedDep: Node | undefined;
-    for (const d of deps) {
-      d.dependents.push(node);
+    for (const d of node.deps) {
       if (d.state === 'succeeded') continue;
       if (d.state === 'failed' || d.state === 'skipped' || d.state === 'canceled') failedDep ??= d;
       node.waiting++;
@@ -734,10 +904,7 @@ class RunState {
       n.state = 'succeeded';
       this.#record({ t: 'ok', n: n.name, a: n.attempts, v: n.value, c: 1 });
       this.#emit?.({ type: 'cached', task: n.name });
-      this.#afterCommit(() => {
-        this.#succeed(n);
-        this.#pump();
-      });
+      this.#succeedAfterCommit(n);
       return;
     }
     const attempt = resumeJob || replay ? n.attempts : ++n.attempts;
@@ -774,25 +941,39 @@ class RunState {
   }
 
   /**
-   * Runs after the journal has the records queued so far (at once without a journal). Until then
-   * the run is not over: the callback may queue dependents.
+   * Lets the dependents of a succeeded task go once its `ok` record is written (at once without a
+   * journal). One flush serves every task that succeeded in the same synchronous burst: no promise
+   * or closure per task, and the tasks waiting for a write stay few (a burst), not the whole graph.
+   * Until the flush resolves the run is not over: the batch may queue dependents.
    */
-  #afterCommit(fn: () => void): void {
-    if (!this.journal) {
-      fn();
+  #succeedAfterCommit(n: Node): void {
+    const journal = this.journal;
+    if (!journal) {
+      this.#succeed(n);
+      this.#pump();
       return;
     }
+    this.#uncommitted.push(n);
+    if (this.#commitScheduled) return;
+    this.#commitScheduled = true;
     this.#committing++;
-    this.journal.flush().then(
-      () => {
-        this.#committing--;
-        fn();
-      },
-      (err) => {
-        this.#committing--;
-        this.#fatal(err);
-      },
-    );
+    // After the current burst: every task of the batch has queued its record before the flush is asked for.
+    queueMicrotask(() => {
+      this.#commitScheduled = false;
+      const batch = this.#uncommitted;
+      this.#uncommitted = [];
+      journal.flush().then(
+        () => {
+          this.#committing--;
+          for (const x of batch) this.#succeed(x);
+          this.#pump();
+        },
+        (err) => {
+          this.#committing--;
+          this.#fatal(err);
+        },
+      );
+    });
   }
 
   #fatal(err: unknown): void {
@@ -812,12 +993,14 @@ class RunState {
     n.replaying = undefined;
     n.value = replay ? replay.value : value;
     if (replay) n.restored = true;
-    const rec: WorkflowRecord = { t: 'ok', n: n.name, a: attempt, v: n.value };
-    if (n.planner) rec.p = 1;
-    if (n.nativeId !== undefined) rec.id = n.nativeId;
     if (!replay) {
       try {
-        this.#record(rec);
+        if (this.journal) {
+          const rec: WorkflowRecord = { t: 'ok', n: n.name, a: attempt, v: n.value };
+          if (n.planner) rec.p = 1;
+          if (n.nativeId !== undefined) rec.id = n.nativeId;
+          this.journal.enqueue(rec);
+        }
       } catch (err) {
         // The result could not be journaled (not JSON): a durable workflow cannot keep it.
         this.#attemptFailed(
@@ -834,10 +1017,7 @@ class RunState {
     }
     n.state = 'succeeded';
     this.#emit?.({ type: 'succeeded', task: n.name, attempt, restored: replay !== undefined });
-    this.#afterCommit(() => {
-      this.#succeed(n);
-      this.#pump();
-    });
+    this.#succeedAfterCommit(n);
   }
 
   #endAttempt(n: Node): void {

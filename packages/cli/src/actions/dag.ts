@@ -50,7 +50,10 @@ function parseConcurrency(text: string | undefined): number | undefined {
   return n;
 }
 
-/** Progress on stderr: one redrawn line of counts on a terminal, one plain line per event otherwise. */
+/** Width of the progress bar, in characters. */
+const BAR_WIDTH = 20;
+
+/** Progress on stderr: one redrawn line (a bar of finished tasks, counts per state) on a terminal, one plain line per event otherwise. */
 function progressReporter(
   io: CliIO,
   total: () => number,
@@ -67,9 +70,16 @@ function progressReporter(
       state.set(task, to);
     }
   };
-  const line = () =>
-    `${formatElapsed(Date.now() - started)}  ${total()} tasks: ${counts.queued} queued · ${counts.running} running · ` +
-    `${counts.succeeded} succeeded (${counts.cached} cached) · ${counts.failed} failed · ${counts.skipped} skipped · ${counts.canceled} canceled`;
+  const line = () => {
+    const n = total();
+    const finished = counts.succeeded + counts.failed + counts.skipped + counts.canceled;
+    const filled = n === 0 ? 0 : Math.min(BAR_WIDTH, Math.round((finished / n) * BAR_WIDTH));
+    return (
+      `${formatElapsed(Date.now() - started)} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${finished}/${n}  ` +
+      `${counts.queued} queued · ${counts.running} running · ${counts.succeeded} succeeded (${counts.cached} cached) · ` +
+      `${counts.failed} failed · ${counts.skipped} skipped · ${counts.canceled} canceled`
+    );
+  };
   const draw = (force = false) => {
     const now = Date.now();
     if (!force && now - last < 100) return;
