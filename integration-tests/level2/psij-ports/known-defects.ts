@@ -16,17 +16,7 @@ export interface KnownDefect {
 }
 
 /** The known defects, by test. */
-export const KNOWN_DEFECTS: readonly KnownDefect[] = [
-  {
-    test: 'test_env_inherited_function',
-    targets: ['local'],
-    launchers: ['single', 'multiple', 'mpirun', 'mpirun-mpich'],
-    defect:
-      "an exported bash function set in the submitter's environment after the executor started (BASH_FUNC_name%%, as Lmod's " +
-      '`module`) never reaches the job: the job script and launchers now run under bash when such a function is present, but the ' +
-      "local executor's spawn agent is a /bin/sh (dash) process that cannot carry a variable of that name (psij-python: COMPLETED)",
-  },
-];
+export const KNOWN_DEFECTS: readonly KnownDefect[] = [];
 
 /** The defect that keeps `test` on `target`/`launcher` out of the green suite, if any. */
 export function knownDefect(target: string, launcher: string, test: string): KnownDefect | undefined {

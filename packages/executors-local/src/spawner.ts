@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
+import { environmentHasBashFunctions } from '@exaworks/jpsi-core/internal';
 import { processStartTime } from './proc.js';
 
 /**
@@ -180,8 +181,10 @@ class Agent {
     private readonly onGone: (agent: Agent, wasReady: boolean) => void,
   ) {
     // detached: the agent is its own process group, never a job's, and no terminal signal to
-    // Node's group reaches it; it exits by itself on EOF when Node goes away.
-    this.#child = spawn('/bin/sh', ['-c', AGENT_SCRIPT, 'exaworks-agent', options.setsid, options.env, journal], {
+    // Node's group reaches it; it exits by itself on EOF when Node goes away. Under bash when the
+    // environment carries exported bash functions: dash would drop them before they reach the jobs.
+    const shell = environmentHasBashFunctions() ? '/bin/bash' : '/bin/sh';
+    this.#child = spawn(shell, ['-c', AGENT_SCRIPT, 'exaworks-agent', options.setsid, options.env, journal], {
       stdio: ['pipe', 'pipe', 'ignore'],
       detached: true,
     });

@@ -100,3 +100,13 @@ export function envNameProblem(name: string): string | undefined {
     return `"${name}" belongs to the job's shell, which sets or reads it itself; it cannot be given to a job`;
   return undefined;
 }
+
+/**
+ * True if `env` carries an exported bash function (`BASH_FUNC_name%%`, as Lmod's `module`). dash,
+ * Debian's `/bin/sh`, drops such variables on the way to its children, so a process that must pass
+ * them on runs under bash instead.
+ */
+export function environmentHasBashFunctions(env: NodeJS.ProcessEnv = process.env): boolean {
+  for (const name in env) if (name.startsWith('BASH_FUNC_')) return true;
+  return false;
+}

@@ -14,7 +14,7 @@ import {
   type LaunchContext,
   type Launcher,
 } from '@exaworks/jpsi-core';
-import { hasNoNul, throwIfAborted } from '@exaworks/jpsi-core/internal';
+import { environmentHasBashFunctions, hasNoNul, throwIfAborted } from '@exaworks/jpsi-core/internal';
 
 const LaunchContextSchema = z.object({
   nodeFile: z.string().min(1, 'nodeFile cannot be empty').refine(hasNoNul, 'nodeFile cannot contain a NUL character').optional(),
@@ -24,12 +24,6 @@ const LaunchContextSchema = z.object({
 /** Validates the launch context an executor passes (so a bad node file is named, not quoted blindly). */
 export function parseLaunchContext(context: LaunchContext | undefined): LaunchContext {
   return parseWith(LaunchContextSchema, context ?? {}, 'launch context') as LaunchContext;
-}
-
-/** True if this process's environment carries an exported bash function (`BASH_FUNC_name%%`, as Lmod's `module`). */
-function environmentHasBashFunctions(): boolean {
-  for (const name in process.env) if (name.startsWith('BASH_FUNC_')) return true;
-  return false;
 }
 
 /**

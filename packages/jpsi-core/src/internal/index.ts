@@ -63,7 +63,7 @@ export {
 } from './poller.js';
 export { throwIfAborted } from '../errors.js';
 export { formatClockDuration, formatMinutes } from '../duration.js';
-export { ENV_NAME_PATTERN, envNameProblem, hasNoNul, isValidEnvName } from '../shell.js';
+export { ENV_NAME_PATTERN, envNameProblem, environmentHasBashFunctions, hasNoNul, isValidEnvName } from '../shell.js';
 export { DeadlineHeap, type HeapItem } from './deadline-heap.js';
 export { ResourceQueue, type ResourceQueueOptions } from './resource-queue.js';
 export type { Same } from './types.js';
