@@ -68,7 +68,7 @@ describe('batch records on the Torque scheduler simulator', () => {
     // The second executor recorded the end and only then removed the marker.
     const record = JSON.parse(readFileSync(path.join(work, `${id}.job`), 'utf8')) as BatchJobRecord;
     expect(record.final?.state).toBe(JobState.CANCELED);
-    expect(readdirSync(work).some((f) => f.endsWith('.cancel'))).toBe(false);
+    expect(await until(() => !readdirSync(work).some((f) => f.endsWith('.cancel')), 10_000)).toBe(true);
 
     await first.pollNow();
     for (let i = 0; i < 3 && !isFinalState(job.status.state); i++) await first.pollNow();

@@ -541,26 +541,25 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
         metadata: meta({ reason: 'unknown' }),
       };
     }
+    // Recorded before anyone is told, so whoever sees the end can find it on disk.
+    if (t.record) await this.#recordFinal(t.record, update);
     // Listeners see the states the script went through before the final one.
     if (update.state !== JobState.CANCELED) for (const s of reached) this.updateJobStatus(t.job, { state: s, metadata: meta() });
     this.updateJobStatus(t.job, update);
     this.#poller.delete(nativeId);
     this.#jobs.delete(nativeId);
-    if (t.record) await this.#recordFinal(t.record, t.job);
     // Only now that the end is recorded may the cancel marker go (another process may still decide).
     if (t.files && !this.config.keepFiles) await this.#removeFiles(t.files);
   }
 
   /** Writes the job's final status into its record (first writer wins; later ones keep it). */
-  async #recordFinal(record: BatchJobRecord, job: Job): Promise<void> {
-    const s = job.status;
-    if (!isFinalState(s.state)) return;
+  async #recordFinal(record: BatchJobRecord, s: JobStatusUpdate): Promise<void> {
     try {
       const current = (await this.#readRecord(record.nativeId)) ?? record;
       if (current.final) return;
       const final: BatchFinalStatus = {
         state: s.state,
-        time: s.time.toISOString(),
+        time: new Date().toISOString(),
         ...(s.exitCode !== undefined ? { exitCode: s.exitCode } : {}),
         ...(s.message !== undefined ? { message: s.message } : {}),
         ...(s.metadata !== undefined ? { metadata: { ...s.metadata } } : {}),

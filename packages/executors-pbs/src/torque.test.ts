@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { BackendError, createJobSpec, JobState, SubmitError } from '@exaworks/jpsi-core';
 import { batchJobFiles, submitScriptFor } from '@exaworks/executors-batch';
@@ -7,16 +8,17 @@ import { parseTorqueFull, parseTorqueQuery, torqueScheduler } from './torque.js'
 const ok = (stdout: string, exitCode = 0, stderr = '') => ({ exitCode, stdout, stderr });
 
 // Torque 6 `qstat -f` text (attributes trimmed to what matters; a long value wraps after a tab).
+const ME = os.userInfo().username;
 const FULL = `Job Id: 11.torque01
     Job_Name = a
-    Job_Owner = u@login1
+    Job_Owner = ${ME}@login1
     job_state = Q
     Output_Path = login1:/home/u/.exaworks/work/pbs/k-11.s
 \tched
     comment = Not Running: waiting for resources
 
 Job Id: 12.torque01
-    Job_Owner = u@login1
+    Job_Owner = someone-else@login1
     job_state = R
     Walltime.Remaining = 50
 
@@ -93,6 +95,7 @@ describe('pbs scheduler adapter, Torque flavour', () => {
   it('finds jobs by their batch output path for recovery, and turns refusals into SubmitErrors', () => {
     const r = torqueScheduler.parseRecover?.(ok(FULL));
     expect(r?.get('/home/u/.exaworks/work/pbs/k-11.sched')).toBe('11.torque01');
+    expect(torqueScheduler.parseList(ok(FULL))).toEqual(['11.torque01']);
     expect(() => torqueScheduler.parseSubmit(ok('', 1, 'qsub: submit error (Unknown queue MSG=requested queue not found)'))).toThrow(
       SubmitError,
     );
