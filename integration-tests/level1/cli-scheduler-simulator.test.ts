@@ -23,7 +23,8 @@ it('the CLI package depends on every batch executor package (the registry loads 
   const manifest = JSON.parse(readFileSync(path.resolve(BIN, '../../package.json'), 'utf8')) as {
     dependencies: Record<string, string>;
   };
-  for (const name of ['slurm', 'pbs', 'lsf', 'cobalt', 'flux']) expect(manifest.dependencies).toHaveProperty(`@exaworks/executors-${name}`);
+  for (const name of ['slurm', 'pbs', 'lsf', 'cobalt', 'flux'])
+    expect(manifest.dependencies).toHaveProperty(`@exaworks/executors-${name}`);
 });
 
 describe.each(['pbs', 'torque', 'lsf', 'cobalt', 'flux'] as const)('exaworks CLI on the %s scheduler simulator', (scheduler) => {

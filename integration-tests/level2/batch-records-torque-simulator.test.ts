@@ -33,7 +33,13 @@ describe('batch records on the Torque scheduler simulator', () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'exa-records-torque-'));
   const executors: BatchExecutor[] = [];
   const make = async (workDirectory: string, pollInterval = 250) => {
-    const ex = await createPbsExecutor({ workDirectory, flavour: 'auto', pollInterval, initialPollDelay: 50, commandTimeout: 60_000 });
+    const ex = await createPbsExecutor({
+      workDirectory,
+      flavour: 'auto',
+      pollInterval,
+      initialPollDelay: 50,
+      commandTimeout: 60_000,
+    });
     executors.push(ex);
     return ex;
   };
@@ -47,7 +53,9 @@ describe('batch records on the Torque scheduler simulator', () => {
     expect(ex.adapter.stateMap.C).toBeDefined();
   });
 
-  it('a cancel from a second executor is CANCELED in the first one, though Torque only reports "completed"', { timeout: 120_000 }, async () => {
+  it('a cancel from a second executor is CANCELED in the first one, though Torque only reports "completed"', {
+    timeout: 120_000,
+  }, async () => {
     const work = path.join(tmp, 'cancel');
     // The first executor polls rarely, so the second one decides (and tidies up) first: the race that lost the marker.
     const first = await make(work, 3_600_000);
@@ -90,7 +98,9 @@ describe('batch records on the Torque scheduler simulator', () => {
           execFileSync('qstat', ['-f', ...ids], { stdio: 'pipe' });
           return false;
         } catch (e) {
-          return (e as { status?: number }).status === 153 && !String((e as { stdout?: unknown }).stdout ?? '').includes('Job Id');
+          return (
+            (e as { status?: number }).status === 153 && !String((e as { stdout?: unknown }).stdout ?? '').includes('Job Id')
+          );
         }
       }, 60_000),
     ).toBe(true);
@@ -127,10 +137,18 @@ describe('batch records on the Torque scheduler simulator', () => {
     );
     chmodSync(path.join(wrap, 'qsub'), 0o755);
     const out = path.join(tmp, 'crash.out');
-    const child = spawn(process.execPath, [path.join(HERE, 'batch-records/submit-child.mjs'), 'pbs', JSON.stringify({ workDirectory: work, flavour: 'torque' })], {
-      env: { ...process.env, PATH: `${wrap}${path.delimiter}${process.env.PATH ?? ''}`, EXA_CHILD_SPEC: JSON.stringify({ executable: '/bin/sh', arguments: ['-c', 'echo survived; exit 0'], stdoutPath: out }) },
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(HERE, 'batch-records/submit-child.mjs'), 'pbs', JSON.stringify({ workDirectory: work, flavour: 'torque' })],
+      {
+        env: {
+          ...process.env,
+          PATH: `${wrap}${path.delimiter}${process.env.PATH ?? ''}`,
+          EXA_CHILD_SPEC: JSON.stringify({ executable: '/bin/sh', arguments: ['-c', 'echo survived; exit 0'], stdoutPath: out }),
+        },
+        stdio: 'ignore',
+      },
+    );
     const exited = new Promise((r) => child.on('exit', r));
     expect(await until(() => existsSync(accepted), 90_000)).toBe(true);
     const id = readFileSync(accepted, 'utf8').trim();

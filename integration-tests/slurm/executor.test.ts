@@ -241,14 +241,28 @@ describe.runIf(slurmUp)('Slurm executor (real Slurm)', () => {
     );
     const out = file('crash.out');
     // Held in Slurm (--hold): the job cannot run and write its id, so only squeue can tell which it is.
-    const spec = { executable: '/bin/sh', arguments: ['-c', 'echo survived'], stdoutPath: out, attributes: { customAttributes: { 'slurm.hold': true } } };
+    const spec = {
+      executable: '/bin/sh',
+      arguments: ['-c', 'echo survived'],
+      stdoutPath: out,
+      attributes: { customAttributes: { 'slurm.hold': true } },
+    };
     const child = spawn(process.execPath, [CHILD, 'slurm', JSON.stringify({ workDirectory: crashWork })], {
       env: { ...process.env, PATH: `${wrap}${path.delimiter}${process.env.PATH ?? ''}`, EXA_CHILD_SPEC: JSON.stringify(spec) },
       stdio: 'ignore',
     });
     const exited = new Promise((r) => child.on('exit', r));
     try {
-      expect(await until(() => stat(accepted).then(() => true, () => false), 30_000)).toBe(true);
+      expect(
+        await until(
+          () =>
+            stat(accepted).then(
+              () => true,
+              () => false,
+            ),
+          30_000,
+        ),
+      ).toBe(true);
       const id = (await readFile(accepted, 'utf8')).trim();
       child.kill('SIGKILL');
       await exited;

@@ -19,7 +19,12 @@ export function simulatedTarget(scheduler: SimulatedScheduler): ConformanceTarge
   const workDirectory = mkdtempSync(path.join(os.tmpdir(), `exa-conf-${scheduler}-sim-work-`));
   // Torque is the `pbs` executor's other flavour (chosen here by config; `auto` would ask `qstat --version`).
   const name = scheduler === 'torque' ? 'pbs' : scheduler;
-  const config = { workDirectory, pollInterval: 250, initialPollDelay: 50, ...(scheduler === 'torque' ? { flavour: 'torque' } : {}) };
+  const config = {
+    workDirectory,
+    pollInterval: 250,
+    initialPollDelay: 50,
+    ...(scheduler === 'torque' ? { flavour: 'torque' } : {}),
+  };
   const mpi = onPath('mpirun') || process.env.CI;
   return {
     name,

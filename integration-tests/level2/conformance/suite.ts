@@ -338,23 +338,19 @@ export function psijConformanceSuite(target: ConformanceTarget): void {
 
       // Registered only where srun is the target's own launcher (Slurm): elsewhere the case does not apply.
       if (target.launchers.includes('srun'))
-      it('srun runs N tasks inside the allocation, each seeing its rank', async () => {
-        const out = file('srun.out');
-        const rank = await script('srun-rank.sh', 'echo "rank=$SLURM_PROCID size=$SLURM_NTASKS"');
-        const { status } = await runJob(
-          { executable: rank, launcher: 'srun', resources: { processCount: 3 }, stdoutPath: out },
-          T(60_000),
-        );
-        expect(status.state).toBe('COMPLETED');
-        const lines = (await readFile(out, 'utf8')).trim().split('\n').sort();
-        expect(lines).toEqual(['rank=0 size=3', 'rank=1 size=3', 'rank=2 size=3']);
-      });
+        it('srun runs N tasks inside the allocation, each seeing its rank', async () => {
+          const out = file('srun.out');
+          const rank = await script('srun-rank.sh', 'echo "rank=$SLURM_PROCID size=$SLURM_NTASKS"');
+          const { status } = await runJob(
+            { executable: rank, launcher: 'srun', resources: { processCount: 3 }, stdoutPath: out },
+            T(60_000),
+          );
+          expect(status.state).toBe('COMPLETED');
+          const lines = (await readFile(out, 'utf8')).trim().split('\n').sort();
+          expect(lines).toEqual(['rank=0 size=3', 'rank=1 size=3', 'rank=2 size=3']);
+        });
 
-      const parallel = mpi
-        ? mpi
-        : target.launchers.includes('multiple')
-          ? 'multiple'
-          : undefined;
+      const parallel = mpi ? mpi : target.launchers.includes('multiple') ? 'multiple' : undefined;
 
       it.runIf(parallel !== undefined)(`pre- and post-launch scripts run once per job, not per rank (${parallel})`, async () => {
         const log = file('prepost.log');

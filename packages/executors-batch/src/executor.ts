@@ -239,7 +239,13 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
     throwIfAborted(options.signal);
     // The record exists before the scheduler knows the job: a crash before its answer arrives
     // leaves this intent, which list/attach resolve later (see #recoverIntents).
-    const intent = { format: 1 as const, executor: this.name, key, spec: jobSpecToInput(spec), submittedAt: new Date().toISOString() };
+    const intent = {
+      format: 1 as const,
+      executor: this.name,
+      key,
+      spec: jobSpecToInput(spec),
+      submittedAt: new Date().toISOString(),
+    };
     await writeFile(files.intent, `${JSON.stringify(intent)}\n`, { mode: 0o600 });
     const nativeId = await this.#submitFile(files.submitScript, this.config.workDirectory, key);
     await rename(files.intent, this.#recordPath(nativeId));
@@ -274,7 +280,14 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
     }
     const nativeId = await this.#submitFile(script, path.resolve(options.cwd ?? process.cwd()));
     const key = `ext-${nativeId}`;
-    const record: BatchJobRecord = { format: 1, executor: this.name, nativeId, key, script, submittedAt: new Date().toISOString() };
+    const record: BatchJobRecord = {
+      format: 1,
+      executor: this.name,
+      nativeId,
+      key,
+      script,
+      submittedAt: new Date().toISOString(),
+    };
     await this.#writeRecord(record);
     this.bindJob(job, nativeId);
     this.updateJobStatus(job, { state: JobState.QUEUED, metadata: { nativeId } });

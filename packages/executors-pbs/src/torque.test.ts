@@ -96,9 +96,9 @@ describe('pbs scheduler adapter, Torque flavour', () => {
     const r = torqueScheduler.parseRecover?.(ok(FULL));
     expect(r?.get('/home/u/.exaworks/work/pbs/k-11.sched')).toBe('11.torque01');
     expect(torqueScheduler.parseList(ok(FULL))).toEqual(['11.torque01']);
-    expect(() => torqueScheduler.parseSubmit(ok('', 1, 'qsub: submit error (Unknown queue MSG=requested queue not found)'))).toThrow(
-      SubmitError,
-    );
+    expect(() =>
+      torqueScheduler.parseSubmit(ok('', 1, 'qsub: submit error (Unknown queue MSG=requested queue not found)')),
+    ).toThrow(SubmitError);
     expect(torqueScheduler.parseCancel?.(ok('', 168, 'qdel: Invalid state for job - COMPLETE 1.x'))).toBe('gone');
   });
 

@@ -160,6 +160,5 @@ export const torqueScheduler: SchedulerAdapter = {
   parseList: (result) => ownJobs(readFull(result)).map(([id]) => id),
 
   recoverCommand: () => ({ argv: ['qstat', '-f'] }),
-  parseRecover: (result) =>
-    new Map(ownJobs(readFull(result)).map(([id, j]) => [stripHost(j.Output_Path ?? ''), id])),
+  parseRecover: (result) => new Map(ownJobs(readFull(result)).map(([id, j]) => [stripHost(j.Output_Path ?? ''), id])),
 };

@@ -76,7 +76,10 @@ describe('aprun command lines', () => {
 describe('flux run flags', () => {
   it.each([
     [{ processCount: 4 }, ['-n', '4']],
-    [{ nodeCount: 2, processesPerNode: 3, cpuCoresPerProcess: 2, gpuCoresPerProcess: 1 }, ['-n', '6', '-N', '2', '-c', '2', '-g', '1']],
+    [
+      { nodeCount: 2, processesPerNode: 3, cpuCoresPerProcess: 2, gpuCoresPerProcess: 1 },
+      ['-n', '6', '-N', '2', '-c', '2', '-g', '1'],
+    ],
     [{ processCount: 2, exclusiveNodeUse: true }, ['-n', '2', '--exclusive']],
   ] as const)('%j → %j', (resources, flags) => {
     expect(fluxRunFlags(spec(resources))).toEqual(flags);
