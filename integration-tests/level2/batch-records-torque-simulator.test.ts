@@ -121,6 +121,39 @@ describe('batch records on the Torque scheduler simulator', () => {
     expect(again.status).toMatchObject({ state: JobState.FAILED, exitCode: 7 });
   });
 
+  it('a list() elsewhere while a submit waits for qsub’s answer takes over the intent, and the submit still succeeds', {
+    timeout: 180_000,
+  }, async () => {
+    const work = path.join(tmp, 'inflight');
+    const wrap = path.join(tmp, 'wrap-inflight');
+    mkdirSync(wrap, { recursive: true });
+    const fifo = path.join(tmp, 'inflight.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const accepted = path.join(tmp, 'inflight.accepted');
+    writeFileSync(
+      path.join(wrap, 'qsub'),
+      `#!/bin/sh\nout=$(${JSON.stringify(path.join(sim.binDir, 'qsub'))} "$@") || exit $?\nprintf '%s\\n' "$out" > ${JSON.stringify(accepted)}\nread _ < ${JSON.stringify(fifo)}\nprintf '%s\\n' "$out"\n`,
+    );
+    chmodSync(path.join(wrap, 'qsub'), 0o755);
+    const submitter = await make(work);
+    const saved = process.env.PATH;
+    process.env.PATH = `${wrap}${path.delimiter}${saved ?? ''}`;
+    try {
+      const pending = submitter.submit({ executable: '/bin/true' });
+      expect(await until(() => existsSync(accepted), 90_000)).toBe(true);
+      const id = readFileSync(accepted, 'utf8').trim();
+      const other = await make(work);
+      expect(await other.list()).toContain(id);
+      expect(readdirSync(work).filter((f) => f.endsWith('.intent'))).toHaveLength(0);
+      writeFileSync(fifo, 'go\n');
+      const job = await pending;
+      expect(job.nativeId).toBe(id);
+      expect((await job.wait({ timeout: 60_000 }))?.state).toBe(JobState.COMPLETED);
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+
   it('a crash after qsub accepted the job but before the record was written loses nothing', { timeout: 180_000 }, async () => {
     const work = path.join(tmp, 'crash');
     mkdirSync(work, { recursive: true });

@@ -248,7 +248,7 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
     };
     await writeFile(files.intent, `${JSON.stringify(intent)}\n`, { mode: 0o600 });
     const nativeId = await this.#submitFile(files.submitScript, this.config.workDirectory, key);
-    await rename(files.intent, this.#recordPath(nativeId));
+    await this.#promoteIntent(files.intent, nativeId, key);
     this.bindJob(job, nativeId, spec);
     this.updateJobStatus(job, { state: JobState.QUEUED, metadata: { nativeId } });
     this.#track(job, nativeId, files, { ...intent, nativeId });
@@ -653,6 +653,23 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
       return r.format === 1 && (r.nativeId ?? nativeId) === nativeId ? { ...r, nativeId } : undefined;
     } catch {
       return undefined;
+    }
+  }
+
+  /**
+   * Renames a submitted job's intent to its record. A `list()` or `attach()` (here or in another
+   * process) may have recovered it first; any other failure leaves the intent for recovery, since
+   * the job is submitted either way.
+   */
+  async #promoteIntent(intent: string, nativeId: string, key: string): Promise<void> {
+    try {
+      await rename(intent, this.#recordPath(nativeId));
+    } catch (error) {
+      if ((await this.#readRecord(nativeId))?.key === key) return;
+      this.logger.warn('could not write the record of a submitted job; list() or attach() will recover it', {
+        nativeId,
+        error,
+      });
     }
   }
 
