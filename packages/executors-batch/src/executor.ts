@@ -489,7 +489,10 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
     // short, whose cause only the scheduler knows) the job is over, whatever the queue says yet.
     const ec =
       t.files && (!stillListed || (reached.includes(JobState.CLEANUP) && !signaled)) ? await this.#exitCode(t.files) : undefined;
-    if (stillListed && !(ec && !signaled)) {
+    // A code above 128 is a death by signal (a TERM at walltime or cancel may reach the program
+    // before the script): while the job is listed, only the scheduler can say which it was.
+    const early = ec !== undefined && !signaled && ec.exitCode <= 128;
+    if (stillListed && !early) {
       // Running: the script's state file says how far it got (a script not started yet is staging in).
       if (!t.files) this.updateJobStatus(t.job, { state: JobState.ACTIVE, metadata: meta() });
       for (const s of reached.length > 0 ? reached : [JobState.STAGE_IN])
