@@ -1,8 +1,9 @@
-// Level 1: the CLI over the pbs, lsf, cobalt and flux executors, each on its scheduler simulator
-// (test-only): `exaworks run --executor <name>` passes the job's output and exit code on, and
-// `exaworks submit --script` hands an existing batch script over and `wait` tracks it.
+// Level 1: the CLI over the pbs (PBS Pro and, detected from `qstat --version`, Torque), lsf, cobalt
+// and flux executors, each on its scheduler simulator (test-only): `exaworks run --executor <name>`
+// passes the job's output and exit code on, and `exaworks submit --script` hands an existing batch
+// script over and `wait` tracks it. The CLI depends on every executor package it can run.
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,12 +13,21 @@ import { startSchedulerSimulator, type SimulatedScheduler } from '../simulators/
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../packages/cli/bin/exaworks.js');
 const DIRECTIVE: Record<SimulatedScheduler, string> = {
   pbs: '#PBS -N handed',
+  torque: '#PBS -N handed',
   lsf: '#BSUB -J handed',
   cobalt: '#COBALT -t 5',
   flux: '# flux: -n 1',
 };
 
-describe.each(['pbs', 'lsf', 'cobalt', 'flux'] as const)('exaworks CLI on the %s scheduler simulator', (scheduler) => {
+it('the CLI package depends on every batch executor package (the registry loads them by name)', () => {
+  const manifest = JSON.parse(readFileSync(path.resolve(BIN, '../../package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  for (const name of ['slurm', 'pbs', 'lsf', 'cobalt', 'flux'])
+    expect(manifest.dependencies).toHaveProperty(`@exaworks/executors-${name}`);
+});
+
+describe.each(['pbs', 'torque', 'lsf', 'cobalt', 'flux'] as const)('exaworks CLI on the %s scheduler simulator', (scheduler) => {
   const sim = startSchedulerSimulator(scheduler, { slots: 2 });
   afterAll(() => sim.close());
   const work = mkdtempSync(path.join(os.tmpdir(), `exa-cli-${scheduler}-`));
@@ -30,12 +40,20 @@ describe.each(['pbs', 'lsf', 'cobalt', 'flux'] as const)('exaworks CLI on the %s
         (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
-  const common = ['--executor', scheduler, '--work-dir', work, '--executor-config', '{"pollInterval":250,"initialPollDelay":50}'];
+  // Torque is the pbs executor's other flavour, told apart by `qstat --version` (flavour "auto").
+  const executor = scheduler === 'torque' ? 'pbs' : scheduler;
+  const common = ['--executor', executor, '--work-dir', work, '--executor-config', '{"pollInterval":250,"initialPollDelay":50}'];
 
   it('runs a job and exits with its exit code, its output shown', { timeout: 240_000 }, async () => {
     const r = await cli(['run', ...common, '--', '/bin/sh', '-c', 'echo "hello from $0"; exit 3', scheduler]);
     expect(r.stdout).toContain(`hello from ${scheduler}`);
     expect(r.code).toBe(3);
+    if (scheduler === 'torque') {
+      // Detected, then queried in Torque's text format (PBS Pro's would be `-F json`).
+      const qstat = sim.invocations('qstat');
+      expect(qstat.some((i) => i.args[0] === '--version')).toBe(true);
+      expect(qstat.some((i) => i.args.includes('-F'))).toBe(false);
+    }
   });
 
   it('hands over an existing batch script with submit --script, and wait reports its end', { timeout: 240_000 }, async () => {

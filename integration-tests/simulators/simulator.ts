@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Schedulers the simulator imitates. */
-export type SimulatedScheduler = 'pbs' | 'lsf' | 'cobalt' | 'flux';
+export type SimulatedScheduler = 'pbs' | 'torque' | 'lsf' | 'cobalt' | 'flux';
 
 /** Options of {@link startSchedulerSimulator}. */
 export interface SimulatorOptions {

@@ -2,17 +2,19 @@
  * The Slurm executor against a real (private, one-node) Slurm: tracking that never lies, submit
  * errors, walltime, attach after a restart and to foreign jobs, handed-over scripts, the CLI.
  */
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Job, JobNotFoundError, SubmitError, getExecutor, silentLogger, type JobStatus } from '@exaworks/jpsi-core';
+import { Job, JobNotFoundError, SubmitError, getExecutor, shellQuote, silentLogger, type JobStatus } from '@exaworks/jpsi-core';
 import type { BatchExecutor } from '@exaworks/executors-batch';
 import { createSlurmExecutor } from '@exaworks/executors-slurm';
 import { freshWorkDirectory, run, scontrolJob, slurmState, slurmUp, squeueShim, until, withPathFirst } from './support.js';
 
 const CLI = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('../level2/batch-records/submit-child.mjs', import.meta.url));
 
 describe.runIf(slurmUp)('Slurm executor (real Slurm)', () => {
   let tmp: string;
@@ -221,6 +223,69 @@ describe.runIf(slurmUp)('Slurm executor (real Slurm)', () => {
       await second.close();
     }
   });
+
+  it('loses nothing when the client dies after sbatch accepted the job but before it wrote the record', async () => {
+    const crashWork = await freshWorkDirectory(tmp, 'crash');
+    // An sbatch wrapper first on PATH: the real sbatch accepts the job, then the wrapper holds the
+    // answer on a FIFO nobody opens, and the submitting process is killed in that window.
+    const wrap = file('wrap-bin');
+    await mkdir(wrap, { recursive: true });
+    const fifo = file('hold.fifo');
+    await run('mkfifo', [fifo]);
+    const accepted = file('sbatch.accepted');
+    const real = (await run('sh', ['-c', 'command -v sbatch'])).stdout.trim();
+    await writeFile(
+      path.join(wrap, 'sbatch'),
+      `#!/bin/sh\nout=$(${shellQuote(real)} "$@") || exit $?\nprintf '%s\\n' "$out" > ${shellQuote(accepted)}\nread _ < ${shellQuote(fifo)}\nprintf '%s\\n' "$out"\n`,
+      { mode: 0o755 },
+    );
+    const out = file('crash.out');
+    // Held in Slurm (--hold): the job cannot run and write its id, so only squeue can tell which it is.
+    const spec = {
+      executable: '/bin/sh',
+      arguments: ['-c', 'echo survived'],
+      stdoutPath: out,
+      attributes: { customAttributes: { 'slurm.hold': true } },
+    };
+    const child = spawn(process.execPath, [CHILD, 'slurm', JSON.stringify({ workDirectory: crashWork })], {
+      env: { ...process.env, PATH: `${wrap}${path.delimiter}${process.env.PATH ?? ''}`, EXA_CHILD_SPEC: JSON.stringify(spec) },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((r) => child.on('exit', r));
+    try {
+      expect(
+        await until(
+          () =>
+            stat(accepted).then(
+              () => true,
+              () => false,
+            ),
+          30_000,
+        ),
+      ).toBe(true);
+      const id = (await readFile(accepted, 'utf8')).trim();
+      child.kill('SIGKILL');
+      await exited;
+      expect((await readdir(crashWork)).filter((f) => f.endsWith('.intent'))).toHaveLength(1);
+      const fresh = createSlurmExecutor({ workDirectory: crashWork, pollInterval: 250 });
+      try {
+        expect(await fresh.list()).toContain(id);
+        const job = new Job();
+        await fresh.attach(job, id);
+        expect(job.spec?.executable).toBe('/bin/sh');
+        expect(job.status.state).toBe('QUEUED');
+        await run('scontrol', ['release', id]);
+        expect(await finish(job, 60_000)).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
+        expect(await readFile(out, 'utf8')).toBe('survived\n');
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      child.kill('SIGKILL');
+      // Let the orphaned wrapper finish (it still waits on the FIFO).
+      await writeFile(fifo, 'go\n');
+    }
+  }, 120_000);
 
   it('attaches to a job submitted outside the SDK, and refuses an id nobody knows', async () => {
     const { stdout } = await run('sbatch', ['--parsable', '--wrap', 'sleep 1; exit 2'], { cwd: tmp });

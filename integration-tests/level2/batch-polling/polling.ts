@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isFinalState, JobState, type Job } from '@exaworks/jpsi-core';
 import type { BatchExecutor, BatchExecutorConfigInput } from '@exaworks/executors-batch';
 import { createCobaltExecutor } from '@exaworks/executors-cobalt';
@@ -15,13 +15,14 @@ import { createLsfExecutor } from '@exaworks/executors-lsf';
 import { createPbsExecutor } from '@exaworks/executors-pbs';
 import { startSchedulerSimulator, type SimulatedScheduler } from '../../simulators/simulator.js';
 
-const CREATE: Record<SimulatedScheduler, (c: BatchExecutorConfigInput) => BatchExecutor> = {
-  pbs: createPbsExecutor,
+const CREATE: Record<SimulatedScheduler, (c: BatchExecutorConfigInput) => BatchExecutor | Promise<BatchExecutor>> = {
+  pbs: (c) => createPbsExecutor({ ...c, flavour: 'pro' }),
+  torque: (c) => createPbsExecutor({ ...c, flavour: 'torque' }),
   lsf: createLsfExecutor,
   cobalt: createCobaltExecutor,
   flux: createFluxExecutor,
 };
-const QUERY: Record<SimulatedScheduler, string> = { pbs: 'qstat', lsf: 'bjobs', cobalt: 'qstat', flux: 'jobs' };
+const QUERY: Record<SimulatedScheduler, string> = { pbs: 'qstat', torque: 'qstat', lsf: 'bjobs', cobalt: 'qstat', flux: 'jobs' };
 
 async function until(pred: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -37,7 +38,8 @@ export function batchPollingSuite(scheduler: SimulatedScheduler, jobCount = 100)
   describe(`batch tracking on the ${scheduler} scheduler simulator`, () => {
     const sim = startSchedulerSimulator(scheduler, { slots: 4 });
     sim.install();
-    const ex = CREATE[scheduler]({
+    let ex: BatchExecutor;
+    const created = CREATE[scheduler]({
       workDirectory: mkdtempSync(path.join(os.tmpdir(), `exa-poll-${scheduler}-`)),
       pollInterval: 300,
       initialPollDelay: 50,
@@ -46,8 +48,11 @@ export function batchPollingSuite(scheduler: SimulatedScheduler, jobCount = 100)
       commandTimeout: 120_000,
     });
     const jobs: Job[] = [];
+    beforeAll(async () => {
+      ex = await created;
+    });
     afterAll(async () => {
-      await ex.close();
+      await ex?.close();
       sim.close();
     });
 

@@ -17,7 +17,12 @@ export function batchStagingSuite(scheduler: SimulatedScheduler): void {
     const root = mkdtempSync(path.join(os.tmpdir(), `exa-stage-${scheduler}-`));
     let ex: JobExecutor | undefined;
     const executor = async () => {
-      ex ??= await getExecutor(scheduler, { workDirectory: path.join(root, 'work'), pollInterval: 250, initialPollDelay: 50 });
+      // Torque is the pbs executor's other flavour (detected from `qstat --version`).
+      ex ??= await getExecutor(scheduler === 'torque' ? 'pbs' : scheduler, {
+        workDirectory: path.join(root, 'work'),
+        pollInterval: 250,
+        initialPollDelay: 50,
+      });
       return ex;
     };
     afterAll(async () => {

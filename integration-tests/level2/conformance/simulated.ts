@@ -17,15 +17,24 @@ export function simulatedTarget(scheduler: SimulatedScheduler): ConformanceTarge
   sim.install();
   afterAll(() => sim.close());
   const workDirectory = mkdtempSync(path.join(os.tmpdir(), `exa-conf-${scheduler}-sim-work-`));
-  const config = { workDirectory, pollInterval: 250, initialPollDelay: 50 };
+  // Torque is the `pbs` executor's other flavour (chosen here by config; `auto` would ask `qstat --version`).
+  const name = scheduler === 'torque' ? 'pbs' : scheduler;
+  const config = {
+    workDirectory,
+    pollInterval: 250,
+    initialPollDelay: 50,
+    ...(scheduler === 'torque' ? { flavour: 'torque' } : {}),
+  };
+  const mpi = onPath('mpirun') || process.env.CI;
   return {
-    name: scheduler,
+    name,
+    title: `${scheduler} (simulator)`,
     config,
     capacity: SLOTS,
-    // Open MPI's mpirun sees FLUX_JOB_ID, loads its Flux PMI component and needs a real Flux broker
-    // (it segfaults without one), so MPI under Flux is left to a real Flux (`flux run`).
-    launchers: ['single', 'multiple', ...((onPath('mpirun') || process.env.CI) && scheduler !== 'flux' ? ['mpirun'] : [])],
+    // Under Flux, MPI programs start through `flux run` (Open MPI's mpirun would look for a real Flux
+    // broker's PMI): the `flux` launcher, which the simulator's `flux run` serves with N real tasks.
+    launchers: ['single', 'multiple', ...(scheduler === 'flux' ? ['flux'] : mpi ? ['mpirun'] : [])],
     timeScale: 2,
-    create: () => getExecutor(scheduler, config),
+    create: () => getExecutor(name, config),
   };
 }

@@ -4,6 +4,8 @@ import type { JobExecutor } from '@exaworks/jpsi-core';
 export interface ConformanceTarget {
   /** Registry name; a second process creates the executor with `getExecutor(name, config)`. */
   readonly name: string;
+  /** Shown in the suite's title when several targets share a registry name (PBS Pro and Torque). @default name */
+  readonly title?: string;
   /** JSON-serialisable executor config (the second process gets the same). */
   readonly config: Record<string, unknown>;
   /** Cores the executor may use at once; the suite fills them to hold a job in QUEUED. */

@@ -1,10 +1,11 @@
-// Scheduler simulator (test-only): the Flux front — `flux batch`, `flux submit`, `flux jobs`, `flux cancel`.
+// Scheduler simulator (test-only): the Flux front — `flux batch`, `flux submit`, `flux run`, `flux jobs`, `flux cancel`.
 // Formats follow flux-core 0.6x: ids printed in F58 with the `ƒ` prefix (plain `f` when
 // FLUX_F58_FORCE_ASCII is set) and accepted as F58, decimal or hex; `# flux:` directives; -t with a
 // unit (s/m/h/d) or bare minutes; `flux jobs --format` with {field[:spec]} fields, states
 // DEPEND/PRIORITY/SCHED/RUN/CLEANUP/INACTIVE and results COMPLETED/FAILED/CANCELED/TIMEOUT.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cancel, inHistory, jobs, scriptDirectives, shellStatus, submit } from './core.mjs';
+import { cancel, inHistory, jobs, scriptDirectives, shellStatus, signalNumber, submit } from './core.mjs';
 import { fail, parseOptions, print, resolvePath, runCommand } from './common.mjs';
 import { injectedQueryFailure, readState } from './store.mjs';
 
@@ -278,10 +279,62 @@ function fluxCancel(args) {
   return code;
 }
 
+/**
+ * `flux run`: starts the command as N real tasks (the job's processes, in the enclosing batch job),
+ * each with Flux's task variables and the simple-PMI rank variables a PMI client reads
+ * (`PMI_RANK`, `PMI_SIZE`); output goes where flux run's goes; the exit status is the highest of
+ * the tasks' (128 + N for a task killed by signal N). TERM/INT/HUP are passed on to every task.
+ */
+function fluxRun(args) {
+  const { opts, operands } = parseOptions(args, {
+    ...SUBMIT,
+    '--label-io': false,
+    '-u': false,
+    '--unbuffered': false,
+  });
+  if (!operands.length) throw fail('ERROR: command is required', 1);
+  let size = 1;
+  let nodes = 1;
+  for (const [k, v] of opts) {
+    if (k === '-n' || k === '--ntasks') size = Number(v);
+    else if (k === '-N' || k === '--nodes') nodes = Number(v);
+  }
+  if (!Number.isInteger(size) || size < 1) throw fail(`ERROR: invalid value for -n: ${size}`, 1);
+  const id = f58(BigInt(Date.now()) << 24n);
+  const tasks = [];
+  for (let rank = 0; rank < size; rank++) {
+    const env = {
+      ...process.env,
+      FLUX_JOB_ID: id,
+      FLUX_JOB_SIZE: String(size),
+      FLUX_JOB_NNODES: String(nodes),
+      FLUX_TASK_RANK: String(rank),
+      FLUX_TASK_LOCAL_ID: String(rank),
+      PMI_RANK: String(rank),
+      PMI_SIZE: String(size),
+    };
+    tasks.push(spawn(operands[0], operands.slice(1), { env, stdio: 'inherit' }));
+  }
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'])
+    process.on(sig, () => {
+      for (const t of tasks) t.kill(sig);
+    });
+  return Promise.all(
+    tasks.map(
+      (t) =>
+        new Promise((resolve) => {
+          t.on('error', () => resolve(127));
+          t.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? signalNumber(signal) : 9)));
+        }),
+    ),
+  ).then((codes) => Math.max(...codes));
+}
+
 export const main = (args) =>
   runCommand('flux', args[0] ?? '', args.slice(1), {
     batch: (a) => submitJob(a, true),
     submit: (a) => submitJob(a, false),
+    run: fluxRun,
     jobs: fluxJobs,
     cancel: fluxCancel,
   });

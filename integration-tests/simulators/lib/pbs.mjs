@@ -59,7 +59,7 @@ export const jobEnvironment = (job, { nodeFile }) => {
 };
 export const nodeFileLines = (job) => job.procs;
 
-function stripHost(p) {
+export function stripHost(p) {
   return p.replace(/^[^/:]+:(?=\/)/, '');
 }
 

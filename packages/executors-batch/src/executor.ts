@@ -4,7 +4,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import {
@@ -27,9 +27,10 @@ import {
   type JobStatusUpdate,
   type SubmitOptions,
 } from '@exaworks/jpsi-core';
-import { InsecureDirectoryError, Poller, ensurePrivateDirectory, throwIfAborted } from '@exaworks/jpsi-core/internal';
+import { InsecureDirectoryError, Poller, ensurePrivateDirectory, throwIfAborted, writeFileAtomic } from '@exaworks/jpsi-core/internal';
 import { parseJobResult } from '@exaworks/launcher';
 import { firstLine, runCommand } from './commands.js';
+import { isNativeId } from './ids.js';
 import type { CommandResult, SchedulerAdapter, SchedulerCommand, SchedulerJobInfo } from './scheduler.js';
 import { batchJobFiles, prepareScripts, type BatchJobFiles } from './script.js';
 
@@ -65,11 +66,25 @@ export interface BatchExecutorConfig extends BatchExecutorConfigInput {
   readonly commandTimeout: number;
 }
 
-/** What the executor keeps on disk per job, `<nativeId>.job` in the work directory (JSON). */
+/** A job's final status as its record keeps it (JSON-safe). */
+export interface BatchFinalStatus {
+  readonly state: JobState;
+  /** When the executor decided it (ISO 8601). */
+  readonly time: string;
+  readonly exitCode?: number;
+  readonly message?: string;
+  readonly metadata?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * What the executor keeps on disk per job, `<nativeId>.job` in the work directory (JSON). It is
+ * written as `<key>.intent` before the job is submitted and renamed once the scheduler answered.
+ */
 export interface BatchJobRecord {
   /** Record format version. */
   readonly format: 1;
   readonly executor: string;
+  /** The job's id (a record written before submission has none in the file: its name gives it). */
   readonly nativeId: string;
   /** Names the job's files (`<key>.submit`, `<key>.ec`, …). */
   readonly key: string;
@@ -78,6 +93,22 @@ export interface BatchJobRecord {
   /** For `submitScript`: the script as handed over. */
   readonly script?: string;
   readonly submittedAt: string;
+  /** Set once the job is final, by whichever process decided it first. */
+  readonly final?: BatchFinalStatus;
+}
+
+/** One entry of {@link BatchExecutor.listJobs}. */
+export interface BatchListEntry {
+  readonly nativeId: string;
+  /**
+   * The job's state: final as recorded, else as the scheduler or this executor last saw it;
+   * undefined for a job of this user the executor knows nothing more about.
+   */
+  readonly state?: JobState;
+  /** The recorded final status, for a job that is over. */
+  readonly final?: BatchFinalStatus;
+  /** Whether the scheduler still lists it. */
+  readonly listedByScheduler: boolean;
 }
 
 /** Options of {@link BatchExecutor.submitScript}. */
@@ -102,6 +133,8 @@ interface Tracked {
   readonly job: Job;
   readonly nativeId: string;
   readonly files?: BatchJobFiles;
+  /** The on-disk record, rewritten with the final status. */
+  readonly record?: BatchJobRecord;
   /** Polls in a row that found the job final or gone without its exit-code file. */
   graceRounds: number;
 }
@@ -203,18 +236,21 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
     if (jobScriptFile) await writeFile(files.jobScript, jobScript, { mode: 0o700 });
     await writeFile(files.submitScript, submitScript, { mode: 0o700 });
     throwIfAborted(options.signal);
-    const nativeId = await this.#submitFile(files.submitScript, this.config.workDirectory, key);
-    await this.#writeRecord({
-      format: 1,
+    // The record exists before the scheduler knows the job: a crash before its answer arrives
+    // leaves this intent, which list/attach resolve later (see #recoverIntents).
+    const intent = {
+      format: 1 as const,
       executor: this.name,
-      nativeId,
       key,
       spec: jobSpecToInput(spec),
       submittedAt: new Date().toISOString(),
-    });
+    };
+    await writeFile(files.intent, `${JSON.stringify(intent)}\n`, { mode: 0o600 });
+    const nativeId = await this.#submitFile(files.submitScript, this.config.workDirectory, key);
+    await this.#promoteIntent(files.intent, nativeId, key);
     this.bindJob(job, nativeId, spec);
     this.updateJobStatus(job, { state: JobState.QUEUED, metadata: { nativeId } });
-    this.#track(job, nativeId, files);
+    this.#track(job, nativeId, files, { ...intent, nativeId });
     return job;
   }
 
@@ -243,10 +279,18 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
     }
     const nativeId = await this.#submitFile(script, path.resolve(options.cwd ?? process.cwd()));
     const key = `ext-${nativeId}`;
-    await this.#writeRecord({ format: 1, executor: this.name, nativeId, key, script, submittedAt: new Date().toISOString() });
+    const record: BatchJobRecord = {
+      format: 1,
+      executor: this.name,
+      nativeId,
+      key,
+      script,
+      submittedAt: new Date().toISOString(),
+    };
+    await this.#writeRecord(record);
     this.bindJob(job, nativeId);
     this.updateJobStatus(job, { state: JobState.QUEUED, metadata: { nativeId } });
-    this.#track(job, nativeId, undefined);
+    this.#track(job, nativeId, undefined, record);
     return job;
   }
 
@@ -260,7 +304,12 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
     try {
       return this.adapter.parseSubmit(result);
     } catch (err) {
-      if (key !== undefined && !this.config.keepFiles) await this.#removeFiles(batchJobFiles(this.config.workDirectory, key));
+      if (key !== undefined) {
+        const files = batchJobFiles(this.config.workDirectory, key);
+        // Refused: no job, so no intent to recover.
+        await rm(files.intent, { force: true }).catch(() => undefined);
+        if (!this.config.keepFiles) await this.#removeFiles(files);
+      }
       throw err;
     }
   }
@@ -291,13 +340,46 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
     void this.#poller.pollNow();
   }
 
-  /** Native ids of this user's jobs as the scheduler lists them, plus the jobs this executor tracks. */
+  /**
+   * Native ids of this user's jobs as the scheduler lists them, the jobs this executor tracks, and
+   * the jobs recorded in its work directory (also those the scheduler has forgotten), once each.
+   */
   async list(): Promise<string[]> {
+    return (await this.listJobs()).map((e) => e.nativeId);
+  }
+
+  /**
+   * {@link BatchExecutor.list} with what is known of each job: the final status recorded in the
+   * work directory (by this or another process), else the state last seen. Resolves records of
+   * submissions a crash interrupted first (see {@link BatchExecutor.attach}).
+   */
+  async listJobs(): Promise<BatchListEntry[]> {
     this.#checkOpen();
     const result = await this.#run(this.adapter.listCommand(), this.config.workDirectory);
-    const ids = new Set(this.adapter.parseList(result));
-    for (const id of this.#jobs.keys()) ids.add(id);
-    return [...ids];
+    const listed = new Set(this.adapter.parseList(result));
+    await this.#recoverIntents();
+    const out = new Map<string, BatchListEntry>();
+    for (const id of listed) {
+      const t = this.#jobs.get(id);
+      out.set(id, { nativeId: id, listedByScheduler: true, ...(t ? { state: t.job.status.state } : {}) });
+    }
+    for (const [id, t] of this.#jobs) {
+      if (!out.has(id)) out.set(id, { nativeId: id, listedByScheduler: false, state: t.job.status.state });
+    }
+    for (const record of await this.#readRecords()) {
+      const seen = out.get(record.nativeId);
+      if (record.final) {
+        out.set(record.nativeId, {
+          nativeId: record.nativeId,
+          listedByScheduler: seen?.listedByScheduler ?? false,
+          state: record.final.state,
+          final: record.final,
+        });
+      } else if (!seen) {
+        out.set(record.nativeId, { nativeId: record.nativeId, listedByScheduler: false });
+      }
+    }
+    return [...out.values()];
   }
 
   /**
@@ -306,11 +388,12 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
    * scheduler's answers alone). Resolves after one query, so `job.status` is current.
    * @throws {@link @exaworks/jpsi-core!JobNotFoundError} if neither the work directory nor the scheduler knows it.
    */
-  async attach(job: Job, nativeId: string): Promise<void> {
+  async attach(job: Job, givenId: string): Promise<void> {
     this.#checkOpen();
-    if (typeof nativeId !== 'string' || !/^[A-Za-z0-9._\-[\]]+$/.test(nativeId)) {
+    const nativeId = isNativeId(givenId) ? (this.adapter.canonicalId?.(givenId) ?? givenId) : undefined;
+    if (nativeId === undefined || !isNativeId(nativeId)) {
       throw new ValidationError('attach arguments', [
-        { path: 'nativeId', message: `${JSON.stringify(nativeId)} is not a valid ${this.name} job id` },
+        { path: 'nativeId', message: `${JSON.stringify(givenId)} is not a valid ${this.name} job id` },
       ]);
     }
     const existing = this.#jobs.get(nativeId);
@@ -320,7 +403,8 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
         { path: 'nativeId', message: `job ${nativeId} is already attached to another Job in this executor` },
       ]);
     }
-    const record = await this.#readRecord(nativeId);
+    let record = await this.#readRecord(nativeId);
+    if (!record && (await this.#recoverIntents()).includes(nativeId)) record = await this.#readRecord(nativeId);
     let info: SchedulerJobInfo | undefined;
     try {
       info = (await this.#query([nativeId], undefined)).get(nativeId);
@@ -331,12 +415,20 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
     if (!record && !info) throw new JobNotFoundError(nativeId, this.name);
     const spec = record?.spec ? createJobSpec(record.spec) : undefined;
     this.bindJob(job, nativeId, spec);
+    if (record?.final && (!info || isFinalState(info.state))) {
+      // Decided before (by this or another process): the recorded end, not a second guess.
+      const { state, exitCode, message, metadata } = record.final;
+      this.updateJobStatus(job, {
+        state,
+        ...(exitCode !== undefined ? { exitCode } : {}),
+        ...(message !== undefined ? { message } : {}),
+        metadata: { ...metadata, nativeId },
+      });
+      return;
+    }
     if (job.status.state === JobState.NEW) this.updateJobStatus(job, { state: JobState.QUEUED, metadata: { nativeId } });
     const files = record?.spec ? batchJobFiles(this.config.workDirectory, record.key) : undefined;
-    const tracked: Tracked = { job, nativeId, graceRounds: 0 };
-    if (files) Object.assign(tracked, { files });
-    this.#jobs.set(nativeId, tracked);
-    this.#poller.add(nativeId);
+    this.#track(job, nativeId, files, record);
     if (info) await this.#onInfo(nativeId, info);
     else await this.#onInfo(nativeId, undefined);
   }
@@ -350,9 +442,10 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
   // ------------------------------------------------------------------------------------------
   // tracking
 
-  #track(job: Job, nativeId: string, files: BatchJobFiles | undefined): void {
+  #track(job: Job, nativeId: string, files: BatchJobFiles | undefined, record: BatchJobRecord | undefined): void {
     const tracked: Tracked = { job, nativeId, graceRounds: 0 };
     if (files) Object.assign(tracked, { files });
+    if (record) Object.assign(tracked, { record });
     this.#jobs.set(nativeId, tracked);
     this.#poller.add(nativeId);
   }
@@ -395,7 +488,10 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
     // short, whose cause only the scheduler knows) the job is over, whatever the queue says yet.
     const ec =
       t.files && (!stillListed || (reached.includes(JobState.CLEANUP) && !signaled)) ? await this.#exitCode(t.files) : undefined;
-    if (stillListed && !(ec && !signaled)) {
+    // A code above 128 is a death by signal (a TERM at walltime or cancel may reach the program
+    // before the script): while the job is listed, only the scheduler can say which it was.
+    const early = ec !== undefined && !signaled && ec.exitCode <= 128;
+    if (stillListed && !early) {
       // Running: the script's state file says how far it got (a script not started yet is staging in).
       if (!t.files) this.updateJobStatus(t.job, { state: JobState.ACTIVE, metadata: meta() });
       for (const s of reached.length > 0 ? reached : [JobState.STAGE_IN])
@@ -403,7 +499,12 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
       return;
     }
     // The scheduler says it is over, no longer knows it, or the exit code is in: decide.
-    const canceledByUs = t.files ? await exists(t.files.cancelMarker) : false;
+    // A cancel from any process: its marker, or (once that process decided and removed the
+    // marker) the final state it recorded.
+    let canceledByUs = t.files ? await exists(t.files.cancelMarker) : false;
+    if (t.files && !canceledByUs && ec?.exitCode !== 0 && t.record) {
+      canceledByUs = (await this.#readRecord(nativeId))?.final?.state === JobState.CANCELED;
+    }
     if (t.files && !ec && t.graceRounds < EC_GRACE_ROUNDS && info?.state !== JobState.CANCELED && info?.reason === undefined) {
       t.graceRounds++;
       return;
@@ -455,12 +556,36 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
         metadata: meta({ reason: 'unknown' }),
       };
     }
+    // Recorded before anyone is told, so whoever sees the end can find it on disk.
+    if (t.record) await this.#recordFinal(t.record, update);
     // Listeners see the states the script went through before the final one.
     if (update.state !== JobState.CANCELED) for (const s of reached) this.updateJobStatus(t.job, { state: s, metadata: meta() });
     this.updateJobStatus(t.job, update);
     this.#poller.delete(nativeId);
     this.#jobs.delete(nativeId);
+    // Only now that the end is recorded may the cancel marker go (another process may still decide).
     if (t.files && !this.config.keepFiles) await this.#removeFiles(t.files);
+  }
+
+  /** Writes the job's final status into its record (first writer wins; later ones keep it). */
+  async #recordFinal(record: BatchJobRecord, s: JobStatusUpdate): Promise<void> {
+    try {
+      const current = (await this.#readRecord(record.nativeId)) ?? record;
+      if (current.final) return;
+      const final: BatchFinalStatus = {
+        state: s.state,
+        time: new Date().toISOString(),
+        ...(s.exitCode !== undefined ? { exitCode: s.exitCode } : {}),
+        ...(s.message !== undefined ? { message: s.message } : {}),
+        ...(s.metadata !== undefined ? { metadata: { ...s.metadata } } : {}),
+      };
+      await writeFileAtomic(this.#recordPath(record.nativeId), `${JSON.stringify({ ...current, final })}\n`, { mode: 0o600 });
+    } catch (error) {
+      this.logger.warn('could not record the final state of a job; list() will show it without', {
+        nativeId: record.nativeId,
+        error,
+      });
+    }
   }
 
   /** States the submit script recorded, in order, and whether a signal reached it. */
@@ -512,7 +637,7 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
   }
 
   #recordPath(nativeId: string): string {
-    if (!/^[A-Za-z0-9._\-[\]]+$/.test(nativeId) || nativeId.startsWith('.')) {
+    if (!isNativeId(nativeId)) {
       throw new BackendError(`${this.name} returned an unusable native id ${JSON.stringify(nativeId)}.`);
     }
     return path.join(this.config.workDirectory, `${nativeId}.job`);
@@ -526,10 +651,84 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
   async #readRecord(nativeId: string): Promise<BatchJobRecord | undefined> {
     try {
       const r = JSON.parse(await readFile(this.#recordPath(nativeId), 'utf8')) as BatchJobRecord;
-      return r.format === 1 && r.nativeId === nativeId ? r : undefined;
+      // A record renamed from its intent names its id by its file name only.
+      return r.format === 1 && (r.nativeId ?? nativeId) === nativeId ? { ...r, nativeId } : undefined;
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * Renames a submitted job's intent to its record. A `list()` or `attach()` (here or in another
+   * process) may have recovered it first; any other failure leaves the intent for recovery, since
+   * the job is submitted either way.
+   */
+  async #promoteIntent(intent: string, nativeId: string, key: string): Promise<void> {
+    try {
+      await rename(intent, this.#recordPath(nativeId));
+    } catch (error) {
+      if ((await this.#readRecord(nativeId))?.key === key) return;
+      this.logger.warn('could not write the record of a submitted job; list() or attach() will recover it', {
+        nativeId,
+        error,
+      });
+    }
+  }
+
+  /** Every record in the work directory (unreadable or torn ones are skipped). */
+  async #readRecords(): Promise<BatchJobRecord[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.config.workDirectory);
+    } catch {
+      return [];
+    }
+    const ids = names.filter((n) => n.endsWith('.job')).map((n) => n.slice(0, -'.job'.length));
+    const records = await Promise.all(ids.filter(isNativeId).map((id) => this.#readRecord(id)));
+    return records.filter((r): r is BatchJobRecord => r !== undefined && r.executor === this.name);
+  }
+
+  /**
+   * Turns intents (records of submissions whose answer a crash lost) into records: the job is
+   * found by its batch output path in the adapter's recover listing, or by the id its script
+   * wrote to its state file once it started. Returns the native ids recovered.
+   */
+  async #recoverIntents(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = (await readdir(this.config.workDirectory)).filter((n) => n.endsWith('.intent'));
+    } catch {
+      return [];
+    }
+    if (names.length === 0) return [];
+    let byOutput = new Map<string, string>();
+    if (this.adapter.recoverCommand && this.adapter.parseRecover) {
+      try {
+        byOutput = this.adapter.parseRecover(await this.#run(this.adapter.recoverCommand(), this.config.workDirectory));
+      } catch (error) {
+        this.logger.warn('could not list jobs to recover interrupted submissions', { error });
+      }
+    }
+    const recovered: string[] = [];
+    for (const name of names) {
+      const key = name.slice(0, -'.intent'.length);
+      const files = batchJobFiles(this.config.workDirectory, key);
+      let nativeId = byOutput.get(files.schedulerOutput);
+      if (nativeId === undefined) {
+        const text = await readFile(files.stateFile, 'utf8').catch(() => '');
+        const written = /^ID (\S+)$/m.exec(text)?.[1];
+        if (written !== undefined) nativeId = this.adapter.canonicalId?.(written) ?? written;
+      }
+      if (nativeId === undefined || !isNativeId(nativeId) || this.#jobs.has(nativeId)) continue;
+      try {
+        await rename(files.intent, this.#recordPath(nativeId));
+        recovered.push(nativeId);
+        this.logger.info('recovered the record of a job whose submission was interrupted', { nativeId, key });
+      } catch {
+        // Another process recovered it first.
+      }
+    }
+    return recovered;
   }
 
   async #removeFiles(files: BatchJobFiles): Promise<void> {

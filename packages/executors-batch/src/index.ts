@@ -41,8 +41,11 @@ export {
   BatchExecutorConfigSchema,
   type BatchExecutorConfig,
   type BatchExecutorConfigInput,
+  type BatchFinalStatus,
   type BatchJobRecord,
+  type BatchListEntry,
   type SubmitScriptOptions,
   type TrackingInfo,
 } from './executor.js';
 export { firstLine, runCommand, type RunCommandOptions } from './commands.js';
+export { isNativeId } from './ids.js';

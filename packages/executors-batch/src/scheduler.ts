@@ -160,4 +160,20 @@ export interface SchedulerAdapter {
   listCommand(): SchedulerCommand;
   /** Native ids from the list command's output. */
   parseList(result: CommandResult): string[];
+
+  /**
+   * Optional: ONE command listing this user's jobs with the file their batch output goes to
+   * ({@link DirectiveContext.schedulerOutput}), so the base can find a job whose submit answer a
+   * crash lost. Without it such a job is found only once its script has run.
+   */
+  recoverCommand?(): SchedulerCommand;
+  /** Reads {@link SchedulerAdapter.recoverCommand}'s output: batch output path → native id. */
+  parseRecover?(result: CommandResult): Map<string, string>;
+
+  /**
+   * Optional: an id as a user may type it in the form the adapter uses (Flux: `ƒ2bB3uJ9d` →
+   * `f2bB3uJ9d`). Applied by `attach` before anything else.
+   * @default the id unchanged
+   */
+  canonicalId?(nativeId: string): string;
 }

@@ -33,12 +33,12 @@ async function runScripts(input: JobSpecInput, cwd: string, env: Record<string, 
     () => 0,
     (e: { code?: number }) => e.code ?? -1,
   );
-  const states = (await readFile(files.stateFile, 'utf8').catch(() => ''))
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => l.split(' ')[0]);
+  const lines = (await readFile(files.stateFile, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  // The `ID <native id>` line (for crash recovery) comes first; the rest are states.
+  const id = lines.find((l) => l.startsWith('ID '))?.slice(3);
+  const states = lines.filter((l) => !l.startsWith('ID ')).map((l) => l.split(' ')[0]);
   const ec = await readFile(files.exitCodeFile, 'utf8').catch(() => undefined);
-  return { exitCode, states, ec, files };
+  return { exitCode, states, ec, files, id };
 }
 
 describe('submit script (golden)', () => {
@@ -81,10 +81,11 @@ describe('submit script (golden)', () => {
 
 describe('submit script (run with bash)', () => {
   it('records the states, writes the exit code and exits with the job’s own code', async () => {
-    const r = await runScripts({ executable: '/bin/sh', arguments: ['-c', 'exit 7'] }, tmp);
+    const r = await runScripts({ executable: '/bin/sh', arguments: ['-c', 'exit 7'] }, tmp, { XW_JOB_ID: '4242.x' });
     expect(r.exitCode).toBe(7);
     expect(r.ec).toBe('7\n');
     expect(r.states).toEqual(['STAGE_IN', 'ACTIVE', 'STAGE_OUT', 'CLEANUP']);
+    expect(r.id).toBe('4242.x');
   });
 
   it('stages in (COPY, LINK, MOVE), stages out under IF_PRESENT/ON_SUCCESS/ON_ERROR, and cleans up', async () => {

@@ -37,6 +37,11 @@ export interface BatchJobFiles {
   readonly nodeFile: string;
   /** The batch script's own stdout/stderr (the scheduler writes it; the job's go elsewhere). */
   readonly schedulerOutput: string;
+  /**
+   * The job's record written before it is submitted; renamed to `<nativeId>.job` once the
+   * scheduler answered. One left behind marks a submission whose answer a crash lost.
+   */
+  readonly intent: string;
 }
 
 /** The layout of a job's files by key. */
@@ -51,6 +56,7 @@ export function batchJobFiles(workDirectory: string, key: string): BatchJobFiles
     cancelMarker: `${base}.cancel`,
     nodeFile: `${base}.nodes`,
     schedulerOutput: `${base}.sched`,
+    intent: `${base}.intent`,
   };
 }
 
@@ -200,6 +206,8 @@ export function submitScriptFor(o: SubmitScriptInput): string {
     '_xw_child=',
     HELPERS,
     "trap '_xw_on_signal' TERM INT HUP",
+    // The job's own id, so an executor that lost the submit answer (a crash) can still find it.
+    `printf 'ID %s\\n' "\${${adapter.environment.jobId}:-}" >>"$_xw_statefile"`,
     '_xw_state STAGE_IN',
   );
   for (const s of spec.stageIn) {

@@ -1,7 +1,8 @@
 /**
  * The Flux scheduler adapter, through Flux's command-line tools: `# flux:` directives,
  * `flux batch`, one `flux jobs --format` for all jobs, `flux cancel`. Ids are used in F58 with an
- * ASCII `f` (`FLUX_F58_FORCE_ASCII`), which every Flux command accepts.
+ * ASCII `f` (`FLUX_F58_FORCE_ASCII`), which every Flux command accepts; ids as Flux prints them by
+ * default (`ƒ…`) are accepted too and turned into that form.
  * @module
  */
 import { BackendError, JobState, shellQuote, SubmitError, ValidationError, type CustomAttributeValue } from '@exaworks/jpsi-core';
@@ -31,7 +32,7 @@ export const FLUX_STATES: Readonly<Record<string, StateMapping>> = {
 const ASCII = { FLUX_F58_FORCE_ASCII: '1' } as const;
 const QUERY_FORMAT = '{id.f58}|{state}|{result}|{returncode}|{exception.type}|{exception.note}';
 
-/** An id as Flux printed it, with the ASCII F58 prefix. */
+/** An id as Flux prints it (`ƒ2bB3uJ9d` by default, `f2bB3uJ9d` in ASCII) in the ASCII form the adapter uses. */
 export function fluxId(text: string): string {
   return text.trim().replace(/^ƒ/, 'f');
 }
@@ -133,6 +134,8 @@ export const fluxScheduler: SchedulerAdapter = {
 
   queryCommand: (ids) => ({ argv: ['flux', 'jobs', '--no-header', `--format=${QUERY_FORMAT}`, ...ids], env: ASCII }),
   parseQuery: parseFluxQuery,
+
+  canonicalId: fluxId,
 
   cancelCommand: (id) => ({ argv: ['flux', 'cancel', id], env: ASCII }),
   parseCancel(result) {

@@ -1,15 +1,17 @@
 /**
- * `@exaworks/executors-pbs`: the PSI/J executor `pbs` for PBS Pro and OpenPBS. Jobs become `#PBS`
+ * `@exaworks/executors-pbs`: the PSI/J executor `pbs` for PBS Pro, OpenPBS and classic Torque
+ * (`flavour`, detected from `qstat --version` by default). Jobs become `#PBS`
  * batch scripts (`-l select=…:ncpus=…:mpiprocs=…`, `-l walltime=`, `-q`, `-A`, `-V` when the job
  * inherits the environment, `pbs.<option>` custom attributes as `-<option> value`), submitted with
- * `qsub` and tracked with one `qstat -f -F json -x` per poll for all active jobs. A job killed at its
- * walltime (`Exit_status` -29) ends FAILED with `metadata.reason = 'walltime'`.
+ * `qsub` and tracked with one `qstat -f -F json -x` per poll for all active jobs (Torque:
+ * `-l nodes=N:ppn=M` and one `qstat -f` in its text format). A job killed at its walltime
+ * (`Exit_status` -29; Torque `exit_status` -11) ends FAILED with `metadata.reason = 'walltime'`.
  *
  * ### Usage
  * ```ts fragment
  * import { getExecutor } from '@exaworks/jpsi-core';
  *
- * const executor = await getExecutor('pbs', { pollInterval: 10_000 }); // loads this package
+ * const executor = await getExecutor('pbs', { pollInterval: 10_000, flavour: 'auto' }); // loads this package
  * const job = await executor.submit({
  *   executable: '/bin/hostname',
  *   resources: { nodeCount: 2, processesPerNode: 4 },
@@ -21,7 +23,25 @@
  * ```
  * @module
  */
-export { VERSION, createPbsExecutor, executorProvider } from './executor.js';
+export {
+  VERSION,
+  PbsExecutorConfigSchema,
+  createPbsExecutor,
+  detectPbsFlavour,
+  executorProvider,
+  pbsFlavourFromVersion,
+  type PbsExecutorConfig,
+  type PbsFlavour,
+} from './executor.js';
+export {
+  TORQUE_EXIT_WALLTIME,
+  TORQUE_STATES,
+  parseTorqueFull,
+  parseTorqueQuery,
+  torqueJobInfo,
+  torqueScheduler,
+  type TorqueQstatJob,
+} from './torque.js';
 export {
   PBS_EXIT_WALLTIME,
   PBS_STATES,
@@ -31,14 +51,15 @@ export {
   pbsJobInfo,
   pbsScheduler,
   pbsWalltime,
+  stripHost,
   type PbsQstatJob,
 } from './scheduler.js';
 
-import type { BatchExecutorConfigInput } from '@exaworks/executors-batch';
+import type { PbsExecutorConfig } from './executor.js';
 
 declare module '@exaworks/jpsi-core' {
-  /** `getExecutor('pbs', config)` takes the batch executors' configuration. */
+  /** `getExecutor('pbs', config)` takes the batch executors' configuration and `flavour`. */
   interface ExecutorConfigs {
-    pbs: BatchExecutorConfigInput;
+    pbs: PbsExecutorConfig;
   }
 }

@@ -67,6 +67,8 @@ export interface PbsQstatJob {
   readonly substate?: number;
   readonly comment?: string;
   readonly Job_Owner?: string;
+  /** `host:path` of the batch output. */
+  readonly Output_Path?: string;
 }
 
 function readReport(result: CommandResult): Record<string, PbsQstatJob> {
@@ -186,10 +188,18 @@ export const pbsScheduler: SchedulerAdapter = {
   },
 
   listCommand: () => ({ argv: ['qstat', '-f', '-F', 'json', '-x'] }),
-  parseList(result) {
-    const user = os.userInfo().username;
-    return Object.entries(readReport(result))
-      .filter(([, j]) => (j.Job_Owner ?? '').split('@')[0] === user)
-      .map(([id]) => id);
-  },
+  parseList: (result) => ownJobs(result).map(([id]) => id),
+
+  recoverCommand: () => ({ argv: ['qstat', '-f', '-F', 'json', '-x'] }),
+  parseRecover: (result) => new Map(ownJobs(result).map(([id, j]) => [stripHost(j.Output_Path ?? ''), id])),
 };
+
+/** `host:/path` → `/path` (PBS prefixes output paths with the submit host). */
+export function stripHost(p: string): string {
+  return p.replace(/^[^/:]+:(?=\/)/, '');
+}
+
+function ownJobs(result: CommandResult): Array<[string, PbsQstatJob]> {
+  const user = os.userInfo().username;
+  return Object.entries(readReport(result)).filter(([, j]) => (j.Job_Owner ?? '').split('@')[0] === user);
+}

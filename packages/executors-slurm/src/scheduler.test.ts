@@ -62,6 +62,13 @@ describe('Slurm directives', () => {
 });
 
 describe('Slurm command output', () => {
+  it('maps batch output paths to job ids for crash recovery (squeue -O StdOut as Slurm 22.05 prints it)', () => {
+    const m = slurm.parseRecover(ok('1|/tmp/w/k1.sched|\n2|/tmp/bg dir/k|2.sched|\n\n'));
+    expect(m.get('/tmp/w/k1.sched')).toBe('1');
+    expect(m.get('/tmp/bg dir/k|2.sched')).toBe('2');
+    expect(() => slurm.parseRecover({ exitCode: 1, stdout: '', stderr: 'squeue: error: down' })).toThrow(/down/);
+  });
+
   it('reads the job id from sbatch --parsable, with or without a cluster name', () => {
     expect(slurm.parseSubmit(ok('1234\n'))).toBe('1234');
     expect(slurm.parseSubmit(ok('1234;cluster\n'))).toBe('1234');

@@ -224,6 +224,24 @@ export class SlurmScheduler implements SchedulerAdapter {
       .filter((l) => l !== '');
   }
 
+  /** This user's jobs with their batch output path (`StdOut` is printed in full, unpadded). */
+  recoverCommand(): SchedulerCommand {
+    return { argv: ['squeue', '--me', '-h', '-t', 'all', '-O', `JobID:${SEP},StdOut:${SEP}`] };
+  }
+
+  parseRecover(result: CommandResult): Map<string, string> {
+    if (result.exitCode !== 0) throw new BackendError(`squeue failed: ${firstLine(result)}`);
+    const out = new Map<string, string>();
+    for (const line of result.stdout.split('\n')) {
+      const at = line.indexOf(SEP);
+      if (at <= 0) continue;
+      // A path may hold the separator itself: only the last one closes the field.
+      const stdout = line.slice(at + 1).replace(/\|\s*$/, '');
+      out.set(stdout, line.slice(0, at).trim());
+    }
+    return out;
+  }
+
   #info(nativeState: string, reason: string, exitCode: number | undefined): SchedulerJobInfo {
     // An unknown word: a job Slurm still lists is not over, so it is not turned into an end.
     const mapped = SLURM_STATE_MAP[nativeState] ?? { state: JobState.QUEUED };

@@ -151,7 +151,7 @@ describe('providers and the jpsi-core registry', () => {
   });
 
   it('createLauncher validates configuration', async () => {
-    expect(launcherNames()).toEqual(['single', 'multiple', 'mpirun', 'srun', 'jsrun', 'aprun']);
+    expect(launcherNames()).toEqual(['single', 'multiple', 'mpirun', 'srun', 'jsrun', 'aprun', 'flux']);
     await expect(createLauncher('single', { bogus: 1 })).rejects.toBeInstanceOf(ValidationError);
     await expect(createLauncher('mpirun', { program: '' })).rejects.toThrow(/program/);
     await expect(createLauncher('srun', { extraArgs: 'not-an-array' })).rejects.toThrow(/extraArgs/);

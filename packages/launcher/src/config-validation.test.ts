@@ -13,10 +13,13 @@ async function issuePaths(p: Promise<unknown>): Promise<string[]> {
 }
 
 describe('launcher configs refuse what cannot reach a command line', () => {
-  it.each(['mpirun', 'srun', 'jsrun', 'aprun'])('%s: a NUL in program or extraArgs is a field-level error', async (name) => {
-    expect(await issuePaths(createLauncher(name, { program: 'mpi\0run' }))).toEqual(['program']);
-    expect(await issuePaths(createLauncher(name, { extraArgs: ['ok', 'a\0b'] }))).toEqual(['extraArgs[1]']);
-  });
+  it.each(['mpirun', 'srun', 'jsrun', 'aprun', 'flux'])(
+    '%s: a NUL in program or extraArgs is a field-level error',
+    async (name) => {
+      expect(await issuePaths(createLauncher(name, { program: 'mpi\0run' }))).toEqual(['program']);
+      expect(await issuePaths(createLauncher(name, { extraArgs: ['ok', 'a\0b'] }))).toEqual(['extraArgs[1]']);
+    },
+  );
   it.each(['single', 'multiple'])('%s: takes no options and names the unknown one', async (name) => {
     expect(await issuePaths(createLauncher(name, { program: 'x' }))).toEqual(['program']);
   });

@@ -1,6 +1,6 @@
 /**
  * `@exaworks/launcher`: turns a PSI/J JobSpec into the command that starts all of its processes
- * (`single`, `multiple`, `mpirun`, `srun`, `jsrun`, `aprun`), and writes the one job script every
+ * (`single`, `multiple`, `mpirun`, `srun`, `jsrun`, `aprun`, `flux`), and writes the one job script every
  * executor runs it in.
  *
  * ### Usage
@@ -38,9 +38,11 @@ export {
   SrunLauncher,
   JsrunLauncher,
   AprunLauncher,
+  FluxRunLauncher,
   SchedulerLauncherConfigSchema,
   srunFlags,
   jsrunFlags,
   aprunFlags,
+  fluxRunFlags,
   type SchedulerLauncherConfig,
 } from './scheduler-launchers.js';

@@ -6,7 +6,13 @@ import { z } from 'zod';
 import { parseWith, UnknownLauncherError, type Launcher, type LauncherProvider } from '@exaworks/jpsi-core';
 import { MultipleLauncher, SingleLauncher } from './basic.js';
 import { MpirunLauncher, type MpirunConfig } from './mpirun.js';
-import { AprunLauncher, JsrunLauncher, SrunLauncher, type SchedulerLauncherConfig } from './scheduler-launchers.js';
+import {
+  AprunLauncher,
+  FluxRunLauncher,
+  JsrunLauncher,
+  SrunLauncher,
+  type SchedulerLauncherConfig,
+} from './scheduler-launchers.js';
 
 // `single` and `multiple` take no options; anything given is a mistake worth reporting.
 const NoConfig = z.strictObject({});
@@ -31,6 +37,7 @@ export const launcherProviders: readonly LauncherProvider[] = Object.freeze([
   { name: 'srun', create: (config?: unknown) => new SrunLauncher(config as SchedulerLauncherConfig | undefined) },
   { name: 'jsrun', create: (config?: unknown) => new JsrunLauncher(config as SchedulerLauncherConfig | undefined) },
   { name: 'aprun', create: (config?: unknown) => new AprunLauncher(config as SchedulerLauncherConfig | undefined) },
+  { name: 'flux', create: (config?: unknown) => new FluxRunLauncher(config as SchedulerLauncherConfig | undefined) },
 ]);
 
 /** Names of the launchers this package provides. */

@@ -3,7 +3,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobSpec, ValidationError, type JobSpecInput } from '@exaworks/jpsi-core';
-import { AprunLauncher, aprunFlags, JsrunLauncher, jsrunFlags, SrunLauncher, srunFlags } from './scheduler-launchers.js';
+import {
+  AprunLauncher,
+  aprunFlags,
+  FluxRunLauncher,
+  fluxRunFlags,
+  JsrunLauncher,
+  jsrunFlags,
+  SrunLauncher,
+  srunFlags,
+} from './scheduler-launchers.js';
 import { cleanup, runJob, tempDir } from './test-support/run-job.js';
 
 const spec = (resources: JobSpecInput['resources']) => createJobSpec({ executable: 'a.out', resources });
@@ -61,6 +70,26 @@ describe('aprun command lines', () => {
     [{ nodeCount: 4, processesPerNode: 8, cpuCoresPerProcess: 4, gpuCoresPerProcess: 1 }, ['-n', '32', '-N', '8', '-d', '4']],
   ] as const)('%j → %j', (resources, flags) => {
     expect(aprunFlags(spec(resources))).toEqual(flags);
+  });
+});
+
+describe('flux run flags', () => {
+  it.each([
+    [{ processCount: 4 }, ['-n', '4']],
+    [
+      { nodeCount: 2, processesPerNode: 3, cpuCoresPerProcess: 2, gpuCoresPerProcess: 1 },
+      ['-n', '6', '-N', '2', '-c', '2', '-g', '1'],
+    ],
+    [{ processCount: 2, exclusiveNodeUse: true }, ['-n', '2', '--exclusive']],
+  ] as const)('%j → %j', (resources, flags) => {
+    expect(fluxRunFlags(spec(resources))).toEqual(flags);
+  });
+
+  it('the launch command is `flux run`, extra words after `run`', async () => {
+    const cmd = await new FluxRunLauncher({ extraArgs: ['--label-io'] }).launchCommand(
+      createJobSpec({ executable: '/bin/echo', arguments: ['a b'], resources: { processCount: 2 } }),
+    );
+    expect(cmd.argv).toEqual(['flux', 'run', '--label-io', '-n', '2', '/bin/echo', 'a b']);
   });
 });
 

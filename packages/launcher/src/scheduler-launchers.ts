@@ -1,6 +1,6 @@
 /**
  * Launchers of batch systems, run inside an allocation: `srun` (Slurm), `jsrun` (LSF / IBM CSM,
- * Summit-class machines) and `aprun` (Cray ALPS).
+ * Summit-class machines), `aprun` (Cray ALPS) and `flux` (`flux run`, inside a Flux instance).
  * @module
  */
 import { z } from 'zod';
@@ -79,6 +79,20 @@ export function aprunFlags(spec: JobSpec): string[] {
   return flags;
 }
 
+/**
+ * `flux run` flags: `-n P`; `-N nodes` only when the spec gave a node count or processes per
+ * node; `-c C` (cores per task); `-g G` (GPUs per task); `--exclusive`.
+ */
+export function fluxRunFlags(spec: JobSpec): string[] {
+  const r = spec.resources;
+  const flags = ['-n', String(r.computedProcessCount)];
+  if (placed(spec)) flags.push('-N', String(r.computedNodeCount));
+  if (r.cpuCoresPerProcess !== undefined) flags.push('-c', String(r.cpuCoresPerProcess));
+  if (r.gpuCoresPerProcess !== undefined) flags.push('-g', String(r.gpuCoresPerProcess));
+  if (r.exclusiveNodeUse) flags.push('--exclusive');
+  return flags;
+}
+
 abstract class SchedulerLauncher implements Launcher {
   abstract readonly name: string;
   private readonly config: z.output<typeof SchedulerLauncherConfigSchema>;
@@ -89,6 +103,11 @@ abstract class SchedulerLauncher implements Launcher {
 
   protected abstract flags(spec: JobSpec): string[];
 
+  /** Words between the program and the extra words (a subcommand, e.g. `run` of `flux run`). */
+  protected subcommand(): string[] {
+    return [];
+  }
+
   /** The program this launcher runs. */
   get program(): string {
     return this.config.program ?? this.name;
@@ -98,7 +117,10 @@ abstract class SchedulerLauncher implements Launcher {
   async launchCommand(spec: JobSpec, context: LaunchContext = {}): Promise<LaunchCommand> {
     throwIfAborted(parseLaunchContext(context).signal);
     const s = createJobSpec(spec);
-    return { argv: [this.program, ...(this.config.extraArgs ?? []), ...this.flags(s), ...programArgv(s)], env: {} };
+    return {
+      argv: [this.program, ...this.subcommand(), ...(this.config.extraArgs ?? []), ...this.flags(s), ...programArgv(s)],
+      env: {},
+    };
   }
 }
 
@@ -138,5 +160,25 @@ export class AprunLauncher extends SchedulerLauncher {
   }
   protected flags(spec: JobSpec): string[] {
     return aprunFlags(spec);
+  }
+}
+
+/**
+ * `flux run` (Flux), inside a Flux instance such as a `flux batch` job: the tasks get Flux's PMI,
+ * so MPI programs run under it without mpirun. Flags from {@link fluxRunFlags}; the program
+ * defaults to `flux`, and `extraArgs` follow `run`.
+ */
+export class FluxRunLauncher extends SchedulerLauncher {
+  /** Registry name. */
+  readonly name = 'flux';
+  /** @throws {@link @exaworks/jpsi-core!ValidationError} if `config` is invalid. */
+  constructor(config?: SchedulerLauncherConfig) {
+    super(config, 'flux launcher config');
+  }
+  protected override subcommand(): string[] {
+    return ['run'];
+  }
+  protected flags(spec: JobSpec): string[] {
+    return fluxRunFlags(spec);
   }
 }

@@ -50,6 +50,7 @@ _xw_out() {
 _xw_on_signal() { [ -n "$_xw_signaled" ] || _xw_state SIGNALED; _xw_signaled=1; [ -z "$_xw_child" ] || kill -TERM "$_xw_child" 2>/dev/null; }
 
 trap '_xw_on_signal' TERM INT HUP
+printf 'ID %s\n' "${XW_JOB_ID:-}" >>"$_xw_statefile"
 _xw_state STAGE_IN
 _xw_xfer COPY /home/u/in.dat '/data/run 1/input/in.dat' 2>/dev/null || _xw_end 1 'stage-in of /home/u/in.dat to /data/run 1/input/in.dat (COPY) failed; the job was not run'
 if [ -n "${XW_NODEFILE:-}" ] && [ -r "${XW_NODEFILE}" ]; then cp -- "${XW_NODEFILE}" "$_xw_nodefile"; fi

@@ -54,6 +54,7 @@ _xw_out() {
 _xw_on_signal() { [ -n "$_xw_signaled" ] || _xw_state SIGNALED; _xw_signaled=1; [ -z "$_xw_child" ] || kill -TERM "$_xw_child" 2>/dev/null; }
 
 trap '_xw_on_signal' TERM INT HUP
+printf 'ID %s\n' "${FLUX_JOB_ID:-}" >>"$_xw_statefile"
 _xw_state STAGE_IN
 [ -s "$_xw_nodefile" ] || echo "$HOSTNAME" >"$_xw_nodefile"
 _xw_state ACTIVE

@@ -54,6 +54,7 @@ _xw_out() {
 _xw_on_signal() { [ -n "$_xw_signaled" ] || _xw_state SIGNALED; _xw_signaled=1; [ -z "$_xw_child" ] || kill -TERM "$_xw_child" 2>/dev/null; }
 
 trap '_xw_on_signal' TERM INT HUP
+printf 'ID %s\n' "${LSB_JOBID:-}" >>"$_xw_statefile"
 _xw_state STAGE_IN
 if [ -n "${LSB_DJOB_HOSTFILE:-}" ] && [ -r "${LSB_DJOB_HOSTFILE}" ]; then cp -- "${LSB_DJOB_HOSTFILE}" "$_xw_nodefile"; fi
 [ -s "$_xw_nodefile" ] || echo "$HOSTNAME" >"$_xw_nodefile"

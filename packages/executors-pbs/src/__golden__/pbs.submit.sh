@@ -55,6 +55,7 @@ _xw_out() {
 _xw_on_signal() { [ -n "$_xw_signaled" ] || _xw_state SIGNALED; _xw_signaled=1; [ -z "$_xw_child" ] || kill -TERM "$_xw_child" 2>/dev/null; }
 
 trap '_xw_on_signal' TERM INT HUP
+printf 'ID %s\n' "${PBS_JOBID:-}" >>"$_xw_statefile"
 _xw_state STAGE_IN
 if [ -n "${PBS_NODEFILE:-}" ] && [ -r "${PBS_NODEFILE}" ]; then cp -- "${PBS_NODEFILE}" "$_xw_nodefile"; fi
 [ -s "$_xw_nodefile" ] || echo "$HOSTNAME" >"$_xw_nodefile"

@@ -29,6 +29,10 @@ class ExaworksCli(Package):
     depends_on("exaworks-messaging@0.1", type=("build", "run"))
     depends_on("exaworks-executors-batch@0.1", type=("build", "run"))
     depends_on("exaworks-executors-slurm@0.1", type=("build", "run"))
+    depends_on("exaworks-executors-pbs@0.1", type=("build", "run"))
+    depends_on("exaworks-executors-lsf@0.1", type=("build", "run"))
+    depends_on("exaworks-executors-cobalt@0.1", type=("build", "run"))
+    depends_on("exaworks-executors-flux@0.1", type=("build", "run"))
 
     sanity_check_is_file = [join_path("bin", "exaworks")]
 
