@@ -27,7 +27,13 @@ import {
   type JobStatusUpdate,
   type SubmitOptions,
 } from '@exaworks/jpsi-core';
-import { InsecureDirectoryError, Poller, ensurePrivateDirectory, throwIfAborted, writeFileAtomic } from '@exaworks/jpsi-core/internal';
+import {
+  InsecureDirectoryError,
+  Poller,
+  ensurePrivateDirectory,
+  throwIfAborted,
+  writeFileAtomic,
+} from '@exaworks/jpsi-core/internal';
 import { parseJobResult } from '@exaworks/launcher';
 import { firstLine, runCommand } from './commands.js';
 import { isNativeId } from './ids.js';
