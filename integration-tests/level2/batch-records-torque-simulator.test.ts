@@ -83,6 +83,31 @@ describe('batch records on the Torque scheduler simulator', () => {
     expect(job.status.state).toBe(JobState.CANCELED);
   });
 
+  it('several Job objects attached to one native id all follow it, the late one replaying what it missed', {
+    timeout: 120_000,
+  }, async () => {
+    const ex = await make(path.join(tmp, 'handles'));
+    const heard: string[] = [];
+    ex.onStatus((j, status) => heard.push(`${j.id}:${status.state}`));
+    const job = await ex.submit({ executable: '/bin/sh', arguments: ['-c', 'exit 3'] });
+    const id = job.nativeId!;
+    const early = new Job();
+    await ex.attach(early, id);
+    expect((await job.wait({ timeout: 60_000 }))?.state).toBe(JobState.FAILED);
+    // Bound while the job was tracked, or after it ended (then from its record): both end FAILED 3.
+    const late = new Job();
+    await ex.attach(late, id);
+    for (const handle of [job, early, late]) {
+      const status = await handle.wait({ timeout: 60_000 });
+      expect(status?.state).toBe(JobState.FAILED);
+      expect(status?.exitCode).toBe(3);
+    }
+    expect(early.history.map((s) => s.state)).toEqual(job.history.map((s) => s.state));
+    // Executor listeners heard the end once about the Job that submitted it, and never about the extra handle.
+    expect(heard.filter((h) => h === `${job.id}:${JobState.FAILED}`)).toHaveLength(1);
+    expect(heard.filter((h) => h.startsWith(`${early.id}:`))).toEqual([]);
+  });
+
   it('list() returns jobs Torque has forgotten, with their recorded final state, once each', { timeout: 120_000 }, async () => {
     const work = path.join(tmp, 'list');
     const ex = await make(work);

@@ -10,7 +10,6 @@ import { z } from 'zod';
 import {
   BackendError,
   BaseJobExecutor,
-  ExecutorClosedError,
   Job,
   JobExecutorConfigSchema,
   JobNotFoundError,
@@ -166,7 +165,6 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
   readonly adapter: SchedulerAdapter;
   readonly #jobs = new Map<string, Tracked>();
   readonly #poller: Poller<SchedulerJobInfo>;
-  #closed = false;
   #dirReady: Promise<void> | undefined;
 
   /**
@@ -227,7 +225,7 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
   // submit
 
   async submit(input: Job | JobSpecInput | JobSpec, options: SubmitOptions = {}): Promise<Job> {
-    this.#checkOpen();
+    this.checkOpen();
     const job = this.jobForSubmit(input);
     const spec = job.spec;
     throwIfAborted(options.signal);
@@ -267,7 +265,7 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
    * @throws {@link @exaworks/jpsi-core!SubmitError} with the scheduler's message if it refuses the script.
    */
   async submitScript(scriptPath: string, options: SubmitScriptOptions = {}): Promise<Job> {
-    this.#checkOpen();
+    this.checkOpen();
     if (typeof scriptPath !== 'string' || scriptPath === '') {
       throw new ValidationError('submitScript arguments', [{ path: 'scriptPath', message: 'must be a non-empty path' }]);
     }
@@ -330,7 +328,7 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
       await job.cancel();
       return;
     }
-    this.#checkOpen();
+    this.checkOpen();
     const files = this.#jobs.get(nativeId)?.files;
     // The script reads this to tell a cancel from a walltime kill (both arrive as SIGTERM).
     if (files) await writeFile(files.cancelMarker, '', { mode: 0o600 }).catch(() => undefined);
@@ -360,7 +358,7 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
    * submissions a crash interrupted first (see {@link BatchExecutor.attach}).
    */
   async listJobs(): Promise<BatchListEntry[]> {
-    this.#checkOpen();
+    this.checkOpen();
     const result = await this.#run(this.adapter.listCommand(), this.config.workDirectory);
     const listed = new Set(this.adapter.parseList(result));
     await this.#recoverIntents();
@@ -395,7 +393,7 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
    * @throws {@link @exaworks/jpsi-core!JobNotFoundError} if neither the work directory nor the scheduler knows it.
    */
   async attach(job: Job, givenId: string): Promise<void> {
-    this.#checkOpen();
+    this.checkOpen();
     const nativeId = isNativeId(givenId) ? (this.adapter.canonicalId?.(givenId) ?? givenId) : undefined;
     if (nativeId === undefined || !isNativeId(nativeId)) {
       throw new ValidationError('attach arguments', [
@@ -404,10 +402,9 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
     }
     const existing = this.#jobs.get(nativeId);
     if (existing) {
-      if (existing.job === job) return;
-      throw new ValidationError('attach arguments', [
-        { path: 'nativeId', message: `job ${nativeId} is already attached to another Job in this executor` },
-      ]);
+      // A further handle on a job this executor tracks: the core replays its history and keeps it in step.
+      this.bindJob(job, nativeId, existing.job.spec);
+      return;
     }
     let record = await this.#readRecord(nativeId);
     if (!record && (await this.#recoverIntents()).includes(nativeId)) record = await this.#readRecord(nativeId);
@@ -440,7 +437,7 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
+    this.markClosed();
     await this.#poller.close();
     this.#jobs.clear();
   }
@@ -569,6 +566,7 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
     this.updateJobStatus(t.job, update);
     this.#poller.delete(nativeId);
     this.#jobs.delete(nativeId);
+    this.forgetJob(nativeId);
     // Only now that the end is recorded may the cancel marker go (another process may still decide).
     if (t.files && !this.config.keepFiles) await this.#removeFiles(t.files);
   }
@@ -623,10 +621,6 @@ export class BatchExecutor extends BaseJobExecutor<BatchExecutorConfig> {
 
   // ------------------------------------------------------------------------------------------
   // files and commands
-
-  #checkOpen(): void {
-    if (this.#closed) throw new ExecutorClosedError(this.name);
-  }
 
   #workDirectory(): Promise<void> {
     this.#dirReady ??= (async () => {
