@@ -10,7 +10,6 @@ import path from 'node:path';
 import { z } from 'zod';
 import {
   BaseJobExecutor,
-  ExecutorClosedError,
   InvalidJobStateError,
   Job,
   JobExecutorConfigSchema,
@@ -36,7 +35,14 @@ import {
   type Launcher,
   type SubmitOptions,
 } from '@exaworks/jpsi-core';
-import { DeadlineHeap, type HeapItem, StorageError, throwIfAborted, writeFileExclusiveSync } from '@exaworks/jpsi-core/internal';
+import {
+  DeadlineHeap,
+  type HeapItem,
+  ResourceQueue,
+  StorageError,
+  throwIfAborted,
+  writeFileExclusiveSync,
+} from '@exaworks/jpsi-core/internal';
 import { jobScriptFor, parseJobResult } from '@exaworks/launcher';
 import { finalUpdate } from './outcome.js';
 import {
@@ -150,7 +156,6 @@ interface Tracked extends HeapItem {
   phase: Phase;
   /** True when this executor is responsible for starting, killing and finishing the job. */
   owned: boolean;
-  holdsCores: boolean;
   child: ChildProcess | undefined;
   /** True while the spawn agent runs the job for this executor (the counterpart of `child`). */
   viaAgent: boolean;
@@ -336,11 +341,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   readonly #launchers = new Map<string, Promise<Launcher>>();
   readonly #heap: DeadlineHeap<Tracked>;
   readonly #submitting = new WeakSet<Job>();
-  // FIFO of jobs waiting for cores: an array with a moving head, so dequeue is O(1).
-  #queue: Tracked[] = [];
-  #queueHead = 0;
-  #usedCores = 0;
-  #running = 0;
+  // The core's FIFO of jobs waiting for cores (adopted running jobs are held in it too).
+  readonly #cores: ResourceQueue<Tracked>;
   #submitTail: Promise<unknown> = Promise.resolve();
   /** Stage-ins in flight: close() lets them end in a spawn before it lets go of the jobs. */
   readonly #stagingIn = new Set<Promise<void>>();
@@ -348,7 +350,6 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   readonly #awaitingPid = new Set<Tracked>();
   #pollTimer: NodeJS.Timeout | undefined;
   #polling = false;
-  #closed = false;
   #agents: SpawnAgents | undefined;
   /** True once a started job's ACTIVE line could not be written: its agent's start journal must stay. */
   #keepJournals = false;
@@ -385,6 +386,12 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     this.#owner = { ...self, id: `${self.pid}-${self.startTime}-${instances++}` };
     this.#store.registerOwner(this.#owner);
     this.#heap = new DeadlineHeap<Tracked>((t) => this.#onDeadline(t));
+    this.#cores = new ResourceQueue<Tracked>({
+      capacity: resolved.maxCores,
+      cost: (t) => t.cores,
+      // A job that left the queue some other way (it was canceled) gives its cores straight back.
+      start: (t) => (t.phase === 'queued' ? this.#start(t) : this.#cores.release(t)),
+    });
     this.#ready = resolved.recover
       ? this.#recoverAll().catch((err: unknown) => this.logger.error('recovery of orphaned jobs failed', { error: reason(err) }))
       : Promise.resolve();
@@ -397,14 +404,12 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
 
   /** Cores in use by running jobs now. */
   get usedCores(): number {
-    return this.#usedCores;
+    return this.#cores.used;
   }
 
   /** Jobs waiting for cores now. */
   get queuedCount(): number {
-    let n = 0;
-    for (let i = this.#queueHead; i < this.#queue.length; i++) if (this.#queue[i]!.phase === 'queued') n++;
-    return n;
+    return this.#cores.waiting;
   }
 
   /** Resolves once jobs left behind by dead executors have been adopted (started at construction). */
@@ -424,7 +429,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
    */
   submit(job: Job | JobSpecInput | JobSpec, options: SubmitOptions = {}): Promise<Job> {
     try {
-      this.#checkOpen();
+      this.checkOpen();
       throwIfAborted(options.signal);
       const j = this.jobForSubmit(job);
       if (this.#submitting.has(j)) throw new InvalidJobStateError(`Job ${j.id} is already being submitted.`);
@@ -440,7 +445,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
 
   async #accept(job: Job & { spec: JobSpec }, signal: AbortSignal | undefined): Promise<Job> {
     await this.#ready;
-    this.#checkOpen();
+    this.checkOpen();
     throwIfAborted(signal);
     const spec = job.spec;
     const launcher = await this.#launcher(spec.launcher ?? 'single');
@@ -541,7 +546,6 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       recordOwner: record.owner,
       phase: owned ? 'queued' : 'watching',
       owned,
-      holdsCores: false,
       child: undefined,
       viaAgent: false,
       pid: undefined,
@@ -568,40 +572,11 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
 
   #enqueue(t: Tracked): void {
     t.phase = 'queued';
-    this.#queue.push(t);
-    this.#pump();
-  }
-
-  /** Starts waiting jobs, in order, while their cores are free. */
-  #pump(): void {
-    const q = this.#queue;
-    while (!this.#closed && this.#queueHead < q.length) {
-      const t = q[this.#queueHead]!;
-      if (t.phase !== 'queued') {
-        this.#queueHead++;
-        continue;
-      }
-      const free = this.config.maxCores - this.#usedCores;
-      // An oversized job runs alone, so it never starves and never shares the machine.
-      if (t.cores > free && !(t.cores > this.config.maxCores && this.#running === 0)) break;
-      this.#queueHead++;
-      t.holdsCores = true;
-      this.#usedCores += t.cores;
-      this.#running++;
-      this.#start(t);
-    }
-    if (this.#queueHead > 1024 && this.#queueHead * 2 > q.length) {
-      this.#queue = q.slice(this.#queueHead);
-      this.#queueHead = 0;
-    }
+    this.#cores.enqueue(t);
   }
 
   #release(t: Tracked): void {
-    if (!t.holdsCores) return;
-    t.holdsCores = false;
-    this.#usedCores -= t.cores;
-    this.#running--;
-    this.#pump();
+    this.#cores.release(t);
   }
 
   /**
@@ -760,7 +735,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     paths: LocalJobPaths,
     req: { id: string; interpreter: string; cwd: string; script: string },
   ): boolean {
-    if (!this.config.spawnAgent || this.#closed) return false;
+    if (!this.config.spawnAgent || this.closed) return false;
     this.#agents ??= new SpawnAgents({
       ...LocalExecutor.agentOptions,
       journalDirectory: this.#store.agentsDirectory,
@@ -781,7 +756,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
         {
           started: (pid) => {
             const handedOver = this.#awaitingPid.delete(t);
-            if (this.#closed && !handedOver) return; // no longer ours: an adopter finds it in /proc by its name
+            if (this.closed && !handedOver) return; // no longer ours: an adopter finds it in /proc by its name
             t.viaAgent = true;
             this.#started(t, paths, pid);
           },
@@ -792,7 +767,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
           },
           failed: (why, message) => {
             this.#awaitingPid.delete(t);
-            if (this.#closed) return;
+            if (this.closed) return;
             t.viaAgent = false;
             if (why === 'nocwd' || why === 'norecord') {
               this.#release(t);
@@ -869,7 +844,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   }
 
   #onChildExit(t: Tracked, code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.#closed) return; // no longer ours: an adopter records it
+    if (this.closed) return; // no longer ours: an adopter records it
     t.child = undefined;
     // Keep a pending SIGKILL if some of the job's processes outlived the leader.
     if (!(t.timer === 'escalate' && t.pid !== undefined && groupExists(t.pid))) this.#heap.remove(t);
@@ -959,9 +934,9 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     // after a restart, so none is reported; try again each poll interval while open. Once
     // closed, an adopter decides from the facts on disk.
     while (decided === undefined) {
-      if (this.#closed) return;
+      if (this.closed) return;
       await new Promise((resolve) => setTimeout(resolve, this.config.pollInterval));
-      if (this.#closed) return;
+      if (this.closed) return;
       decided = await this.#recordFinal(t, paths, lines, wanted);
     }
     this.#update(t, statusFromJson(decided));
@@ -1050,14 +1025,15 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       return;
     const t = this.#tracked.get(job.nativeId);
     const paths = this.#store.paths(job.nativeId);
-    if (!t || this.#closed) {
+    if (!t || this.closed) {
       await this.#cancelOnDisk(job.nativeId);
       return;
     }
     if (t.phase === 'done' || t.phase === 'finishing') return;
     t.cancelRequested = true;
     if (t.phase === 'queued' && t.owned) {
-      t.phase = 'finishing'; // the queue skips it from now on
+      t.phase = 'finishing';
+      this.#cores.withdraw(t);
       // Never started: decided through `<id>.unstarted`, in case another process cancels it too.
       await this.#finish(
         t,
@@ -1140,7 +1116,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
    * @throws {@link @exaworks/jpsi-core!JobNotFoundError} if the work directory has no such job.
    */
   async attach(job: Job, nativeId: string): Promise<void> {
-    this.#checkOpen();
+    this.checkOpen();
     if (typeof nativeId !== 'string' || !/^[A-Za-z0-9._-]+$/.test(nativeId) || nativeId === '.' || nativeId === '..') {
       throw new ValidationError('attach', [
         { path: 'nativeId', message: `"${String(nativeId)}" is not a local executor native id` },
@@ -1303,11 +1279,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       t.phase = 'running';
       t.timer = 'walltime';
       // It runs on this machine's cores: count it against maxCores like a job started here.
-      if (!t.holdsCores) {
-        t.holdsCores = true;
-        this.#usedCores += t.cores;
-        this.#running++;
-      }
+      this.#cores.hold(t);
       this.#heap.schedule(t, (t.activeAt ?? Date.now()) + t.spec.attributes.duration * 1000);
       this.#watch(t);
       if (existsSync(paths.cancel)) {
@@ -1342,7 +1314,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   #watch(t: Tracked): void {
     if (t.phase !== 'running') t.phase = 'watching';
     this.#watched.add(t);
-    if (!this.#pollTimer && !this.#closed) {
+    if (!this.#pollTimer && !this.closed) {
       this.#pollTimer = setInterval(() => void this.#poll(), this.config.pollInterval);
     }
   }
@@ -1362,7 +1334,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     const owners = new Map<string, boolean>();
     try {
       for (const t of [...this.#watched]) {
-        if (this.#closed) break;
+        if (this.closed) break;
         try {
           await this.#pollOne(t, owners);
         } catch (err) {
@@ -1417,18 +1389,15 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     return this.updateJobStatus(t.job, update);
   }
 
-  #checkOpen(): void {
-    if (this.#closed) throw new ExecutorClosedError(this.name);
-  }
-
   /**
    * Stops this executor's timers and lets go of its jobs: running jobs keep running (they are
    * detached), queued jobs stay in the work directory, and the next local executor on it adopts
    * them. Job objects of this executor get no more updates.
    */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.closed) return;
+    this.markClosed();
+    this.#cores.pause(); // queued jobs stay queued, in the work directory, for the next executor
     await this.#ready.catch(noop);
     // A job past its start claim is started now (and unref'd below), not after this returns.
     await Promise.all(this.#stagingIn);

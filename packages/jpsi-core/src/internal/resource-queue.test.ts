@@ -72,6 +72,23 @@ describe('ResourceQueue', () => {
     expect(started.map((i) => i.name)).toEqual(['a', 'c']);
   });
 
+  it('a start that releases at once (a failed spawn) lets the loop go on, in order', () => {
+    const started: string[] = [];
+    const q: ResourceQueue<Item> = new ResourceQueue<Item>({
+      capacity: 1,
+      cost: (i) => i.cost,
+      start: (i) => {
+        started.push(i.name);
+        if (i.name !== 'last') q.release(i);
+      },
+    });
+    for (let n = 0; n < 3000; n++) q.enqueue({ name: n === 2999 ? 'last' : `i${n}`, cost: 1 });
+    expect(started).toHaveLength(3000);
+    expect(started.at(-1)).toBe('last');
+    expect(q.used).toBe(1);
+    expect(q.waiting).toBe(0);
+  });
+
   it('never exceeds the capacity except for one oversized item running alone, and starts in submission order (property)', () => {
     fc.assert(
       fc.property(

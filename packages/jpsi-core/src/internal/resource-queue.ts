@@ -30,6 +30,7 @@ export class ResourceQueue<T extends object> {
   readonly #holding = new Map<T, number>();
   #used = 0;
   #paused = false;
+  #pumping = false;
 
   constructor(options: ResourceQueueOptions<T>) {
     if (!Number.isInteger(options.capacity) || options.capacity < 1) {
@@ -106,8 +107,26 @@ export class ResourceQueue<T extends object> {
     this.#paused = true;
   }
 
-  /** Starts waiting items, in order, while the head's units are free. */
+  /**
+   * Starts waiting items, in order, while the head's units are free. Re-entrant calls (a `start`
+   * that releases at once, as a failed spawn does) return at once: the running loop sees the change.
+   */
   pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      this.#drain();
+    } finally {
+      this.#pumping = false;
+    }
+    // Compact once the consumed prefix dominates, so memory follows what still waits.
+    if (this.#head > 1024 && this.#head * 2 > this.#waiting.length) {
+      this.#waiting = this.#waiting.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #drain(): void {
     const q = this.#waiting;
     const capacity = this.#options.capacity;
     while (!this.#paused && this.#head < q.length) {
@@ -124,11 +143,6 @@ export class ResourceQueue<T extends object> {
       this.#holding.set(item, cost);
       this.#used += cost;
       this.#options.start(item);
-    }
-    // Compact once the consumed prefix dominates, so memory follows what still waits.
-    if (this.#head > 1024 && this.#head * 2 > q.length) {
-      this.#waiting = q.slice(this.#head);
-      this.#head = 0;
     }
   }
 }
