@@ -70,6 +70,19 @@ describe('ResourceQueue', () => {
     expect(q.used).toBe(1);
     q.release(a!);
     expect(started.map((i) => i.name)).toEqual(['a', 'c']);
+    expect(q.waiting).toBe(0);
+    // Withdrawn, then wanted again before its turn came: it waits (once) and runs.
+    const [d, e] = ['d', 'e'].map((name) => ({ name, cost: 1 }));
+    q.enqueue(d!);
+    q.enqueue(e!);
+    expect(q.withdraw(e!)).toBe(true);
+    q.enqueue(e!);
+    q.enqueue(e!);
+    expect(q.waiting).toBe(2);
+    q.release(c!);
+    q.release(d!);
+    expect(started.map((i) => i.name)).toEqual(['a', 'c', 'd', 'e']);
+    expect(q.waiting).toBe(0);
   });
 
   it('a start that releases at once (a failed spawn) lets the loop go on, in order', () => {

@@ -19,14 +19,17 @@ export interface ResourceQueueOptions<T> {
  * is never starved by narrow ones). An item wider than the whole capacity starts alone once nothing
  * else holds units, so it runs rather than waiting forever. Items already running elsewhere (adopted
  * from a dead executor) are counted with {@link ResourceQueue.hold} without being started.
- * Enqueue and dequeue are O(1); withdrawn items are skipped lazily.
+ * Enqueue, dequeue and withdraw are O(1); withdrawn items are skipped when their turn comes.
  */
 export class ResourceQueue<T extends object> {
   readonly #options: ResourceQueueOptions<T>;
   // An array with a moving head: dequeue without shifting.
   #waiting: T[] = [];
   #head = 0;
+  // Items in #waiting not yet started or skipped, and those of them withdrawn: O(1) withdraw and count.
+  readonly #queued = new WeakSet<T>();
   readonly #withdrawn = new WeakSet<T>();
+  #waitingCount = 0;
   readonly #holding = new Map<T, number>();
   #used = 0;
   #paused = false;
@@ -56,28 +59,29 @@ export class ResourceQueue<T extends object> {
 
   /** Items waiting (withdrawn ones not counted). */
   get waiting(): number {
-    let n = 0;
-    for (let i = this.#head; i < this.#waiting.length; i++) if (!this.#withdrawn.has(this.#waiting[i]!)) n++;
-    return n;
+    return this.#waitingCount;
   }
 
-  /** Appends `item` and starts what fits. */
+  /** Appends `item` and starts what fits. A withdrawn item not yet skipped waits again at its old place. */
   enqueue(item: T): void {
-    this.#withdrawn.delete(item);
+    if (this.#holding.has(item)) return;
+    if (this.#queued.has(item)) {
+      if (this.#withdrawn.delete(item)) this.#waitingCount++;
+      this.pump();
+      return;
+    }
+    this.#queued.add(item);
+    this.#waitingCount++;
     this.#waiting.push(item);
     this.pump();
   }
 
-  /** Takes a waiting `item` out of the queue; true if it was waiting. */
+  /** Takes a waiting `item` out of the queue (it is skipped when its turn comes); true if it was waiting. */
   withdraw(item: T): boolean {
-    if (this.#holding.has(item) || this.#withdrawn.has(item)) return false;
-    for (let i = this.#head; i < this.#waiting.length; i++) {
-      if (this.#waiting[i] === item) {
-        this.#withdrawn.add(item);
-        return true;
-      }
-    }
-    return false;
+    if (!this.#queued.has(item) || this.#withdrawn.has(item)) return false;
+    this.#withdrawn.add(item);
+    this.#waitingCount--;
+    return true;
   }
 
   /** Counts `item`, already running, against the capacity without starting it. */
@@ -133,6 +137,7 @@ export class ResourceQueue<T extends object> {
       const item = q[this.#head]!;
       if (this.#withdrawn.has(item)) {
         this.#withdrawn.delete(item);
+        this.#queued.delete(item);
         this.#head++;
         continue;
       }
@@ -140,6 +145,8 @@ export class ResourceQueue<T extends object> {
       const fits = cost <= capacity - this.#used || (cost > capacity && this.#holding.size === 0);
       if (!fits) break;
       this.#head++;
+      this.#queued.delete(item);
+      this.#waitingCount--;
       this.#holding.set(item, cost);
       this.#used += cost;
       this.#options.start(item);
