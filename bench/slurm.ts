@@ -8,13 +8,13 @@
 // line is one JSON object. Set SLURM_CONF to use a running Slurm instead of a private one.
 import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { JobState, type Job } from '@exaworks/jpsi-core';
 import { createSlurmExecutor } from '@exaworks/executors-slurm';
+import { freePort } from '../integration-tests/support/net.js';
 
 const run = promisify(execFile);
 const JOBS = Number(process.env.BENCH_JOBS ?? 500);
@@ -22,17 +22,6 @@ const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 1000);
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const tmp = mkdtempSync('/tmp/xw-bench-slurm-');
 chmodSync(tmp, 0o755);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
