@@ -17,31 +17,32 @@ export {
   writeFileExclusiveSync,
   type JobPaths,
 } from '../workdir.js';
+// The zod-free part of the main entry (same modules, so `instanceof` works across the two entries).
 export {
   AbortedError,
   ErrorCode,
   ExaworksError,
   InsecureDirectoryError,
   JobNotFoundError,
-  JobState,
   StorageError,
   UnknownExecutorError,
   UnknownLauncherError,
   ValidationError,
-  createLogger,
-  defaultWorkDirectory,
+  type ExaworksErrorCode,
+  type ValidationIssue,
+} from '../errors.js';
+export {
+  JobState,
   isFinalState,
   isJobState,
-  parseDuration,
   statusFromJson,
-  type ExaworksErrorCode,
   type JobStatus,
   type JobStatusJson,
   type JobStatusReason,
-  type LogLevel,
-  type Logger,
-  type ValidationIssue,
-} from './light.js';
+} from '../state.js';
+export { parseDuration } from '../duration.js';
+export { createLogger, type LogLevel, type Logger } from '../logger.js';
+export { defaultWorkDirectory } from '../workdir.js';
 export {
   Journal,
   appendFully,
