@@ -58,6 +58,21 @@ async function holdFifo(): Promise<string> {
   return fifo;
 }
 
+/**
+ * The file's content once it equals `expected`: a job that submit has started may not have written yet
+ * (or even created the file); the job is held after writing, so this ends, bounded by the test's timeout.
+ */
+async function contentOnceItIs(file: string, expected: string): Promise<string> {
+  for (;;) {
+    const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return '';
+      throw error;
+    });
+    if (text === expected) return text;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** Every job command with the shared work directory. */
 function wd(...args: string[]): string[] {
   return [...args, '--work-dir', work];
@@ -156,7 +171,8 @@ describe.skipIf(!haveLocal)('exaworks CLI end to end (built binary, real local e
     );
     expect(sub.code).toBe(0);
     const id = sub.stdout.trim();
-    expect(await readFile(path.join(work, `${id}.out`), 'utf8')).toBe('first\n');
+    await contentOnceItIs(path.join(work, `${id}.out`), 'first\n');
+    await contentOnceItIs(path.join(work, `${id}.err`), 'oops\n');
     const now = await exaworks(...wd('logs'), id);
     expect(now).toMatchObject({ code: 0, stdout: 'first\n' });
     // -f ends by itself once the job is final, with everything the job wrote.
