@@ -246,8 +246,15 @@ describe.skipIf(!haveLocal)('exaworks CLI end to end (built binary, real local e
     const status = await exaworks('status', '--work-dir', dir, '--json', q2.nativeId!);
     expect(JSON.parse(status.stdout)[0]).toMatchObject({ state: 'QUEUED' });
     expect(existsSync(ran)).toBe(false); // neither ran: not the canceled one, not the other orphan
-    const lines = (await readFile(path.join(dir, `${q1.nativeId!}.job`), 'utf8')).trim().split('\n').slice(1);
-    expect(lines.map((l) => (JSON.parse(l) as { state?: string }).state)).not.toContain('ACTIVE');
+    // Every journal line about it (its record, and no ACTIVE line in any journal).
+    const journals = path.join(dir, '.journal');
+    const entries: { id?: string; nativeId?: string; state?: string }[] = [];
+    for (const f of await readdir(journals)) {
+      for (const l of (await readFile(path.join(journals, f), 'utf8')).split('\n')) if (l) entries.push(JSON.parse(l));
+    }
+    const about = entries.filter((e) => e.id === q1.nativeId || e.nativeId === q1.nativeId);
+    expect(about.some((e) => e.nativeId === q1.nativeId)).toBe(true);
+    expect(about.map((e) => e.state)).not.toContain('ACTIVE');
   });
 
   it('clean removes finished jobs and leaves a running one alone', { timeout: 60_000 }, async () => {
@@ -332,7 +339,7 @@ describe.skipIf(!haveLocal)('exaworks CLI end to end (built binary, real local e
     const marker = path.join(base, 'pwned');
     const id = '0planted-1-00000';
     const record = {
-      format: 'exaworks-local/1',
+      format: 'exaworks-local/2',
       nativeId: id,
       jobId: 'planted',
       submittedAt: new Date().toISOString(),
@@ -341,7 +348,8 @@ describe.skipIf(!haveLocal)('exaworks CLI end to end (built binary, real local e
       owner: { id: '999999-1-0', pid: 999999, startTime: '1' },
       spec: { executable: '/bin/touch', arguments: [marker] },
     };
-    await writeFile(path.join(shared, `${id}.job`), `${JSON.stringify(record)}\n`);
+    await mkdir(path.join(shared, '.journal'));
+    await writeFile(path.join(shared, '.journal', '1.jsonl'), `${JSON.stringify(record)}\n`);
     for (const args of [['list'], ['status', id], ['wait', '--timeout', '5', id], ['submit', '--', '/bin/true']]) {
       const r = await exaworks(args[0]!, '--work-dir', shared, ...args.slice(1));
       expect([args[0], r.code]).toEqual([args[0], 1]);

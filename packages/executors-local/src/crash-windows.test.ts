@@ -1,9 +1,19 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Job, JobState } from '@exaworks/jpsi-core';
 import type { LocalExecutor, LocalExecutorConfigInput } from './index.js';
-import { makeFifo, releaseFifo, runChild, tempDir, until, useExecutors } from './test-support/helpers.js';
+import {
+  appendToJournal,
+  jobEntries,
+  journalLine,
+  makeFifo,
+  releaseFifo,
+  runChild,
+  tempDir,
+  until,
+  useExecutors,
+} from './test-support/helpers.js';
 
 const makeExecutor = useExecutors({ maxCores: 2, killGracePeriod: 300, pollInterval: 50 });
 const executor = (workDirectory: string, config: LocalExecutorConfigInput = {}): LocalExecutor =>
@@ -48,9 +58,10 @@ describe('LocalExecutor: crash windows', () => {
     const id = await orphanedQueuedJob(wd, runs);
     // The spawn agent reported a pid whose process was already reaped: the ACTIVE line says startTime "".
     const time = new Date().toISOString();
-    appendFileSync(
-      path.join(wd, `${id}.job`),
-      `${JSON.stringify({ state: 'STAGE_IN', time })}\n${JSON.stringify({ state: 'ACTIVE', time, pid: 999999999, startTime: '' })}\n`,
+    appendToJournal(
+      wd,
+      id,
+      `${journalLine(id, { state: 'STAGE_IN', time })}${journalLine(id, { state: 'ACTIVE', time, pid: 999999999, startTime: '' })}`,
     );
     const e = executor(wd, { maxCores: 1 });
     const j = new Job();
@@ -95,11 +106,8 @@ describe('LocalExecutor: crash windows', () => {
     const first = executor(wd);
     const job = await first.submit(counted(runs, 'handed-over', 0.5) as never);
     await first.close(); // the agent may not have reported the pid yet
-    const lines = readFileSync(path.join(wd, `${job.nativeId!}.job`), 'utf8')
-      .trim()
-      .split('\n')
-      .slice(1);
-    const active = lines.map((l) => JSON.parse(l) as { state: string; pid?: number }).find((l) => l.state === 'ACTIVE');
+    const lines = jobEntries(wd, job.nativeId!).slice(1) as { state?: string; pid?: number }[];
+    const active = lines.find((l) => l.state === 'ACTIVE');
     expect(active?.pid).toBeGreaterThan(0);
     // An adopter then tracks it to its end; it ran exactly once.
     const second = executor(wd);

@@ -1,10 +1,22 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Job, JobState } from '@exaworks/jpsi-core';
 import type { LocalExecutor, LocalExecutorConfigInput } from './index.js';
-import { makeFifo, pidAlive, releaseFifo, runChild, startChild, tempDir, until, useExecutors } from './test-support/helpers.js';
+import {
+  appendToJournal,
+  jobEntries,
+  journalLine,
+  makeFifo,
+  pidAlive,
+  releaseFifo,
+  runChild,
+  startChild,
+  tempDir,
+  until,
+  useExecutors,
+} from './test-support/helpers.js';
 
 const makeExecutor = useExecutors({ maxCores: 2, killGracePeriod: 300, pollInterval: 50 });
 const executor = (workDirectory: string, config: LocalExecutorConfigInput = {}): LocalExecutor =>
@@ -71,11 +83,7 @@ describe('LocalExecutor: durability across processes', () => {
     await until(() => ids.length === 5, 90_000, 'the child to submit');
     // A job's program can start before its executor has appended the ACTIVE line with its pid: wait
     // for both (the three that fit in maxCores have run and are recorded with a pid) before the kill.
-    const recordedPid = (id: string) =>
-      readFileSync(path.join(wd, `${id}.job`), 'utf8')
-        .trim()
-        .split('\n')
-        .some((l) => (JSON.parse(l) as { pid?: number }).pid !== undefined);
+    const recordedPid = (id: string) => jobEntries(wd, id).some((l) => l.pid !== undefined);
     await until(
       () => {
         try {
@@ -91,12 +99,7 @@ describe('LocalExecutor: durability across processes', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     // Kill "lost" behind everyone's back, and let "quick" finish while no executor watches.
-    const lostLog = readFileSync(path.join(wd, `${ids[2]!}.job`), 'utf8');
-    const lostPid = lostLog
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { pid?: number })
-      .find((l) => l.pid !== undefined)!.pid!;
+    const lostPid = jobEntries(wd, ids[2]!).find((l) => l.pid !== undefined)!.pid as number;
     process.kill(-lostPid, 'SIGKILL');
     await until(() => !pidAlive(lostPid), 20_000, 'the lost job to die');
     await new Promise((r) => setTimeout(r, 400));
@@ -175,14 +178,14 @@ describe('LocalExecutor: durability across processes', () => {
     await first.close();
     return orphan.nativeId!;
   }
-  const stageInLine = (): string => `${JSON.stringify({ state: 'STAGE_IN', time: new Date().toISOString() })}\n`;
+  const stageInLine = (id: string): string => journalLine(id, { state: 'STAGE_IN', time: new Date().toISOString() });
 
   it('runs once a job whose start was claimed (STAGE_IN) but that was never handed to a process (no spawn marker)', async () => {
     const wd = tempDir();
     const runs = path.join(tempDir('xw-runs-'), 'runs');
     const id = await orphanedQueuedJob(wd, runs);
     // An executor that died right after appending its start claim, before it spawned anything.
-    appendFileSync(path.join(wd, `${id}.job`), stageInLine());
+    appendToJournal(wd, id, stageInLine(id));
     const e = executor(wd, { maxCores: 1 });
     const j = new Job();
     await e.attach(j, id);
@@ -195,7 +198,7 @@ describe('LocalExecutor: durability across processes', () => {
     const runs = path.join(tempDir('xw-runs-'), 'runs');
     const id = await orphanedQueuedJob(wd, runs);
     // An executor that died inside spawn(): the job may have run.
-    appendFileSync(path.join(wd, `${id}.job`), `${stageInLine()}${JSON.stringify({ spawn: 'direct' })}\n`);
+    appendToJournal(wd, id, `${stageInLine(id)}${journalLine(id, { spawn: 'direct' })}`);
     const e = executor(wd, { maxCores: 1 });
     const j = new Job();
     await e.attach(j, id);
@@ -210,7 +213,7 @@ describe('LocalExecutor: durability across processes', () => {
     const wd = tempDir();
     const runs = path.join(tempDir('xw-runs-'), 'runs');
     const id = await orphanedQueuedJob(wd, runs);
-    appendFileSync(path.join(wd, `${id}.job`), stageInLine());
+    appendToJournal(wd, id, stageInLine(id));
     // What the dead executor had started: a shell named exaworks-job:<id> that writes a result.
     // Held on a FIFO so that it is still running when the executor looks for it in /proc.
     const hold = makeFifo(tempDir('xw-hold-'));
@@ -236,10 +239,7 @@ describe('LocalExecutor: durability across processes', () => {
     const status = await j.wait({ timeout: 20_000 });
     expect(status).toMatchObject({ state: 'FAILED', exitCode: 4 });
     expect(j.history.map((s) => s.state)).toEqual(['NEW', 'QUEUED', 'STAGE_IN', 'ACTIVE', 'STAGE_OUT', 'CLEANUP', 'FAILED']);
-    const lines = readFileSync(path.join(wd, `${id}.job`), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { state?: string; pid?: number });
+    const lines = jobEntries(wd, id) as { state?: string; pid?: number }[];
     expect(lines.find((l) => l.state === 'ACTIVE')?.pid).toBe(proc.pid);
     expect(runCounts(runs)).toEqual({ blocker: 1, orphan: 1 });
   }, 120_000);
@@ -271,11 +271,10 @@ describe('LocalExecutor: durability across processes', () => {
     const mine = await queued.wait({ timeout: 30_000 });
     expect(mine?.state).toBe('CANCELED');
     expect(mine?.time.getTime()).toBe(seen.status.time.getTime()); // the one decision, not a second one
-    const finals = readFileSync(path.join(wd, `${queued.nativeId!}.job`), 'utf8')
-      .trim()
-      .split('\n')
-      .filter((l) => /"state":"(CANCELED|FAILED|COMPLETED)"/.test(l));
-    expect(finals).toHaveLength(1);
+    // The one decision is the O_EXCL `<id>.unstarted` file; no journal carries another.
+    const finals = jobEntries(wd, queued.nativeId!).filter((l) => /^(CANCELED|FAILED|COMPLETED)$/.test(String(l.state)));
+    expect(finals).toHaveLength(0);
+    expect(JSON.parse(readFileSync(path.join(wd, `${queued.nativeId!}.unstarted`), 'utf8'))).toMatchObject({ state: 'CANCELED' });
     expect(runCounts(runs)).toEqual({ blocker: 1 });
   }, 120_000);
 
@@ -284,8 +283,8 @@ describe('LocalExecutor: durability across processes', () => {
     const e = executor(wd);
     const job = await e.submit({ executable: '/bin/true' });
     await job.wait();
-    const file = path.join(wd, `${job.nativeId!}.job`);
-    writeFileSync(file, `${readFileSync(file, 'utf8')}{"state":"FAI`);
+    // What a writer killed mid-append leaves: half a line at the end of its journal.
+    appendToJournal(wd, job.nativeId!, `{"id":"${job.nativeId!}","state":"FAI`);
     const other = executor(wd);
     const j = new Job();
     await other.attach(j, job.nativeId!);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Job, JobState, ValidationError, getExecutor, type JobSpecInput, type JobStatus } from '@exaworks/jpsi-core';
 import { type LocalExecutor, createLocalExecutor } from './index.js';
-import { tempDir, useExecutors } from './test-support/helpers.js';
+import { jobEntries, tempDir, useExecutors } from './test-support/helpers.js';
 
 const executor = useExecutors({ maxCores: 2, killGracePeriod: 500, pollInterval: 50 });
 
@@ -163,22 +163,21 @@ describe('LocalExecutor: states and bookkeeping', () => {
   it('has the job on disk before submit resolves, and lists native ids sorted by submission', async () => {
     const e = executor();
     const a = await e.submit({ executable: '/bin/true' });
-    expect(readFileSync(path.join(e.workDirectory, `${a.nativeId!}.job`), 'utf8')).toMatch(/^\{"format":"exaworks-local\/1".*\n/);
+    // In the submitter's journal, named by the tag inside the native id.
+    const journal = path.join(e.workDirectory, '.journal', `${a.nativeId!.split('-')[1]}.jsonl`);
+    expect(readFileSync(journal, 'utf8')).toContain(`{"format":"exaworks-local/2","nativeId":"${a.nativeId!}"`);
     const b = await e.submit({ executable: '/bin/true' });
     const c = await e.submit({ executable: '/bin/true' });
     expect(await e.list()).toEqual([a.nativeId, b.nativeId, c.nativeId]);
     expect([c.nativeId, a.nativeId, b.nativeId].sort()).toEqual([a.nativeId, b.nativeId, c.nativeId]);
     await Promise.all([a.wait(), b.wait(), c.wait()]);
-    const [record, ...log] = readFileSync(path.join(e.workDirectory, `${a.nativeId!}.job`), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const [record, ...log] = jobEntries(e.workDirectory, a.nativeId!) as { state?: string; spawn?: string }[];
     expect(record).toMatchObject({ nativeId: a.nativeId, spec: { executable: '/bin/true' } });
     // Between STAGE_IN and ACTIVE: the spawn marker (how it is started), a line without a state.
     expect(log.map((l) => l.state ?? l.spawn)).toEqual(['STAGE_IN', 'agent', 'ACTIVE', 'STAGE_OUT', 'CLEANUP', 'COMPLETED']);
   });
 
-  it('keeps one file per job plus its result, and discards output the spec does not route to a file (as psij-python)', async () => {
+  it('creates no file per job but its result, and discards output the spec does not route to a file (as psij-python)', async () => {
     const e = executor();
     const job = await e.submit({ executable: '/bin/sh', arguments: ['-c', 'echo out; echo err >&2; exit 3'] });
     expect((await job.wait())?.exitCode).toBe(3);
@@ -187,7 +186,7 @@ describe('LocalExecutor: states and bookkeeping', () => {
       readdirSync(e.workDirectory)
         .filter((f) => !f.startsWith('.'))
         .sort(),
-    ).toEqual([`${id}.job`, `${id}.result`]);
+    ).toEqual([`${id}.result`]);
     expect(readFileSync(path.join(e.workDirectory, `${id}.result`), 'utf8')).toBe('3\n');
   });
 

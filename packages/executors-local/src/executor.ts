@@ -61,7 +61,6 @@ import {
   JobStore,
   RECORD_FORMAT,
   exitedBeforeCancel,
-  newNativeId,
   type JobFile,
   type JobRecord,
   type LocalJobPaths,
@@ -182,8 +181,6 @@ interface Tracked extends HeapItem {
   adopted: boolean;
   /** The job's files, computed when it starts (queued jobs do not keep them). */
   paths: LocalJobPaths | undefined;
-  /** The job's file open for appending while this executor runs the job (queued jobs hold none). */
-  logFd: number | undefined;
   /** Adopted while its start is undecided (the dead owner's spawn agent may still start it): looked at again each poll. */
   deferred: boolean;
 }
@@ -455,34 +452,32 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     const cwd = process.cwd();
     const cores = coresFor(spec);
     const warnings = this.#warningsFor(spec, launch);
-    for (;;) {
-      const id = newNativeId();
-      const specForId = withNativeId(spec, id);
-      // Everything that can fail is done before the record exists: the record is the commit point.
-      const script = this.#scriptFor(id, specForId, launch, nodeFile);
-      throwIfAborted(signal);
-      const submittedAt = new Date();
-      const record: JobRecord = {
-        format: RECORD_FORMAT,
-        nativeId: id,
-        jobId: job.id,
-        submittedAt: submittedAt.toISOString(),
-        cwd,
-        cores,
-        owner: this.#owner,
-        spec: specForId === spec ? inputSpec : jobSpecToInput(specForId),
-        ...(warnings.length > 0 ? { warnings } : {}),
-      };
-      if (!this.#store.createRecord(record)) continue; // id taken (practically never): pick another
-      this.bindJob(job, id);
-      const t = this.#newTracked(id, job, specForId, record, true);
-      t.script = script;
-      this.#tracked.set(id, t);
-      for (const warning of warnings) this.logger.warn(warning, { nativeId: id, jobId: job.id });
-      this.#update(t, { state: JobState.QUEUED, time: submittedAt, ...queuedMessage(warnings) });
-      this.#enqueue(t);
-      return job;
-    }
+    const id = this.#store.newNativeId();
+    const specForId = withNativeId(spec, id);
+    // Everything that can fail is done before the record exists: the record is the commit point.
+    const script = this.#scriptFor(id, specForId, launch, nodeFile);
+    throwIfAborted(signal);
+    const submittedAt = new Date();
+    const record: JobRecord = {
+      format: RECORD_FORMAT,
+      nativeId: id,
+      jobId: job.id,
+      submittedAt: submittedAt.toISOString(),
+      cwd,
+      cores,
+      owner: this.#owner,
+      spec: specForId === spec ? inputSpec : jobSpecToInput(specForId),
+      ...(warnings.length > 0 ? { warnings } : {}),
+    };
+    this.#store.createRecord(record);
+    this.bindJob(job, id);
+    const t = this.#newTracked(id, job, specForId, record, true);
+    t.script = script;
+    this.#tracked.set(id, t);
+    for (const warning of warnings) this.logger.warn(warning, { nativeId: id, jobId: job.id });
+    this.#update(t, { state: JobState.QUEUED, time: submittedAt, ...queuedMessage(warnings) });
+    this.#enqueue(t);
+    return job;
   }
 
   /** What this job asked for that will not happen as asked: the launcher's warnings and ignored attributes. */
@@ -560,7 +555,6 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       spawnCleared: false,
       adopted: false,
       paths: undefined,
-      logFd: undefined,
       deferred: false,
       deadline: 0,
       heapIndex: -1,
@@ -591,19 +585,25 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     // No look for a cancel request before the claim (a stat per job for a rare case): a request
     // that came first is seen right after it, and readers ignore lines after a final one.
     const time = new Date();
-    try {
-      t.logFd = this.#store.openLog(paths);
-      this.#store.append(paths, [{ state: JobState.STAGE_IN, time: time.toISOString() }], t.logFd);
-    } catch (err) {
-      this.#release(t);
-      void this.#finish(
-        t,
-        { state: JobState.FAILED, message: `Could not start the job: ${reason(err)}`, reason: 'launch-failed' },
-        'error',
-        false,
-      );
-      return;
-    }
+    // One write for the claims of every job started in this turn; the job goes on once its claim is on disk.
+    const claimed = this.#store.appendSoon(t.id, [{ state: JobState.STAGE_IN, time: time.toISOString() }]).then(
+      () => this.#claimed(t, paths, time),
+      (err: unknown) => {
+        this.#release(t);
+        void this.#finish(
+          t,
+          { state: JobState.FAILED, message: `Could not start the job: ${reason(err)}`, reason: 'launch-failed' },
+          'error',
+          false,
+        );
+      },
+    );
+    this.#stagingIn.add(claimed);
+    void claimed.finally(() => this.#stagingIn.delete(claimed));
+  }
+
+  /** The job's start claim is on disk: stage in, then start it. */
+  #claimed(t: Tracked, paths: LocalJobPaths, time: Date): void {
     this.#update(t, { state: JobState.STAGE_IN, time });
     if (t.spec.stageIn.length === 0) {
       this.#spawn(t, paths);
@@ -686,7 +686,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     try {
       // Recorded whole before the fork: without it an adopter knows the job never started.
       const marker: SpawnMarker = { spawn: 'direct' };
-      this.#store.append(paths, [marker], t.logFd);
+      this.#store.append(t.id, [marker]);
       // node:child_process rather than execa: we need a detached group leader with no pipes but
       // the script's (stdin, ended at once) and no kill-on-parent-exit cleanup.
       child = spawn(interpreter, args, {
@@ -747,7 +747,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     // Which agent may start it, recorded whole before a byte of the request is sent: an adopter
     // asks that agent's start journal instead of guessing (see AGENT_SCRIPT).
     const beforeSend = (agent: AgentInfo): void => {
-      this.#store.append(paths, [{ spawn: 'agent', agent }], t.logFd);
+      this.#store.append(t.id, [{ spawn: 'agent', agent }]);
     };
     let sent: boolean;
     try {
@@ -827,13 +827,13 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     t.phase = 'running';
     const time = new Date();
     t.activeAt = time.getTime();
-    try {
-      this.#store.append(paths, [{ state: JobState.ACTIVE, time: time.toISOString(), pid, startTime: t.startTime }], t.logFd);
-    } catch (err) {
-      // The job runs regardless; recovery finds it by its name in /proc/<pid>/cmdline, or in the agent's journal.
-      this.#keepJournals = true;
-      this.logger.error('could not record that a job started', { nativeId: t.id, error: reason(err) });
-    }
+    this.#store
+      .appendSoon(t.id, [{ state: JobState.ACTIVE, time: time.toISOString(), pid, startTime: t.startTime }])
+      .catch((err: unknown) => {
+        // The job runs regardless; recovery finds it by its name in /proc/<pid>/cmdline, or in the agent's journal.
+        this.#keepJournals = true;
+        this.logger.error('could not record that a job started', { nativeId: t.id, error: reason(err) });
+      });
     this.#update(t, { state: JobState.ACTIVE, time, metadata: { pid } });
     t.timer = 'walltime';
     this.#heap.schedule(t, t.activeAt + t.spec.attributes.duration * 1000);
@@ -954,7 +954,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     try {
       if (t.spawnCleared) {
         // Only the owner decides a job that may have run: one append, final line last.
-        this.#store.append(paths, [...lines, decided], t.logFd);
+        await this.#store.appendSoon(t.id, [...lines, decided]);
         return decided;
       }
       // Never started: a canceller in another process may be deciding it too; one wins.
@@ -970,8 +970,6 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
 
   #done(t: Tracked): void {
     t.phase = 'done';
-    if (t.logFd !== undefined) closeSync(t.logFd);
-    t.logFd = undefined;
     this.#unwatch(t);
     if (!(t.timer === 'escalate' && t.heapIndex >= 0)) this.#heap.remove(t);
     if (this.#tracked.get(t.id) === t) {
@@ -1181,7 +1179,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
           time: new Date(),
           message: `The job's record cannot be read back: ${reason(err)}`,
         });
-        if (file.starting) this.#store.append(paths, [status]);
+        if (file.starting) this.#store.append(id, [status]);
         else await this.#store.decideUnstarted(paths, status);
         continue;
       }
@@ -1252,7 +1250,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
         t.pid = identity.pid;
         t.startTime = identity.startTime;
         t.activeAt = Date.now();
-        this.#store.append(paths, [
+        this.#store.append(t.id, [
           { state: JobState.ACTIVE, time: new Date().toISOString(), pid: identity.pid, startTime: identity.startTime },
         ]);
         this.#update(t, { state: JobState.ACTIVE, metadata: { pid: identity.pid } });
@@ -1400,7 +1398,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     this.#cores.pause(); // queued jobs stay queued, in the work directory, for the next executor
     await this.#ready.catch(noop);
     // A job past its start claim is started now (and unref'd below), not after this returns.
-    await Promise.all(this.#stagingIn);
+    while (this.#stagingIn.size > 0) await Promise.all([...this.#stagingIn]);
     // A job already handed to the spawn agent gets its ACTIVE line (pid) before we let go of it,
     // so an adopter never mistakes it for lost; bounded, in case the agent is wedged.
     for (const until = Date.now() + 5000; this.#awaitingPid.size > 0 && Date.now() < until; ) {
@@ -1412,8 +1410,6 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     for (const t of this.#tracked.values()) {
       t.child?.unref();
       t.viaAgent = false;
-      if (t.logFd !== undefined) closeSync(t.logFd);
-      t.logFd = undefined;
     }
     this.#agents?.close();
     // Every job sent to our agents has its ACTIVE line: their start journals are not needed any more.

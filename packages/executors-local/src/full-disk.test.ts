@@ -7,7 +7,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Job, JobState, StorageError } from '@exaworks/jpsi-core';
 import { type LocalExecutor, type LocalExecutorConfigInput, createLocalExecutor } from './index.js';
-import { cleanupDirs, makeFifo, releaseFifo, tempDir, until } from './test-support/helpers.js';
+import { cleanupDirs, jobEntries, makeFifo, releaseFifo, tempDir, until } from './test-support/helpers.js';
+import { journalPath, journalTagOf } from './store.js';
 
 const isRoot = process.getuid?.() === 0;
 const mounts: string[] = [];
@@ -82,12 +83,14 @@ describe.skipIf(!isRoot && process.env.CI === undefined)('LocalExecutor on a ful
     const e = executor({ workDirectory: wd, recover: false });
     await (await e.submit({ executable: '/bin/true' })).wait({ timeout: 30_000 }); // node file and agent journal exist
     const filler = fill(wd);
-    free(filler, PAGE); // one page left: a record of two pages is written in part, then ENOSPC
-    const before = readdirSync(wd).filter((f) => f.endsWith('.job')).length;
-    const big = { executable: '/bin/echo', arguments: ['x'.repeat(6000)] };
+    free(filler, PAGE); // one page left: a record of three pages is written in part, then ENOSPC
+    const before = (await e.list()).length;
+    const journal = journalPath(wd, journalTagOf((await e.list())[0]!)!);
+    const size = statSync(journal).size;
+    const big = { executable: '/bin/echo', arguments: ['x'.repeat(3 * PAGE)] };
     await expect(e.submit(big)).rejects.toBeInstanceOf(StorageError);
     await expect(e.submit(big)).rejects.toThrow(/disk is full/);
-    expect(readdirSync(wd).filter((f) => f.endsWith('.job')).length).toBe(before); // no torn record left behind
+    expect(statSync(journal).size).toBe(size); // no torn record left behind
     expect((await e.list()).length).toBe(before);
   }, 60_000);
 
@@ -118,22 +121,28 @@ describe.skipIf(!isRoot && process.env.CI === undefined)('LocalExecutor on a ful
       warn: () => undefined,
       error: (msg: string) => void errors.push(msg),
     };
-    const e = executor({ workDirectory: wd, recover: false, logger });
+    // One core: the probe and the target wait behind the blocker, so only their records reach the journal.
+    const e = executor({ workDirectory: wd, recover: false, logger, maxCores: 1 });
     const blocker = await e.submit({ executable: '/bin/sh', arguments: ['-c', `read _ < ${hold}`] });
     await blocker.wait({ targetStates: [JobState.ACTIVE], timeout: 30_000 });
+    // Its ACTIVE line goes out with the turn's batch, maybe after the status: in the journal before measuring.
+    await until(() => jobEntries(wd, blocker.nativeId!).some((l) => l.state === 'ACTIVE'), 30_000, 'the ACTIVE line');
     const spec = (n: number) => ({
       executable: '/bin/sh',
       arguments: ['-c', `echo target >> ${ledger}`, 'a'.repeat(n)],
       name: 'target',
     });
     // A probe of the same shape tells the record's size for a given padding.
+    const targetFile = journalPath(wd, journalTagOf(blocker.nativeId!)!);
+    const beforeProbe = statSync(targetFile).size;
     const probe = await e.submit(spec(5000));
-    const probeSize = statSync(path.join(wd, `${probe.nativeId!}.job`)).size;
-    await probe.cancel();
-    // The target's record ends 30 bytes before a page boundary: its STAGE_IN line cannot fit whole.
-    const target = await e.submit(spec(5000 + (2 * PAGE - 30 - probeSize)));
-    const targetFile = path.join(wd, `${target.nativeId!}.job`);
-    expect(statSync(targetFile).size).toBe(2 * PAGE - 30);
+    const probeSize = statSync(targetFile).size - beforeProbe;
+    await probe.cancel(); // decided in its own `<id>.unstarted` file: the journal does not grow
+    const base = statSync(targetFile).size;
+    // The target's record ends the journal 30 bytes before a page boundary: its STAGE_IN line cannot fit whole.
+    const padding = (((PAGE - 30 - ((base + probeSize) % PAGE)) % PAGE) + PAGE) % PAGE;
+    const target = await e.submit(spec(5000 + padding));
+    expect(statSync(targetFile).size % PAGE).toBe(PAGE - 30);
     const filler = fill(wd);
     await releaseFifo(hold); // the blocker ends; the target starts on a full disk
     await until(

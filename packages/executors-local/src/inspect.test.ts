@@ -148,24 +148,33 @@ describe('cleanFinishedJobs', () => {
     const running = await e.submit({ executable: '/bin/sleep', arguments: ['600'] });
     const queued = await e.submit({ executable: '/bin/true' });
     await running.wait({ targetStates: [JobState.ACTIVE] });
-    const record = path.join(wd, `${done.nativeId}.job`);
     expect(existsSync(path.join(wd, `${done.nativeId}.out`))).toBe(true);
+    // A live executor still appends to its journal: nothing in it is rewritten under it.
+    expect(cleanFinishedJobs(wd)).toEqual({ removed: [], unfinished: 3 });
+    await e.close(); // the running job runs on, the queued one waits for the next executor
 
     // Ended just now: an age cutoff keeps it.
     expect(cleanFinishedJobs(wd, 3600)).toEqual({ removed: [], unfinished: 2 });
-    expect(existsSync(record)).toBe(true);
+    expect(new LocalJobInspector(wd).read(done.nativeId!)?.state).toBe('COMPLETED');
     // An hour later it goes, with its output file; the others stay.
     const later = new Date(Date.now() + 2 * 3600 * 1000);
     expect(cleanFinishedJobs(wd, 3600, later)).toEqual({ removed: [done.nativeId], unfinished: 2 });
     expect(readdirSync(wd).filter((f) => f.startsWith(done.nativeId!))).toEqual([]);
-    expect(existsSync(path.join(wd, `${running.nativeId}.job`))).toBe(true);
-    expect(existsSync(path.join(wd, `${queued.nativeId}.job`))).toBe(true);
-    await e.cancel(running);
-    await queued.wait({ timeout: 30_000 });
+    expect(new LocalJobInspector(wd).read(done.nativeId!)).toBeUndefined();
+    expect(new LocalJobInspector(wd).ids()).toEqual([running.nativeId, queued.nativeId]);
+    const next = executor(wd, { maxCores: 1 });
+    const [r, q] = [new Job(), new Job()];
+    await next.attach(r, running.nativeId!);
+    await next.attach(q, queued.nativeId!);
+    await next.cancel(r);
+    expect((await r.wait({ timeout: 30_000 }))?.state).toBe('CANCELED');
+    await q.wait({ timeout: 30_000 });
+    await next.close();
     // An output file that is not one of the defaults beside the record is the user's: kept.
     writeFileSync(path.join(wd, 'mine.out'), 'x');
     utimesSync(path.join(wd, 'mine.out'), new Date(0), new Date(0));
     expect(cleanFinishedJobs(wd).removed.sort()).toEqual([queued.nativeId, running.nativeId].sort());
+    expect(new LocalJobInspector(wd).ids()).toEqual([]);
     expect(existsSync(path.join(wd, 'mine.out'))).toBe(true);
   }, 60_000);
 });

@@ -20,22 +20,31 @@
  * ```
  * @module
  */
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { JobState, JobStatusReason } from '@exaworks/jpsi-core';
-import { ValidationError, checkPrivateDirectory, defaultWorkDirectory, isFinalState } from '@exaworks/jpsi-core/internal';
+import {
+  ValidationError,
+  checkPrivateDirectory,
+  defaultWorkDirectory,
+  isFinalState,
+  readJournal,
+  writeFileExclusiveSync,
+} from '@exaworks/jpsi-core/internal';
 import { parseJobResult } from '@exaworks/launcher/job-result';
 import { finalUpdate } from './outcome.js';
 import { isAlive } from './proc.js';
 import {
+  LocalJobReader,
+  exitedBeforeCancel,
   isNativeId,
-  listJobIds,
+  journalPath,
   localJobPaths,
   ownerAliveIn,
-  readJobFile,
-  exitedBeforeCancel,
   readOwnerFile,
   type JobFile,
+  type JournalEntry,
   type LocalJobPaths,
 } from './store.js';
 
@@ -69,6 +78,7 @@ export interface LocalJobView {
 export class LocalJobInspector {
   /** The work directory (resolved). */
   readonly workDirectory: string;
+  readonly #reader: LocalJobReader;
 
   /**
    * @param workDirectory the executor's work directory. @default `defaultWorkDirectory('local')`
@@ -78,11 +88,12 @@ export class LocalJobInspector {
     this.workDirectory = path.resolve(workDirectory ?? defaultWorkDirectory('local'));
     // What another user could have written here is not shown as this user's jobs.
     checkPrivateDirectory(this.workDirectory);
+    this.#reader = new LocalJobReader(this.workDirectory);
   }
 
-  /** Native ids of the jobs here, oldest first (a directory listing; no job file is read). */
+  /** Native ids of the jobs here, oldest first (from the journals). */
   ids(): string[] {
-    return listJobIds(this.workDirectory);
+    return this.#reader.ids();
   }
 
   /**
@@ -96,7 +107,7 @@ export class LocalJobInspector {
       ]);
     }
     const paths = localJobPaths(this.workDirectory, nativeId);
-    const file = readJobFile(paths);
+    const file = this.#reader.read(nativeId);
     return file ? this.#view(paths, file) : undefined;
   }
 
@@ -199,39 +210,81 @@ export interface CleanResult {
 }
 
 /**
- * Removes the files of finished jobs (`<id>.*`: record, result, script, output files named
- * `<id>.out`/`<id>.err` in the work directory, adoption and cancel files). Only jobs whose final
- * state is recorded count as finished: a queued, running or unrecorded job is never touched.
+ * Removes finished jobs: their lines from the journals (each journal rewritten whole, then
+ * renamed over the old one, so a reader sees one or the other) and their files (`<id>.*`: result,
+ * script, output files named `<id>.out`/`<id>.err` in the work directory, adoption and cancel
+ * files). Only jobs whose final state is recorded count as finished: a queued, running or
+ * unrecorded job is never touched, and neither is a job whose journal a live executor still
+ * writes (it is counted in `unfinished` until that executor closes).
  * @param olderThanSeconds only jobs that ended at least this long ago. @default 0 (every finished job)
  */
 export function cleanFinishedJobs(workDirectory: string, olderThanSeconds = 0, now: Date = new Date()): CleanResult {
   const dir = path.resolve(workDirectory);
+  const reader = new LocalJobReader(dir);
   const removed: string[] = [];
   let unfinished = 0;
   const cutoff = now.getTime() - olderThanSeconds * 1000;
-  for (const id of listJobIds(dir)) {
-    const paths = localJobPaths(dir, id);
+  const writable = new Map<string, boolean>();
+  // Only a journal no live executor appends to may be rewritten.
+  const canRewrite = (tag: string): boolean => {
+    let ok = writable.get(tag);
+    if (ok === undefined) {
+      const writer = reader.writerOf(tag);
+      ok = writer === undefined || !ownerAliveIn(dir, writer);
+      writable.set(tag, ok);
+    }
+    return ok;
+  };
+  const files = new Map<string, JobFile>();
+  for (const id of reader.ids()) {
     let file: JobFile | undefined;
     try {
-      file = readJobFile(paths);
+      file = reader.read(id);
     } catch {
       continue; // unreadable: not ours to judge
     }
-    if (!file?.final) {
+    if (!file) continue;
+    if (!file.final || !reader.journalsOf(id, file.record).every(canRewrite)) {
       unfinished++;
       continue;
     }
     if (new Date(file.final.time).getTime() > cutoff) continue;
+    files.set(id, file);
+  }
+  if (files.size === 0) return { removed, unfinished };
+  // The journals first: a crash part-way leaves per-job files of jobs no journal names, which the next clean ignores.
+  for (const tag of reader.tags()) {
+    if (!canRewrite(tag)) continue;
+    rewriteJournal(journalPath(dir, tag), (entry) => {
+      const id = (entry as { id?: unknown }).id ?? (entry as { nativeId?: unknown }).nativeId;
+      return typeof id !== 'string' || !files.has(id);
+    });
+  }
+  for (const [id, file] of files) {
+    const paths = localJobPaths(dir, id);
     // Output files go only if they are the defaults beside the record (named for this job).
     const outputs = [file.record.spec.stdoutPath, file.record.spec.stderrPath].filter(
       (f): f is string => f !== undefined && (f === `${paths.dir}/${id}.out` || f === `${paths.dir}/${id}.err`),
     );
-    // The record goes last: a crash part-way leaves a finished record that the next clean removes.
-    for (const f of [paths.exitCode, paths.script, paths.cancel, paths.unstarted, paths.owner, ...outputs])
+    for (const f of [paths.exitCode, paths.script, paths.cancel, paths.unstarted, paths.owner, paths.walltime, ...outputs])
       rmSync(f, { force: true });
     for (let g = 1; existsSync(`${paths.adoptPrefix}${g}`); g++) rmSync(`${paths.adoptPrefix}${g}`, { force: true });
-    rmSync(paths.record, { force: true });
     removed.push(id);
   }
   return { removed, unfinished };
+}
+
+/** Rewrites a journal with the entries `keep` accepts; removes it when only its header would be left. */
+function rewriteJournal(file: string, keep: (entry: JournalEntry) => boolean): void {
+  const { records } = readJournal<JournalEntry>(file);
+  const kept = records.filter((e) => e === null || typeof e !== 'object' || keep(e));
+  if (kept.length === records.length) return;
+  const isHeader = (e: JournalEntry) => (e as { journal?: unknown }).journal !== undefined;
+  if (kept.every(isHeader)) {
+    rmSync(file, { force: true });
+    return;
+  }
+  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileExclusiveSync(tmp, kept.map((e) => `${JSON.stringify(e)}\n`).join(''), { mode: 0o600, fsync: true });
+  renameSync(tmp, file);
 }

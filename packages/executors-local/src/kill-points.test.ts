@@ -7,8 +7,17 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Job, type JobSpecInput, JobState } from '@exaworks/jpsi-core';
 import type { LocalExecutor, LocalExecutorConfigInput } from './index.js';
-import { listJobIds, localJobPaths, readJobFile } from './store.js';
-import { makeFifo, releaseFifo, startChild, tempDir, until, useExecutors } from './test-support/helpers.js';
+import { LocalJobReader } from './store.js';
+import {
+  appendToJournal,
+  journalLine,
+  makeFifo,
+  releaseFifo,
+  startChild,
+  tempDir,
+  until,
+  useExecutors,
+} from './test-support/helpers.js';
 
 // The built executor, started without a TypeScript loader: hundreds of processes must start quickly.
 const KILL_CHILD = fileURLToPath(new URL('./test-support/kill-child.mjs', import.meta.url));
@@ -46,13 +55,14 @@ async function finishAll(e: LocalExecutor, timeout: number): Promise<Map<string,
   await e.ready();
   const out = new Map<string, { state: string; message?: string }>();
   // Accepted = a complete record (a submit killed inside its one write leaves none, or an empty file).
-  const ids = listJobIds(e.workDirectory).filter((id) => readJobFile(localJobPaths(e.workDirectory, id)) !== undefined);
+  const reader = new LocalJobReader(e.workDirectory);
+  const ids = reader.ids().filter((id) => reader.read(id) !== undefined);
   await Promise.all(
     ids.map(async (id) => {
       const j = new Job();
       await e.attach(j, id);
       const status = await j.wait({ timeout });
-      const name = readJobFile(localJobPaths(e.workDirectory, id))!.record.spec.name!;
+      const name = reader.read(id)!.record.spec.name!;
       out.set(name, { state: status?.state ?? j.status.state, ...(status?.message ? { message: status.message } : {}) });
     }),
   );
@@ -115,9 +125,10 @@ describe('LocalExecutor: SIGKILL at any moment', () => {
     const time = new Date().toISOString();
     [a, b].forEach((job, i) => {
       const agent = { pid: agents[i]!.pid!, startTime: stat(agents[i]!.pid!), journal: journals[i]! };
-      appendFileSync(
-        path.join(wd, `${job.nativeId!}.job`),
-        `${JSON.stringify({ state: 'STAGE_IN', time })}\n${JSON.stringify({ spawn: 'agent', agent })}\n`,
+      appendToJournal(
+        wd,
+        job.nativeId!,
+        `${journalLine(job.nativeId!, { state: 'STAGE_IN', time })}${journalLine(job.nativeId!, { spawn: 'agent', agent })}`,
       );
       appendFileSync(journals[i]!, '');
     });

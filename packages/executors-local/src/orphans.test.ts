@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Job, JobState } from '@exaworks/jpsi-core';
 import type { LocalExecutor, LocalExecutorConfigInput } from './index.js';
 import { groupExists } from './proc.js';
-import { makeFifo, releaseFifo, runChild, tempDir, until, useExecutors } from './test-support/helpers.js';
+import { jobEntries, makeFifo, releaseFifo, runChild, tempDir, until, useExecutors } from './test-support/helpers.js';
 
 const makeExecutor = useExecutors({ maxCores: 2, killGracePeriod: 300, pollInterval: 50 });
 const executor = (workDirectory: string, config: LocalExecutorConfigInput = {}): LocalExecutor =>
@@ -15,12 +15,7 @@ const executor = (workDirectory: string, config: LocalExecutorConfigInput = {}):
 
 /** The pid (= process group) recorded on a job's ACTIVE line. */
 function activePid(wd: string, id: string): number | undefined {
-  const lines = readFileSync(path.join(wd, `${id}.job`), 'utf8')
-    .trim()
-    .split('\n')
-    .slice(1);
-  for (const l of lines) {
-    const line = JSON.parse(l) as { state?: string; pid?: number };
+  for (const line of jobEntries(wd, id).slice(1) as { state?: string; pid?: number }[]) {
     if (line.state === 'ACTIVE' && line.pid !== undefined) return line.pid;
   }
   return undefined;

@@ -61,7 +61,7 @@ describe.skipIf(unavailable !== undefined)(
       const marker = path.join(root, 'pwned');
       // The other user makes the directory the victim will name, and plants a job in it.
       asOtherUser(
-        `mkdir -m 700 ${shellQuote(work)} && printf '%s' ${shellQuote(plantedRecord('0planted-1-00000', marker))} > ${shellQuote(`${work}/0planted-1-00000.job`)}`,
+        `mkdir -m 700 ${shellQuote(work)} ${shellQuote(`${work}/.journal`)} && printf '%s' ${shellQuote(plantedRecord('0planted-1-00000', marker))} > ${shellQuote(`${work}/.journal/1.jsonl`)}`,
       );
       expect(statSync(work).uid).toBe(uid);
       let error: unknown;
@@ -91,15 +91,15 @@ describe.skipIf(unavailable !== undefined)(
       chmodSync(work, 0o1777); // as `mkdir /tmp/w; chmod 1777` for a team
       const marker = path.join(root, 'pwned');
       asOtherUser(
-        `printf '%s' ${shellQuote(plantedRecord('0planted-2-00000', marker))} > ${shellQuote(`${work}/0planted-2-00000.job`)}`,
+        `mkdir ${shellQuote(`${work}/.journal`)} && printf '%s' ${shellQuote(plantedRecord('0planted-2-00000', marker))} > ${shellQuote(`${work}/.journal/2.jsonl`)}`,
       );
       expect(() => new LocalExecutor({ workDirectory: work })).toThrow(/writable by others \(mode 1777\)/);
       expect(existsSync(marker)).toBe(false);
       chmodSync(work, 0o770);
       expect(() => new LocalExecutor({ workDirectory: work })).toThrow(/writable by its group \(mode 0770\)/);
       // Once it is private again it is trusted; the planted record, owned by the other user, is still only a file.
-      chownSync(path.join(work, '0planted-2-00000.job'), 0, 0);
-      rmSync(path.join(work, '0planted-2-00000.job'));
+      chownSync(path.join(work, '.journal', '2.jsonl'), 0, 0);
+      rmSync(path.join(work, '.journal'), { recursive: true });
       chmodSync(work, 0o700);
       const e = new LocalExecutor({ workDirectory: work });
       await e.close();
@@ -114,9 +114,14 @@ describe('LocalExecutor: private files', () => {
     expect(statSync(work).mode & 0o777).toBe(0o700);
     const job = await e.submit(new Job({ executable: '/bin/sh', arguments: ['-c', 'exit 3'] }));
     expect((await job.wait({ timeout: 30_000 }))?.exitCode).toBe(3);
-    for (const kind of ['job', 'result', 'sh']) {
+    for (const kind of ['result', 'sh']) {
       expect([kind, statSync(path.join(work, `${job.nativeId}.${kind}`)).mode & 0o777]).toEqual([kind, 0o600]);
     }
+    // The journal holding its record (and environment), and the directories beside the jobs.
+    const journal = path.join(work, '.journal', `${job.nativeId!.split('-')[1]}.jsonl`);
+    expect(statSync(journal).mode & 0o777).toBe(0o600);
+    for (const dir of ['.journal', '.owners', '.agents'])
+      expect([dir, statSync(path.join(work, dir)).mode & 0o777]).toEqual([dir, 0o700]);
   });
 
   it('never writes through a <id>.result symlink found in the work directory: the job still ends as its process did', async () => {

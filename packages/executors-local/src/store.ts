@@ -1,6 +1,11 @@
 /**
- * The local executor's files: a flat work directory (`<nativeId>.job` per job, plus rare
- * per-job files for cancel requests and adoption), and a registry of live executors. Everything here is what another process needs to find a job again.
+ * The local executor's files. Jobs are recorded in journals, one per executor instance
+ * (`.journal/<tag>.jsonl`, append-only, written only by that instance, one `write` per batch): a
+ * job's record and its status lines, so accepting and running a job creates no file. The tag is
+ * part of each native id, so any process finds a job's journal from its id alone. Rare per-job
+ * files remain for what other processes decide (cancel requests, never-started decisions,
+ * adoption), and a registry of live executors. Everything here is what another process needs to
+ * find a job again.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -10,8 +15,9 @@ import path from 'node:path';
 import type { JobSpecInput, JobStatusJson } from '@exaworks/jpsi-core';
 // The internal entry, not the main one: read-only tools (inspect.ts) must not load zod.
 import {
+  Journal,
+  JournalFollower,
   StorageError,
-  appendFully,
   ensurePrivateDirectory,
   jobPaths,
   writeFileAtomic,
@@ -22,7 +28,7 @@ import {
 import { isAlive, type ProcessIdentity } from './proc.js';
 
 /** Version tag of the files written here. */
-export const RECORD_FORMAT = 'exaworks-local/1';
+export const RECORD_FORMAT = 'exaworks-local/2';
 
 /** Who owns (tracks and may start) a job: one executor instance in one process. */
 export interface OwnerInfo extends ProcessIdentity {
@@ -30,7 +36,7 @@ export interface OwnerInfo extends ProcessIdentity {
   readonly id: string;
 }
 
-/** A job as accepted: written once, atomically, before `submit` resolves. */
+/** A job as accepted: appended once, whole, to its submitter's journal before `submit` resolves. */
 export interface JobRecord {
   readonly format: typeof RECORD_FORMAT;
   readonly nativeId: string;
@@ -62,16 +68,34 @@ export interface LogLine extends JobStatusJson {
  */
 export type SpawnMarker =
   | { readonly spawn: 'agent'; readonly agent: { readonly pid: number; readonly startTime: string; readonly journal: string } }
-  | { readonly spawn: 'direct' };
+  | { readonly spawn: 'direct' }
+  | { readonly spawn: 'exec'; readonly agent: { readonly pid: number; readonly startTime: string; readonly journal: string } };
 
 /** The current owner of an adopted job, written atomically by the adopter. */
 export interface OwnerFile {
   readonly generation: number;
   readonly owner: OwnerInfo;
+  /** Tags of the adopters' journals, oldest first: each holds the status lines of its generation. */
+  readonly journals?: readonly string[];
 }
 
-/** Every file of one job: all directly in the work directory, named `<nativeId>.<kind>`. */
+/** The first line of a journal: whose it is. */
+export interface JournalHeader {
+  readonly format: typeof RECORD_FORMAT;
+  readonly journal: string;
+  readonly owner: OwnerInfo;
+}
+
+/** A status line or spawn marker in a journal, with the job it is about. */
+export type JobLine = (LogLine | SpawnMarker) & { readonly id: string };
+
+/** One line of a journal. */
+export type JournalEntry = JournalHeader | JobRecord | JobLine;
+
+/** The rare per-job files, all directly in the work directory, named `<nativeId>.<kind>`. */
 export interface LocalJobPaths extends JobPaths {
+  /** The job these paths are of. */
+  readonly nativeId: string;
   /** A cancel request from any process (`<id>.cancel`). */
   readonly cancel: string;
   /**
@@ -93,6 +117,7 @@ export function localJobPaths(workDirectory: string, nativeId: string): LocalJob
   const base = path.join(p.dir, nativeId);
   return {
     ...p,
+    nativeId,
     cancel: `${base}.cancel`,
     unstarted: `${base}.unstarted`,
     owner: `${base}.owner`,
@@ -116,42 +141,49 @@ export interface JobFile {
 const FINAL_STATES: ReadonlySet<string> = new Set(['COMPLETED', 'FAILED', 'CANCELED']);
 const STARTED_STATES: ReadonlySet<string> = new Set(['STAGE_IN', 'ACTIVE', 'STAGE_OUT', 'CLEANUP']);
 
-let sequence = 0;
+/** The journal tag inside a native id (`<time>-<tag>-<sequence>`), or undefined if it has none. */
+export function journalTagOf(nativeId: string): string | undefined {
+  const parts = nativeId.split('-');
+  return parts.length === 3 && /^[a-z0-9]+$/.test(parts[1]!) ? parts[1] : undefined;
+}
 
-/**
- * A native id: unique across processes and hosts sharing the directory, and sorting by
- * submission time (milliseconds, base 36, fixed width, first).
- */
-export function newNativeId(): string {
-  const time = Date.now().toString(36).padStart(9, '0');
-  const seq = (sequence++ % 36 ** 5).toString(36).padStart(5, '0');
-  return `${time}-${process.pid.toString(36)}${randomBytes(2).toString('hex')}-${seq}`;
+/** A journal's file in `workDirectory`. */
+export function journalPath(workDirectory: string, tag: string): string {
+  return path.join(workDirectory, '.journal', `${tag}.jsonl`);
 }
 
 function storageError(what: string, file: string, cause: unknown): StorageError {
   return new StorageError(`Could not ${what} ${file}: ${(cause as Error).message}`, { cause });
 }
 
-/** The job directories and live-executor registry under one work directory. */
+/** The journals and live-executor registry under one work directory. */
 export class JobStore {
   readonly workDirectory: string;
   readonly #fsync: boolean;
   readonly #ownersDir: string;
+  readonly #journalDir: string;
   readonly #nodeFiles = new Map<number, string>();
+  readonly reader: LocalJobReader;
+  #journal: Journal<JournalEntry> | undefined;
+  #tag: string | undefined;
+  #sequence = 0;
+  #owner: OwnerInfo | undefined;
 
   constructor(workDirectory: string, fsync: boolean) {
     this.workDirectory = path.resolve(workDirectory);
     this.#fsync = fsync;
     this.#ownersDir = path.join(this.workDirectory, '.owners');
+    this.#journalDir = path.join(this.workDirectory, '.journal');
     // Private to its user (0700): records hold environments, and a file planted by another user
     // would be run, cancelled or decided as this one. Refused otherwise (InsecureDirectoryError).
     ensurePrivateDirectory(this.workDirectory);
     try {
-      mkdirSync(this.#ownersDir, { recursive: true, mode: 0o700 });
-      mkdirSync(this.agentsDirectory, { recursive: true, mode: 0o700 });
+      for (const dir of [this.#ownersDir, this.agentsDirectory, this.#journalDir])
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (cause) {
       throw storageError('create the work directory', this.#ownersDir, cause);
     }
+    this.reader = new LocalJobReader(this.workDirectory);
   }
 
   /** Where the spawn agents keep their start journals. */
@@ -163,21 +195,52 @@ export class JobStore {
     return localJobPaths(this.workDirectory, nativeId);
   }
 
-  /**
-   * Accepts a job: creates `<id>.job` exclusively with the record as its first line, in one
-   * write. This is the commit point and the only file created per job on the executor's side.
-   * Returns false if the id is taken (the caller picks another).
-   */
-  createRecord(record: JobRecord): boolean {
-    return writeFileExclusiveSync(this.paths(record.nativeId).record, `${JSON.stringify(record)}\n`, {
-      fsync: this.#fsync,
-      mode: 0o600,
-    });
+  /** This instance's journal, created (exclusively, with a fresh tag) on its first line. */
+  #writer(): Journal<JournalEntry> {
+    if (this.#journal) return this.#journal;
+    if (!this.#owner) throw new StorageError('The job store has no owner registered.');
+    for (;;) {
+      const tag = `${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
+      const journal = Journal.create<JournalEntry>(journalPath(this.workDirectory, tag), { fsync: this.#fsync });
+      if (!journal) continue; // that tag is taken: pick another
+      journal.enqueue({ format: RECORD_FORMAT, journal: tag, owner: this.#owner });
+      this.#journal = journal;
+      this.#tag = tag;
+      return journal;
+    }
   }
 
-  /** Reads a job's file (see {@link readJobFile}). */
+  /** This instance's journal tag (creating its journal if needed). */
+  get tag(): string {
+    this.#writer();
+    return this.#tag!;
+  }
+
+  /**
+   * A native id: unique across processes and hosts sharing the directory (the journal tag is
+   * created exclusively), sorting by submission time (milliseconds, base 36, fixed width, first),
+   * and naming the journal that holds the job.
+   */
+  newNativeId(): string {
+    const time = Date.now().toString(36).padStart(9, '0');
+    const seq = (this.#sequence++ % 36 ** 5).toString(36).padStart(5, '0');
+    return `${time}-${this.tag}-${seq}`;
+  }
+
+  /**
+   * Accepts a job: appends its record to this instance's journal and writes it now (with
+   * whatever else is queued). This is the commit point.
+   * @throws {@link StorageError} if it could not be written whole (nothing of it stays).
+   */
+  createRecord(record: JobRecord): void {
+    const journal = this.#writer();
+    journal.enqueue(record);
+    journal.flushNow();
+  }
+
+  /** Reads a job's record and lines (see {@link LocalJobReader.read}). */
   readJob(nativeId: string): JobFile | undefined {
-    return readJobFile(this.paths(nativeId));
+    return this.reader.read(nativeId);
   }
 
   /** The record of a job, or undefined if there is none (never accepted, or not a job). */
@@ -185,29 +248,30 @@ export class JobStore {
     return this.readJob(nativeId)?.record;
   }
 
-  /** Opens a job's file for appending: a running job keeps one descriptor instead of opening per line. */
-  openLog(paths: LocalJobPaths): number {
-    try {
-      return openSync(paths.statusLog, 'a', 0o600);
-    } catch (cause) {
-      throw storageError('open', paths.statusLog, cause);
-    }
+  /**
+   * Appends status lines of job `id` and writes them now (with everything else queued): for
+   * lines another process must be able to see before this one goes on.
+   * @throws {@link StorageError} if they could not be written whole.
+   */
+  append(id: string, lines: readonly (LogLine | SpawnMarker)[]): void {
+    const journal = this.#writer();
+    for (const line of lines) journal.enqueue({ id, ...line });
+    journal.flushNow();
   }
 
   /**
-   * Appends status lines in one write (a crash leaves at most a torn last line, which readers
-   * skip), through `fd` from {@link JobStore.openLog} if given.
+   * Appends status lines of job `id` with the batch of this event-loop turn (one `write` for all
+   * of them): resolves once they are in the file, rejects with a {@link StorageError} if not.
    */
-  append(paths: LocalJobPaths, lines: readonly (LogLine | SpawnMarker)[], fd?: number): void {
-    const data = lines.length === 1 ? `${JSON.stringify(lines[0])}\n` : lines.map((l) => `${JSON.stringify(l)}\n`).join('');
-    let own: number | undefined;
-    try {
-      if (fd === undefined) fd = own = this.openLog(paths);
-      // All of it or nothing (a full disk): a torn line would glue onto the next one.
-      appendFully(fd, data, paths.statusLog, { fsync: this.#fsync });
-    } finally {
-      if (own !== undefined) closeSync(own);
-    }
+  appendSoon(id: string, lines: readonly (LogLine | SpawnMarker)[]): Promise<void> {
+    const journal = this.#writer();
+    for (let i = 0; i < lines.length - 1; i++) journal.enqueue({ id, ...lines[i]! });
+    return journal.append({ id, ...lines.at(-1)! });
+  }
+
+  /** Writes what is queued now (see {@link Journal.flushNow}). */
+  flush(): void {
+    this.#journal?.flushNow();
   }
 
   /**
@@ -220,14 +284,11 @@ export class JobStore {
 
   /**
    * Decides the final status of a job that never started, against a canceller in another
-   * process doing the same: the O_EXCL `<id>.unstarted` file holds the one decision, and its
-   * winner appends it to the log. Returns the decision that counts.
+   * process doing the same: the O_EXCL `<id>.unstarted` file holds the one decision (readers
+   * take it from there). Returns the decision that counts.
    */
   async decideUnstarted(paths: LocalJobPaths, status: JobStatusJson): Promise<JobStatusJson> {
-    if (this.claim(paths.unstarted, JSON.stringify(status))) {
-      this.append(paths, [status]);
-      return status;
-    }
+    if (this.claim(paths.unstarted, JSON.stringify(status))) return status;
     // The winner writes its decision right after creating the file: wait for it briefly.
     for (let i = 0; i < 200; i++) {
       const decided = this.readUnstarted(paths);
@@ -248,7 +309,7 @@ export class JobStore {
 
   /**
    * Takes over a job from a dead owner. Only one process can win generation `n + 1`
-   * (an O_EXCL claim file); the winner then writes the owner file.
+   * (an O_EXCL claim file); the winner then writes the owner file, which names its journal.
    */
   async adopt(paths: LocalJobPaths, current: OwnerFile, me: OwnerInfo): Promise<boolean> {
     let generation = current.generation + 1;
@@ -257,8 +318,11 @@ export class JobStore {
       if (!this.#claimantDead(`${paths.adoptPrefix}${generation}`)) return false;
       generation++;
     }
-    const next: OwnerFile = { generation, owner: me };
+    const journals = [...(current.journals ?? []), this.tag];
+    this.flush(); // the journal's header is on disk before any reader is sent to it
+    const next: OwnerFile = { generation, owner: me, journals };
     await writeFileAtomic(paths.owner, JSON.stringify(next), { fsync: this.#fsync, mode: 0o600 });
+    this.reader.forget(paths.nativeId);
     return true;
   }
 
@@ -276,6 +340,7 @@ export class JobStore {
 
   /** Marks an executor instance live (its file is removed by `close`). */
   registerOwner(owner: OwnerInfo): void {
+    this.#owner = owner;
     const file = path.join(this.#ownersDir, owner.id);
     try {
       closeSync(openSync(file, 'w', 0o600));
@@ -284,9 +349,13 @@ export class JobStore {
     }
   }
 
-  /** Marks an executor instance gone. */
+  /** Marks an executor instance gone; its journal is written out and closed. */
   unregisterOwner(owner: OwnerInfo): void {
-    rmSync(path.join(this.#ownersDir, owner.id), { force: true });
+    try {
+      void this.#journal?.close();
+    } finally {
+      rmSync(path.join(this.#ownersDir, owner.id), { force: true });
+    }
   }
 
   /** True if that executor instance is open in a live process. */
@@ -294,9 +363,9 @@ export class JobStore {
     return ownerAliveIn(this.workDirectory, owner);
   }
 
-  /** Native ids of accepted jobs (a non-empty `<id>.job`), oldest first. */
+  /** Native ids of accepted jobs, oldest first. */
   list(): string[] {
-    return listJobIds(this.workDirectory);
+    return this.reader.ids();
   }
 
   /** A node file with `count` lines naming this host (one per process slot), shared by jobs of that size. */
@@ -341,43 +410,145 @@ function renameSyncSafe(from: string, to: string): void {
 // ------------------------------------------------------------------------------------------
 // Readers that never write: shared by JobStore and the read-only inspector (inspect.ts).
 
+/** What one journal says about one job. */
+interface JobEntries {
+  record: JobRecord | undefined;
+  readonly lines: (LogLine | SpawnMarker)[];
+}
+
+/** What is known of one journal so far. */
+interface FollowedJournal {
+  readonly follower: JournalFollower<JournalEntry>;
+  readonly jobs: Map<string, JobEntries>;
+  header: JournalHeader | undefined;
+}
+
+function isRecord(entry: JournalEntry): entry is JobRecord {
+  return (entry as JobRecord).nativeId !== undefined && (entry as JobRecord).spec !== undefined;
+}
+
 /**
- * Reads a job's file: undefined if there is none or its record line is not complete (never
- * accepted, or being written right now). Torn or unparseable lines (a writer killed mid-append)
- * are skipped; nothing after the first final line counts.
+ * Reads the jobs of a work directory from its journals, following each journal as it grows (a
+ * read costs only what was appended since the last one). Holds only the journals it was asked
+ * about. Never writes.
  */
-export function readJobFile(paths: LocalJobPaths): JobFile | undefined {
-  let text: string;
-  try {
-    text = readFileSync(paths.record, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw storageError('read', paths.record, err);
+export class LocalJobReader {
+  readonly workDirectory: string;
+  readonly #journals = new Map<string, FollowedJournal>();
+
+  constructor(workDirectory: string) {
+    this.workDirectory = path.resolve(workDirectory);
   }
-  const end = text.lastIndexOf('\n');
-  if (end < 0) return undefined;
-  const raw = text.slice(0, end).split('\n');
-  let record: JobRecord;
-  try {
-    record = JSON.parse(raw[0]!) as JobRecord;
-    if (record.format !== RECORD_FORMAT) throw new Error(`unknown format ${String(record.format)}`);
-  } catch (cause) {
-    throw storageError('parse', paths.record, cause);
+
+  /** The journal `tag`, brought up to date. */
+  #journal(tag: string): FollowedJournal {
+    let j = this.#journals.get(tag);
+    if (!j) {
+      j = {
+        follower: new JournalFollower<JournalEntry>(journalPath(this.workDirectory, tag)),
+        jobs: new Map(),
+        header: undefined,
+      };
+      this.#journals.set(tag, j);
+    }
+    const { records, reset } = j.follower.read();
+    if (reset) j.jobs.clear();
+    for (const entry of records) {
+      if ((entry as JournalHeader | null)?.journal === tag && j.header === undefined) j.header = entry as JournalHeader;
+      else addEntry(j.jobs, entry);
+    }
+    return j;
   }
+
+  /** Who writes journal `tag` (its first line), if it says. */
+  writerOf(tag: string): OwnerInfo | undefined {
+    return this.#journal(tag).header?.owner;
+  }
+
+  /** Tags of the journals holding lines of job `nativeId`: its submitter's, then its adopters'. */
+  journalsOf(nativeId: string, record: JobRecord): string[] {
+    const home = journalTagOf(nativeId);
+    const adopters = readOwnerFile(localJobPaths(this.workDirectory, nativeId), record).journals ?? [];
+    return [...(home === undefined ? [] : [home]), ...adopters.filter((t) => t !== home)];
+  }
+
+  /** Drops what is cached about a job's adopters (its owner file changed). */
+  forget(_nativeId: string): void {
+    // Adopters' journals are looked up from the owner file on every read: nothing is cached per job.
+  }
+
+  /**
+   * A job's record and status lines: undefined if there is none (never accepted, or being
+   * written right now). Lines come from its submitter's journal, then from each adopter's, in
+   * generation order; nothing after the first final line counts.
+   * @throws {@link StorageError} if a journal cannot be read or the record is of an unknown format.
+   */
+  read(nativeId: string): JobFile | undefined {
+    const tag = journalTagOf(nativeId);
+    if (tag === undefined) return undefined;
+    const home = this.#journal(tag).jobs.get(nativeId);
+    if (!home?.record) return undefined;
+    const paths = localJobPaths(this.workDirectory, nativeId);
+    let lines = home.lines;
+    const adopters = readOwnerFile(paths, home.record).journals ?? [];
+    if (adopters.length > 0) {
+      lines = [...lines];
+      for (const t of adopters) if (t !== tag) lines.push(...(this.#journal(t).jobs.get(nativeId)?.lines ?? []));
+    }
+    return jobFileFrom(home.record, lines, paths);
+  }
+
+  /** Native ids of accepted jobs, oldest first (every journal is read). */
+  ids(): string[] {
+    const ids: string[] = [];
+    for (const tag of this.tags()) {
+      for (const [id, entries] of this.#journal(tag).jobs) if (entries.record && journalTagOf(id) === tag) ids.push(id);
+    }
+    return ids.sort();
+  }
+
+  /** Tags of the journals in the work directory. */
+  tags(): string[] {
+    let entries: string[];
+    try {
+      entries = readdirSync(path.join(this.workDirectory, '.journal'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw storageError('list', path.join(this.workDirectory, '.journal'), err);
+    }
+    return entries.filter((e) => e.endsWith('.jsonl') && /^[a-z0-9]+\.jsonl$/.test(e)).map((e) => e.slice(0, -6));
+  }
+}
+
+function addEntry(jobs: Map<string, JobEntries>, entry: JournalEntry): void {
+  if (entry === null || typeof entry !== 'object') return;
+  if (isRecord(entry)) {
+    if (entry.format !== RECORD_FORMAT) return;
+    const known = jobs.get(entry.nativeId);
+    if (known) known.record ??= entry;
+    else jobs.set(entry.nativeId, { record: entry, lines: [] });
+    return;
+  }
+  const id = (entry as JobLine).id;
+  if (typeof id !== 'string') return; // the header
+  const { id: _, ...line } = entry as JobLine;
+  const known = jobs.get(id);
+  if (known) known.lines.push(line as LogLine | SpawnMarker);
+  else jobs.set(id, { record: undefined, lines: [line as LogLine | SpawnMarker] });
+}
+
+/** A job's file as readers see it, from its record and its lines in order. */
+function jobFileFrom(record: JobRecord, raw: readonly (LogLine | SpawnMarker)[], paths: LocalJobPaths): JobFile {
   const lines: LogLine[] = [];
   let final: JobStatusJson | undefined;
   let starting = false;
   let spawn: SpawnMarker | undefined;
-  for (let i = 1; i < raw.length && !final; i++) {
-    let line: LogLine;
-    try {
-      line = JSON.parse(raw[i]!) as LogLine;
-    } catch {
-      continue;
-    }
-    if (typeof line?.state !== 'string') {
-      const marker = line as unknown as SpawnMarker | null;
-      if (marker?.spawn === 'agent' || marker?.spawn === 'direct') spawn = marker;
+  for (const entry of raw) {
+    if (final) break;
+    const line = entry as LogLine;
+    if (typeof line.state !== 'string') {
+      const marker = entry as SpawnMarker;
+      if (marker.spawn === 'agent' || marker.spawn === 'direct' || marker.spawn === 'exec') spawn = marker;
       continue;
     }
     if (line.state === 'STAGE_IN') spawn = undefined; // a new start attempt (an adopter's)
@@ -385,7 +556,7 @@ export function readJobFile(paths: LocalJobPaths): JobFile | undefined {
     if (STARTED_STATES.has(line.state)) starting = true;
     if (FINAL_STATES.has(line.state)) final = line;
   }
-  // A never-started job decided by a process that died before appending its decision.
+  // A never-started job decided through `<id>.unstarted` (by its owner or a canceller).
   if (!final) {
     const decided = readUnstartedFile(paths);
     if (decided) {
@@ -394,6 +565,11 @@ export function readJobFile(paths: LocalJobPaths): JobFile | undefined {
     }
   }
   return { record, lines, final, starting, spawn };
+}
+
+/** Reads a job's record and lines from the journals of its work directory (see {@link LocalJobReader.read}). */
+export function readJobFile(paths: LocalJobPaths): JobFile | undefined {
+  return new LocalJobReader(path.dirname(paths.unstarted)).read(paths.nativeId);
 }
 
 /**
@@ -432,27 +608,9 @@ export function ownerAliveIn(workDirectory: string, owner: OwnerInfo): boolean {
   return isAlive(owner) && existsSync(path.join(workDirectory, '.owners', owner.id));
 }
 
-/** Native ids of accepted jobs (a non-empty `<id>.job`) in a work directory, oldest first. */
+/** Native ids of accepted jobs in a work directory, oldest first. */
 export function listJobIds(workDirectory: string): string[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(workDirectory);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw storageError('list', workDirectory, err);
-  }
-  const ids: string[] = [];
-  for (const e of entries) {
-    if (e.startsWith('.') || !e.endsWith('.job')) continue;
-    const id = e.slice(0, -4);
-    if (!NATIVE_ID.test(id)) continue;
-    try {
-      if (statSync(path.join(workDirectory, e)).size > 0) ids.push(id);
-    } catch {
-      // removed while listing
-    }
-  }
-  return ids.sort();
+  return new LocalJobReader(workDirectory).ids();
 }
 
 /** What a local native id may look like (it names files, so no separators). */

@@ -1,6 +1,6 @@
 // Shared test helpers: temp work directories and a second Node process running the executor.
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach } from 'vitest';
 import { type LocalExecutor, type LocalExecutorConfigInput, createLocalExecutor } from '../index.js';
+import { journalPath, journalTagOf } from '../store.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The script run in a second process (see child.ts). */
@@ -113,4 +114,54 @@ export async function releaseFifo(fifo: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * What the journals hold about job `id`, in order: its record first, then its status lines and
+ * spawn markers (without the `id` field), from its submitter's journal and then its adopters'.
+ */
+export function jobEntries(workDirectory: string, id: string): Record<string, unknown>[] {
+  const home = journalTagOf(id);
+  if (home === undefined) return [];
+  let adopters: string[] = [];
+  try {
+    adopters =
+      (JSON.parse(readFileSync(path.join(workDirectory, `${id}.owner`), 'utf8')) as { journals?: string[] }).journals ?? [];
+  } catch {
+    // never adopted
+  }
+  const out: Record<string, unknown>[] = [];
+  for (const tag of [home, ...adopters.filter((t) => t !== home)]) {
+    let text: string;
+    try {
+      text = readFileSync(journalPath(workDirectory, tag), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      if (!line.endsWith('}')) continue;
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      if (entry.nativeId === id) out.unshift(entry);
+      else if (entry.id === id) {
+        const { id: _, ...rest } = entry;
+        out.push(rest);
+      }
+    }
+  }
+  return out;
+}
+
+/** Appends lines about job `id` to its submitter's journal, as that (dead) submitter would have. */
+export function appendToJournal(workDirectory: string, id: string, text: string): void {
+  appendFileSync(journalPath(workDirectory, journalTagOf(id)!), text);
+}
+
+/** A line of job `id` as its journal holds it (for {@link appendToJournal}). */
+export function journalLine(id: string, line: Record<string, unknown>): string {
+  return `${JSON.stringify({ id, ...line })}\n`;
 }

@@ -45,6 +45,7 @@ export { createLogger, type LogLevel, type Logger } from '../logger.js';
 export { defaultWorkDirectory } from '../workdir.js';
 export {
   Journal,
+  JournalFollower,
   appendFully,
   readJournal,
   writeFailureReason,

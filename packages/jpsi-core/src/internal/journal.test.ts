@@ -2,11 +2,15 @@ import { execFileSync } from 'node:child_process';
 import {
   appendFileSync,
   closeSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
   readFileSync,
+  renameSync,
   rmSync,
+  statSync,
+  symlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -14,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode, StorageError } from '../errors.js';
-import { Journal, appendFully, readJournal, writeFully } from './journal.js';
+import { Journal, JournalFollower, appendFully, readJournal, writeFully } from './journal.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'xw-journal-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -135,6 +139,66 @@ describe('Journal', () => {
     await journal.append({ i: 4 });
     await journal.close();
     expect(readFileSync(file, 'utf8')).toBe('{"i":1}\n{"i":4}\n');
+  });
+});
+
+describe('Journal.create and flushNow', () => {
+  it('creates a journal only where nothing is (no symlink followed) and writes synchronously at flushNow', () => {
+    const file = fresh();
+    mkdirSync(path.dirname(file), { recursive: true });
+    const journal = Journal.create<{ i: number }>(file)!;
+    expect(Journal.create(file)).toBeUndefined();
+    const link = path.join(path.dirname(file), 'link.jsonl');
+    symlinkSync(path.join(path.dirname(file), 'elsewhere'), link);
+    expect(Journal.create(link)).toBeUndefined(); // a dangling symlink is "something there": never followed
+    expect(existsSync(path.join(path.dirname(file), 'elsewhere'))).toBe(false);
+    journal.enqueue({ i: 1 });
+    journal.enqueue({ i: 2 });
+    expect(readFileSync(file, 'utf8')).toBe('');
+    journal.flushNow();
+    expect(readFileSync(file, 'utf8')).toBe('{"i":1}\n{"i":2}\n');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    void journal.close();
+  });
+
+  it('flushNow throws for its own failed write and not for an earlier batch the waiters were told about', async () => {
+    const file = fresh();
+    mkdirSync(path.dirname(file), { recursive: true });
+    let fail = false;
+    const enospc = () => {
+      throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    };
+    const journal = Journal.create<{ i: number }>(file, { write: (fd, b, o, l) => (fail ? enospc() : writeSync(fd, b, o, l)) })!;
+    fail = true;
+    await expect(journal.append({ i: 1 })).rejects.toThrow(/disk is full/);
+    journal.enqueue({ i: 2 });
+    expect(() => journal.flushNow()).toThrow(/disk is full/);
+    fail = false;
+    journal.enqueue({ i: 3 });
+    journal.flushNow(); // written: an earlier failure is not blamed on it
+    expect(readFileSync(file, 'utf8')).toBe('{"i":3}\n');
+    await journal.close();
+  });
+});
+
+describe('JournalFollower', () => {
+  it('returns only what was appended since the last read, leaves a half-written line for later, and starts over on a new file', async () => {
+    const file = fresh();
+    mkdirSync(path.dirname(file), { recursive: true });
+    const follower = new JournalFollower<{ i: number }>(file);
+    expect(follower.read()).toEqual({ records: [], reset: false });
+    writeFileSync(file, '{"i":1}\n{"i":2}\n{"i":');
+    expect(follower.read()).toEqual({ records: [{ i: 1 }, { i: 2 }], reset: true });
+    expect(follower.read()).toEqual({ records: [], reset: false });
+    appendFileSync(file, '3}\nnot json\n{"i":4}\n');
+    expect(follower.read()).toEqual({ records: [{ i: 3 }, { i: 4 }], reset: false });
+    // Compaction puts a new file at the path: read again from its start.
+    const tmp = `${file}.tmp`;
+    writeFileSync(tmp, '{"i":9}\n');
+    renameSync(tmp, file);
+    expect(follower.read()).toEqual({ records: [{ i: 9 }], reset: true });
+    rmSync(file);
+    expect(follower.read()).toEqual({ records: [], reset: true });
   });
 });
 

@@ -15,7 +15,19 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { StorageError } from '../errors.js';
@@ -232,6 +244,28 @@ export class Journal<T = unknown> {
     }
   }
 
+  /**
+   * Creates a new, empty journal synchronously, exclusively (O_EXCL, no symlink followed): for a
+   * journal that belongs to one writer, named so no other writer picks the same file. Its
+   * directory must exist. Returns undefined if something is at `file` already.
+   * @throws {@link StorageError} if it cannot be created for another reason.
+   */
+  static create<T = unknown>(file: string, options: JournalOptions = {}): Journal<T> | undefined {
+    const resolved = path.resolve(file);
+    let fd: number;
+    try {
+      fd = openSync(
+        resolved,
+        constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        options.mode ?? 0o600,
+      );
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+      throw new StorageError(`Could not create journal ${resolved}: ${writeFailureReason(cause)}.`, { cause });
+    }
+    return new Journal<T>(resolved, fd, 0, options);
+  }
+
   /** Bytes of complete records in the file. */
   get size(): number {
     return this.#size;
@@ -298,6 +332,23 @@ export class Journal<T = unknown> {
     }
     if (this.#lines.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /**
+   * Writes what is queued now, synchronously (a commit point that cannot wait for the end of the
+   * turn: a record another process must see before something happens).
+   * @throws {@link StorageError} if it could not be written (nothing of the batch stays in the file).
+   */
+  flushNow(): void {
+    if (this.#failure) throw this.#failure;
+    // An earlier batch's failure was that batch's (its waiters were told): this write is judged alone.
+    this.#unreported = undefined;
+    this.#flushBatch();
+    const unreported = this.#unreported;
+    if (unreported) {
+      this.#unreported = undefined;
+      throw unreported;
+    }
   }
 
   /** Writes the batch now. Synchronous: see the module comment for why one write per turn. */
@@ -381,5 +432,78 @@ export class Journal<T = unknown> {
     this.#flushBatch();
     this.#closed = true;
     closeSync(this.#fd);
+  }
+}
+
+/**
+ * Reads a journal that another process may be appending to, a piece at a time: each
+ * {@link JournalFollower.read} returns only the records completed since the last one. A torn or
+ * half-written last line is left for the next read. A journal replaced by {@link Journal.compact}
+ * (a new file at the path) is read again from its start, and `reset` says so.
+ */
+export class JournalFollower<T = unknown> {
+  readonly file: string;
+  #ino = -1;
+  #offset = 0;
+
+  constructor(file: string) {
+    this.file = file;
+  }
+
+  /**
+   * Records appended since the last call; `reset` when the file was replaced (or first read), so
+   * the caller drops what it built from earlier records. A missing file reads as empty.
+   * @throws {@link StorageError} if the file cannot be read.
+   */
+  read(): { records: T[]; reset: boolean } {
+    let fd: number;
+    try {
+      fd = openSync(this.file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
+        const reset = this.#ino !== -1;
+        this.#ino = -1;
+        this.#offset = 0;
+        return { records: [], reset };
+      }
+      throw new StorageError(`Could not read journal ${this.file}: ${(cause as Error).message}`, { cause });
+    }
+    try {
+      const stat = fstatSync(fd);
+      let reset = false;
+      if (stat.ino !== this.#ino || stat.size < this.#offset) {
+        reset = true;
+        this.#ino = stat.ino;
+        this.#offset = 0;
+      }
+      if (stat.size === this.#offset) return { records: [], reset };
+      const data = Buffer.allocUnsafe(stat.size - this.#offset);
+      let got = 0;
+      while (got < data.length) {
+        const n = readSync(fd, data, got, data.length - got, this.#offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+      const complete = data.lastIndexOf(NEWLINE, got - 1) + 1;
+      const records: T[] = [];
+      let start = 0;
+      while (start < complete) {
+        const end = data.indexOf(NEWLINE, start);
+        if (end > start) {
+          try {
+            records.push(JSON.parse(data.toString('utf8', start, end)) as T);
+          } catch {
+            // not JSON: a line a failed writer could not take back; it carries nothing
+          }
+        }
+        start = end + 1;
+      }
+      this.#offset += complete;
+      return { records, reset };
+    } catch (cause) {
+      throw new StorageError(`Could not read journal ${this.file}: ${(cause as Error).message}`, { cause });
+    } finally {
+      closeSync(fd);
+    }
   }
 }
