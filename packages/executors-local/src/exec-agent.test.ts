@@ -119,6 +119,21 @@ describe.skipIf(findPython() === undefined && process.env.CI === undefined)('Exe
       expect((await later.done).result).toEqual({ exitCode: 0 });
       expect(readFileSync(out('later'), 'utf8').split('\n')).toContain('XW_EXEC_OUTER=changed');
       expect(later.agent()!.pid).not.toBe(inherit.agent()!.pid);
+
+      // Under the C locale python3 adds LC_CTYPE=C.UTF-8 to its own environment: never to a job's.
+      const saved = { LANG: process.env.LANG, LC_ALL: process.env.LC_ALL, LC_CTYPE: process.env.LC_CTYPE };
+      delete process.env.LANG;
+      delete process.env.LC_ALL;
+      delete process.env.LC_CTYPE;
+      try {
+        const c = submit(a, { id: 'clocale', argv: ['/usr/bin/env'], stdout: out('clocale') });
+        expect((await c.done).result).toEqual({ exitCode: 0 });
+        const lines = readFileSync(out('clocale'), 'utf8').split('\n');
+        expect(lines.filter((l) => /^(LANG|LC_ALL|LC_CTYPE)=/.test(l))).toEqual([]);
+        expect(lines).toContain('XW_EXEC_OUTER=changed');
+      } finally {
+        for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
+      }
     } finally {
       delete process.env.XW_EXEC_OUTER;
     }
@@ -147,10 +162,26 @@ describe.skipIf(findPython() === undefined && process.env.CI === undefined)('Exe
     chmodSync(plain, 0o644);
     const a = agents();
     const cases: [Partial<ExecRequest> & Pick<ExecRequest, 'id' | 'argv'>, number, string | RegExp][] = [
-      [{ id: 'nodir', argv: ['/bin/true'], cwd: path.join(dir, 'gone') }, 1, `job directory does not exist or is not accessible: ${dir}/gone`],
-      [{ id: 'nostdin', argv: ['/bin/true'], cwd: dir, stdin: 'missing.txt' }, 1, "cannot read the job's stdin file: missing.txt"],
-      [{ id: 'nostdout', argv: ['/bin/true'], cwd: dir, stdout: 'no/such/out' }, 1, "cannot write the job's stdout file: no/such/out"],
-      [{ id: 'nostderr', argv: ['/bin/true'], cwd: dir, stderr: 'no/such/err' }, 1, "cannot write the job's stderr file: no/such/err"],
+      [
+        { id: 'nodir', argv: ['/bin/true'], cwd: path.join(dir, 'gone') },
+        1,
+        `job directory does not exist or is not accessible: ${dir}/gone`,
+      ],
+      [
+        { id: 'nostdin', argv: ['/bin/true'], cwd: dir, stdin: 'missing.txt' },
+        1,
+        "cannot read the job's stdin file: missing.txt",
+      ],
+      [
+        { id: 'nostdout', argv: ['/bin/true'], cwd: dir, stdout: 'no/such/out' },
+        1,
+        "cannot write the job's stdout file: no/such/out",
+      ],
+      [
+        { id: 'nostderr', argv: ['/bin/true'], cwd: dir, stderr: 'no/such/err' },
+        1,
+        "cannot write the job's stderr file: no/such/err",
+      ],
       [{ id: 'notfound', argv: ['xw-no-such-program-here'] }, 127, 'program not found: xw-no-such-program-here'],
       [{ id: 'noexec', argv: [plain] }, 126, new RegExp(`^cannot execute ${plain}: Permission denied$`)],
     ];
@@ -170,8 +201,21 @@ describe.skipIf(findPython() === undefined && process.env.CI === undefined)('Exe
     writeFileSync(path.join(dir, 'both'), 'old content that must go away\n');
     writeFileSync(path.join(dir, 'in.txt'), 'from stdin\n');
     const a = agents();
-    const both = submit(a, { id: 'both', argv: sh('echo out1; echo err1 >&2; echo out2; cat'), cwd: dir, stdin: 'in.txt', stdout: 'both', stderr: 'both' });
-    const split = submit(a, { id: 'split', argv: sh('echo out; echo err >&2'), cwd: dir, stdout: path.join(dir, 'o'), stderr: 'e' });
+    const both = submit(a, {
+      id: 'both',
+      argv: sh('echo out1; echo err1 >&2; echo out2; cat'),
+      cwd: dir,
+      stdin: 'in.txt',
+      stdout: 'both',
+      stderr: 'both',
+    });
+    const split = submit(a, {
+      id: 'split',
+      argv: sh('echo out; echo err >&2'),
+      cwd: dir,
+      stdout: path.join(dir, 'o'),
+      stderr: 'e',
+    });
     expect((await both.done).result).toEqual({ exitCode: 0 });
     expect((await split.done).result).toEqual({ exitCode: 0 });
     expect(readFileSync(path.join(dir, 'both'), 'utf8')).toBe('out1\nerr1\nout2\nfrom stdin\n');
@@ -182,7 +226,11 @@ describe.skipIf(findPython() === undefined && process.env.CI === undefined)('Exe
   it('starts a job with no ignored or blocked signals (SIGINT and SIGPIPE default)', async () => {
     const dir = tempDir('xw-exec-');
     const a = agents();
-    const job = submit(a, { id: 'sigs', argv: ['/bin/grep', '-E', '^Sig(Ign|Blk):', '/proc/self/status'], stdout: path.join(dir, 's') });
+    const job = submit(a, {
+      id: 'sigs',
+      argv: ['/bin/grep', '-E', '^Sig(Ign|Blk):', '/proc/self/status'],
+      stdout: path.join(dir, 's'),
+    });
     expect((await job.done).result).toEqual({ exitCode: 0 });
     expect(readFileSync(path.join(dir, 's'), 'utf8')).toBe('SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n');
   }, 30_000);
@@ -291,7 +339,9 @@ describe.skipIf(findPython() === undefined && process.env.CI === undefined)('Exe
     const count = path.join(dir, 'count');
     let writes = 0;
     const a = agents({ beforeWrite: () => writes++ });
-    const jobs = Array.from({ length: 1000 }, (_, i) => submit(a, { id: `n${i}`, argv: sh('echo "$1" >> "$2"', `n${i}`, count) }));
+    const jobs = Array.from({ length: 1000 }, (_, i) =>
+      submit(a, { id: `n${i}`, argv: sh('echo "$1" >> "$2"', `n${i}`, count) }),
+    );
     expect(jobs.every((j) => j.sent)).toBe(true);
     const outcomes = await Promise.all(jobs.map((j) => j.done));
     expect(writes).toBe(1);

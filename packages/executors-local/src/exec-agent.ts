@@ -37,6 +37,7 @@ import sys
 def main():
     try:
         import errno, heapq, json, os, select, signal, subprocess, time
+        from stat import S_ISDIR
         if sys.version_info < (3, 6) or not hasattr(signal, 'set_wakeup_fd') or not hasattr(os, 'environb'):
             return
         jfd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -46,7 +47,19 @@ def main():
         os.set_blocking(wake_w, False)
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
         signal.signal(signal.SIGCHLD, lambda n, f: None)
+        # A hangup must not end the watchdog of running jobs (a handler, unlike an ignore, is not inherited).
+        signal.signal(signal.SIGHUP, lambda n, f: None)
         signal.set_wakeup_fd(wake_w)
+        # Undo what Python did to its own environment (PEP 538 adds LC_CTYPE=C.UTF-8 under the
+        # C locale): jobs inherit the environment the agent was started with, exactly.
+        with open('/proc/self/environ', 'rb') as f:
+            given = dict(e.split(b'=', 1) for e in f.read().split(b'\0') if b'=' in e)
+        for k in list(os.environb):
+            if k not in given:
+                del os.environb[k]
+        for k, v in given.items():
+            if os.environb.get(k) != v:
+                os.environb[k] = v
     except Exception:
         return
     base_env = dict(os.environb)
@@ -119,8 +132,7 @@ def main():
         try:
             try:
                 st = os.stat(cwd)
-                import stat as _s
-                if not _s.S_ISDIR(st.st_mode) or not os.access(cwd, os.X_OK):
+                if not S_ISDIR(st.st_mode) or not os.access(cwd, os.X_OK):
                     raise OSError(errno.ENOTDIR, 'not a directory')
             except OSError:
                 return fail(jid, 1, 'job directory does not exist or is not accessible: ' + cwd_text, out, jl)
@@ -176,9 +188,11 @@ def main():
         reqs = []
         for line in lines:
             try:
-                reqs.append(json.loads(line.decode('utf-8', 'surrogatepass')))
+                r = json.loads(line.decode('utf-8', 'surrogatepass'))
             except ValueError:
-                pass
+                continue
+            if isinstance(r, dict) and (isinstance(r.get('id'), str) and isinstance(r.get('argv'), list) and r['argv'] or 'kill' in r):
+                reqs.append(r)
         runs = [r for r in reqs if 'argv' in r]
         out, jl = [], []
         if runs:
@@ -420,11 +434,19 @@ const ID = /^[\x21-\x7e]+$/;
 
 function carriable(req: ExecRequest): boolean {
   if (!ID.test(req.id) || req.argv.length === 0 || req.argv[0] === '') return false;
-  const nul = (s: string | undefined) => s !== undefined && s.includes('\0');
-  if (req.argv.some((a) => a.includes('\0')) || nul(req.cwd) || nul(req.stdin) || nul(req.stdout) || nul(req.stderr) || nul(req.marker)) {
+  const nul = (s: string | undefined) => s?.includes('\0') === true;
+  if (
+    req.argv.some((a) => a.includes('\0')) ||
+    nul(req.cwd) ||
+    nul(req.stdin) ||
+    nul(req.stdout) ||
+    nul(req.stderr) ||
+    nul(req.marker)
+  ) {
     return false;
   }
-  for (const [k, v] of Object.entries(req.env)) if (k === '' || k.includes('=') || k.includes('\0') || v.includes('\0')) return false;
+  for (const [k, v] of Object.entries(req.env))
+    if (k === '' || k.includes('=') || k.includes('\0') || v.includes('\0')) return false;
   return true;
 }
 
