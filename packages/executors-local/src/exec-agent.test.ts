@@ -3,9 +3,11 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { JobResult } from '@exaworks/launcher/job-result';
 import {
+  EXEC_AGENT_SOURCE,
   type AgentInfo,
   type ExecAgentOptions,
   ExecAgents,
@@ -17,6 +19,7 @@ import {
 import { groupExists, signalGroup } from './proc.js';
 import { cleanupDirs, makeFifo, releaseFifo, tempDir, until } from './test-support/helpers.js';
 
+const here = path.dirname(fileURLToPath(import.meta.url));
 const isRoot = process.getuid?.() === 0;
 const open: ExecAgents[] = [];
 const groups = new Set<number>();
@@ -293,6 +296,42 @@ describe.skipIf(findPython() === undefined && process.env.CI === undefined)('Exe
     await until(() => !groupExists(pid), 20_000, 'group killed');
     await until(() => readExecAgentJournal(journal, 'stubborn').status === 137, 20_000, 'E line');
   }, 60_000);
+
+  it('outlives Node: with its stdout gone (EPIPE) it still reaps and journals every job, then exits', async () => {
+    const dir = tempDir('xw-exec-');
+    const [hold1, hold2] = [makeFifo(dir, 'h1'), makeFifo(dir, 'h2')];
+    const script = path.join(dir, 'owner.mts');
+    writeFileSync(
+      script,
+      `import { ExecAgents } from ${JSON.stringify(path.join(here, 'exec-agent.ts'))};
+const a = new ExecAgents({ journalDirectory: ${JSON.stringify(dir)} });
+let info;
+const pids = [];
+for (const [id, fifo] of [['one', ${JSON.stringify(hold1)}], ['two', ${JSON.stringify(hold2)}]]) {
+  a.run({ id, argv: ['/bin/sh', '-c', 'read _ < "$0"', fifo], inherit: true, env: {} }, {
+    started(pid) { pids.push(pid); if (pids.length === 2) { console.log(JSON.stringify({ agent: info, pids })); process.exit(0); } },
+    exited() {}, failed(r, m) { console.log(JSON.stringify({ failed: r + ': ' + m })); process.exit(1); },
+  }, (i) => { info = i; });
+}
+`,
+    );
+    const out = execFileSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 30_000 });
+    const { agent, pids } = JSON.parse(out.trim().split('\n').pop()!) as { agent: AgentInfo; pids: number[] };
+    agentPids.add(agent.pid);
+    for (const p of pids) groups.add(p);
+    expect(groupExists(agent.pid)).toBe(true);
+    await releaseFifo(hold1);
+    await until(() => readExecAgentJournal(agent.journal, 'one').status === 0, 20_000, 'first E line');
+    await releaseFifo(hold2); // its answer would go to a closed pipe: the agent must still be there
+    await until(() => readExecAgentJournal(agent.journal, 'two').status === 0, 20_000, 'second E line');
+    await until(() => !groupExists(agent.pid), 20_000, 'agent exits');
+  }, 60_000);
+
+  it('is written in Python 3.6 syntax (RHEL 8 platform-python)', () => {
+    const python = findPython()!;
+    const check = 'import ast, sys; ast.parse(sys.stdin.read(), feature_version=(3, 6)); print("ok")';
+    expect(execFileSync(python, ['-I', '-S', '-c', check], { input: EXEC_AGENT_SOURCE, encoding: 'utf8' })).toBe('ok\n');
+  });
 
   it('reports died for running jobs when the agent is SIGKILLed', async () => {
     const a = agents();

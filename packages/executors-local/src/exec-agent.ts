@@ -549,7 +549,8 @@ class ExecAgent {
     this.#queue = [];
     this.#queuedIds = [];
     if (this.#ended || this.dead) {
-      this.#refuse(ids, 'died', 'the exec agent ended before the job was sent; it was not run');
+      // Never written, so never run: the caller may run it another way.
+      this.#refuse(ids, 'unavailable', 'the exec agent ended before the request was written; the job was not run');
       return;
     }
     try {
@@ -663,7 +664,9 @@ class ExecAgent {
     this.onGone(this, this.#ready);
     for (const job of jobs) {
       // Never ready: it read no request, so nothing ran. A request never written never ran either.
-      if (this.#ready && job.sent) job.handlers.failed('died', 'the exec agent ended');
+      if (this.#ready && job.sent) job.handlers.failed('died', 'the exec agent ended; the job may have run');
+      else if (this.#ready)
+        job.handlers.failed('unavailable', 'the exec agent ended before the request was written; the job was not run');
       else job.handlers.failed('unavailable', 'the exec agent (python3) is not usable here; the job was not run');
     }
   }
