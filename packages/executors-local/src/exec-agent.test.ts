@@ -391,10 +391,16 @@ for (const [id, fifo] of [['one', ${JSON.stringify(hold1)}], ['two', ${JSON.stri
   }, 120_000);
 
   describe.skipIf(!isRoot && process.env.CI === undefined)('on a full disk (real tmpfs)', () => {
-    it('answers norecord and starts nothing when the S lines cannot be written, then works again', async () => {
+    /** A fresh 64 KiB tmpfs (root only), unmounted after the file. */
+    function tmpfs(): string {
       const dir = tempDir('xw-exec-tmpfs-');
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', dir]);
       mounts.push(dir);
+      return dir;
+    }
+
+    /** Fills the file system of `dir` to the last byte; returns the filler's path. */
+    function fill(dir: string): string {
       const filler = path.join(dir, 'filler');
       const fd = openSync(filler, 'a');
       try {
@@ -408,6 +414,12 @@ for (const [id, fifo] of [['one', ${JSON.stringify(hold1)}], ['two', ${JSON.stri
       } finally {
         closeSync(fd);
       }
+      return filler;
+    }
+
+    it('answers norecord and starts nothing when the S lines cannot be written, then works again', async () => {
+      const dir = tmpfs();
+      const filler = fill(dir);
       const ran = path.join(tempDir('xw-exec-'), 'ran');
       const a = agents({ journalDirectory: dir });
       const job = submit(a, { id: 'full', argv: sh(': > "$1"', ran) });
@@ -420,5 +432,37 @@ for (const [id, fifo] of [['one', ${JSON.stringify(hold1)}], ['two', ${JSON.stri
       expect(existsSync(ran)).toBe(true);
       expect(again.agent()!.pid).toBe(job.agent()!.pid);
     }, 30_000);
+
+    it('after a short write of S lines, no job answered norecord is in the journal or has run', async () => {
+      const dir = tmpfs();
+      const filler = fill(dir);
+      execFileSync('truncate', ['-s', String(statSync(filler).size - 4096), filler]); // one page free
+      const ran = path.join(tempDir('xw-exec-'), 'ran');
+      const a = agents({ journalDirectory: dir });
+      const first = submit(a, { id: 'first', argv: ['/bin/true'] });
+      expect((await first.done).result).toEqual({ exitCode: 0 }); // the journal holds that page now
+      fill(dir);
+      const journal = first.agent()!.journal;
+      const sizeBefore = statSync(journal).size;
+      // ~9 KiB of S lines: more than what is left of the journal's page.
+      const ids = Array.from({ length: 200 }, (_, i) => `job-with-a-rather-long-identifier-${String(i).padStart(4, '0')}`);
+      const jobs = ids.map((id) => submit(a, { id, argv: sh('echo "$1" >> "$2"', id, ran) }));
+      const outcomes = await Promise.all(jobs.map((j) => j.done));
+      const ranIds = new Set(existsSync(ran) ? readFileSync(ran, 'utf8').trim().split('\n') : []);
+      const refused = ids.filter((_, i) => outcomes[i]!.failed?.reason === 'norecord');
+      expect(refused.length).toBeGreaterThan(0);
+      for (const [i, id] of ids.entries()) {
+        const entry = readExecAgentJournal(journal, id);
+        if (outcomes[i]!.failed) {
+          expect(outcomes[i]!.failed!.reason).toBe('norecord');
+          expect(entry.started).toBe(false);
+          expect(ranIds.has(id)).toBe(false);
+        } else {
+          expect(entry.started).toBe(true);
+          expect(ranIds.has(id)).toBe(true);
+        }
+      }
+      if (refused.length === ids.length) expect(statSync(journal).size).toBe(sizeBefore);
+    }, 60_000);
   });
 });

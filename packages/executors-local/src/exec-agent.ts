@@ -22,7 +22,8 @@ export type { AgentInfo } from './spawner.js';
  * The agent's program, run as `<python> -I -S -c <source> <journal>` (argv carries no job data).
  * Requests arrive on stdin as JSON lines (read in 64 KiB blocks); for every block it appends one
  * `S <id> .` line per job of the block to the journal in one write before starting any of them
- * (`norecord <id>` for each if that write fails), then per job checks the directory, opens the
+ * (if that write fails it cuts the journal back to its size before and answers `norecord <id>`
+ * for each: none of them runs), then per job checks the directory, opens the
  * streams and starts it with `subprocess.Popen(start_new_session, close_fds, restore_signals)`
  * (vfork on 3.11; `os.posix_spawn` would leave glibc's signals 32/33 ignored in the job). It
  * journals `P <id> <pid> <starttime> .` or, for a job that never ran, `E <id> <code> <ms> <json> .`,
@@ -196,7 +197,17 @@ def main():
         runs = [r for r in reqs if 'argv' in r]
         out, jl = [], []
         if runs:
+            try:
+                size = os.fstat(jfd).st_size
+            except OSError:
+                size = None
             if not journal(['\nS %s .\n' % r['id'] for r in runs]):
+                # A short write left some whole S lines: cut them off, none of these jobs runs.
+                if size is not None:
+                    try:
+                        os.ftruncate(jfd, size)
+                    except OSError:
+                        pass
                 runs = set(id(r) for r in runs)
                 answer(['norecord %s\n' % r['id'] for r in reqs if id(r) in runs])
                 reqs = [r for r in reqs if id(r) not in runs]
