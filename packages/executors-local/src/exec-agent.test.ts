@@ -1,7 +1,18 @@
 // The exec agent with real python3 and real processes: every job is held (FIFO, long sleep) and
 // ended by the test, never raced against the clock; every process started is killed afterwards.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -279,6 +290,20 @@ describe.skipIf(findPython() === undefined && process.env.CI === undefined)('Exe
     await until(() => !groupExists(pid), 20_000, 'group gone');
     await until(() => readExecAgentJournal(journal, 'wall').status === 143, 20_000, 'E line');
     expect(statSync(marker).mode & 0o777).toBe(0o600);
+  }, 60_000);
+
+  it('never follows a symlink planted at the walltime marker, and still kills the job', async () => {
+    const dir = tempDir('xw-exec-');
+    const victim = path.join(dir, 'victim');
+    const marker = path.join(dir, 'marker');
+    symlinkSync(victim, marker);
+    const a = agents({ journalDirectory: dir });
+    const job = submit(a, { id: 'planted', argv: ['/bin/sleep', '1000'], walltime: 1, grace: 1, marker });
+    const { pid } = await job.started;
+    expect(await job.done).toEqual({ result: { exitCode: 143 }, signal: 'SIGTERM' });
+    expect(groupExists(pid)).toBe(false);
+    expect(existsSync(victim)).toBe(false);
+    expect(lstatSync(marker).isSymbolicLink()).toBe(true);
   }, 60_000);
 
   it('terminate() escalates to SIGKILL for a job that ignores SIGTERM, also when close() follows at once', async () => {
