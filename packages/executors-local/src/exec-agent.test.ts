@@ -352,6 +352,23 @@ for (const [id, fifo] of [['one', ${JSON.stringify(hold1)}], ['two', ${JSON.stri
     await until(() => !groupExists(agent.pid), 20_000, 'agent exits');
   }, 60_000);
 
+  it('never runs a request torn by the death of its writer (no final newline)', async () => {
+    const dir = tempDir('xw-exec-');
+    const ran = path.join(dir, 'ran');
+    const journal = path.join(dir, 'j');
+    const whole = JSON.stringify({ id: 'whole', argv: sh(': > "$1.whole"', ran), cwd: dir, inherit: true, env: {} });
+    const torn = JSON.stringify({ id: 'torn', argv: sh(': > "$1.torn"', ran), cwd: dir, inherit: true, env: {} });
+    const out = execFileSync(findPython()!, ['-I', '-S', '-c', EXEC_AGENT_SOURCE, journal], {
+      input: `${whole}\n${torn}`,
+      encoding: 'latin1',
+      timeout: 20_000,
+    });
+    expect(out).toMatch(/^ready\npid whole \d+ \d+\nexit whole 0\n$/);
+    expect(existsSync(`${ran}.whole`)).toBe(true);
+    expect(existsSync(`${ran}.torn`)).toBe(false);
+    expect(readExecAgentJournal(journal, 'torn')).toEqual({ started: false });
+  }, 30_000);
+
   it('is written in Python 3.6 syntax (RHEL 8 platform-python)', () => {
     const python = findPython()!;
     const check = 'import ast, sys; ast.parse(sys.stdin.read(), feature_version=(3, 6)); print("ok")';

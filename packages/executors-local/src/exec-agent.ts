@@ -294,8 +294,7 @@ def main():
                 chunk = b''
             if not chunk:
                 reading = False
-                lines = [buf] if buf else []
-                buf = b''
+                lines = []  # a request without its newline is torn (Node died writing it): never run
             else:
                 buf += chunk
                 lines = buf.split(b'\n')
@@ -313,13 +312,17 @@ main()
 
 /** One job for the exec agent: a program run directly, no shell. */
 export interface ExecRequest {
-  /** Unique per journal; no whitespace. */
+  /** Unique per {@link ExecAgents}; printable ASCII without spaces (it travels in space-separated lines). */
   readonly id: string;
   /** The program (searched on the job's PATH when it has no slash) and its arguments. */
   readonly argv: readonly string[];
   /** The job's directory; relative stream paths are relative to it. @default process.cwd() */
   readonly cwd?: string;
-  /** True: `env` is an overlay on the environment as of the job's start; false: it is the whole environment. */
+  /**
+   * True: `env` is an overlay on the environment as of the job's start; false: it is the whole
+   * environment, as given (the caller adds what the job script would, e.g. launcher's
+   * `CLEAN_ENVIRONMENT_PATH` when it sets no PATH, and PSIJ_NODEFILE).
+   */
   readonly inherit: boolean;
   readonly env: Readonly<Record<string, string>>;
   /** Files of the standard streams. @default /dev/null; a stderr equal to stdout shares its descriptor (`2>&1`). */
