@@ -432,6 +432,23 @@ for (const [id, fifo] of [['one', ${JSON.stringify(hold1)}], ['two', ${JSON.stri
     expect(new Set(lines).size).toBe(1000);
   }, 120_000);
 
+  it('reads its requests in blocks, not byte by byte', async () => {
+    const a = agents();
+    const warm = submit(a, { id: 'warm', argv: ['/bin/true'] });
+    await warm.done;
+    // Read syscalls of the agent (and of its reaped jobs, which the kernel adds in).
+    const io = () => Number(/^syscr: (\d+)$/m.exec(readFileSync(`/proc/${warm.agent()!.pid}/io`, 'latin1'))![1]);
+    const batch = async (tag: string, padding: string): Promise<number> => {
+      const before = io();
+      const jobs = Array.from({ length: 200 }, (_, i) => submit(a, { id: `${tag}${i}`, argv: ['/bin/true', padding] }));
+      for (const o of await Promise.all(jobs.map((j) => j.done))) expect(o.result).toEqual({ exitCode: 0 });
+      return io() - before;
+    };
+    const small = await batch('s', '');
+    const large = await batch('l', 'x'.repeat(1000)); // 200 KB more to read: byte by byte, 200,000 more reads
+    expect(large - small).toBeLessThan(2000);
+  }, 60_000);
+
   describe.skipIf(!isRoot && process.env.CI === undefined)('on a full disk (real tmpfs)', () => {
     /** A fresh 64 KiB tmpfs (root only), unmounted after the file. */
     function tmpfs(): string {
