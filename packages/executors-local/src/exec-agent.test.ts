@@ -292,6 +292,27 @@ describe.skipIf(findPython() === undefined && process.env.CI === undefined)('Exe
     expect(statSync(marker).mode & 0o777).toBe(0o600);
   }, 60_000);
 
+  it('keeps one deadline heap: the earliest walltime fires first, a later one is untouched', async () => {
+    const dir = tempDir('xw-exec-');
+    const a = agents();
+    const late = submit(a, { id: 'late', argv: ['/bin/sleep', '1000'], walltime: 600, grace: 1, marker: path.join(dir, 'late') });
+    const early = submit(a, {
+      id: 'early',
+      argv: ['/bin/sleep', '1000'],
+      walltime: 1,
+      grace: 1,
+      marker: path.join(dir, 'early'),
+    });
+    const { pid } = await late.started;
+    expect(await early.done).toEqual({ result: { exitCode: 143 }, signal: 'SIGTERM' });
+    expect(existsSync(path.join(dir, 'early'))).toBe(true);
+    expect(existsSync(path.join(dir, 'late'))).toBe(false);
+    expect(groupExists(pid)).toBe(true);
+    expect(a.terminate('late')).toBe(true);
+    expect(await late.done).toEqual({ result: { exitCode: 143 }, signal: 'SIGTERM' });
+    expect(existsSync(path.join(dir, 'late'))).toBe(false); // a cancel is no timeout
+  }, 60_000);
+
   it('never follows a symlink planted at the walltime marker, and still kills the job', async () => {
     const dir = tempDir('xw-exec-');
     const victim = path.join(dir, 'victim');
