@@ -64,7 +64,7 @@ def main():
     except Exception:
         return
     base_env = dict(os.environb)
-    jobs = {}      # pid -> [id, popen, grace]
+    jobs = {}      # pid -> [id, popen, grace] (+ True once canceled)
     by_id = {}     # id -> pid, while the job's leader is not reaped
     heap = []      # (when, seq, kind, id or pgid, grace)
     seq = [0]
@@ -221,6 +221,7 @@ def main():
             elif 'kill' in r:
                 pid = by_id.get(r['kill'])
                 if pid is not None:
+                    jobs[pid].append(True)  # canceled: a walltime now due is no timeout (no marker)
                     killpg(pid, signal.SIGTERM)
                     push(jobs[pid][2], 'kill', pid, 0)
         if jl:
@@ -256,7 +257,7 @@ def main():
             _, _, kind, what, grace = heapq.heappop(heap)
             if kind == 'wall':
                 jid, pid, marker = what
-                if by_id.get(jid) != pid:
+                if by_id.get(jid) != pid or len(jobs[pid]) > 3:
                     continue
                 if marker is not None:
                     try:
