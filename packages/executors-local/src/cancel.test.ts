@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Job, JobState } from '@exaworks/jpsi-core';
+import { Job, JobState, shellQuote } from '@exaworks/jpsi-core';
 import { pidAlive, tempDir, until, useExecutors } from './test-support/helpers.js';
 
 const executor = useExecutors({ maxCores: 1, killGracePeriod: 300, pollInterval: 50 });
@@ -37,10 +37,12 @@ describe('LocalExecutor: cancel', () => {
     // A grace period long enough that a loaded machine cannot eat it before the check below.
     const e = executor({ killGracePeriod: 3000 });
     const pidFile = path.join(tempDir('xw-term-'), 'pid');
-    // The inner shell ignores TERM (and so does its sleep, which inherits that).
+    // The job's own process ends at the SIGTERM; the inner shell it started ignores TERM (and so
+    // does its sleep, which inherits that) and lives on in the job's process group.
+    const inner = `trap '' TERM; echo $$ > ${pidFile}; sleep 30; true`;
     const job = await e.submit({
       executable: '/bin/sh',
-      arguments: ['-c', `trap '' TERM; echo $$ > ${pidFile}; sleep 30; true`],
+      arguments: ['-c', `/bin/sh -c ${shellQuote(inner)} & wait`],
     });
     await until(
       () => {
@@ -53,13 +55,13 @@ describe('LocalExecutor: cancel', () => {
       30_000,
       'pid file',
     );
-    const inner = Number(readFileSync(pidFile, 'utf8'));
+    const innerPid = Number(readFileSync(pidFile, 'utf8'));
     const t0 = Date.now();
     await e.cancel(job);
     expect((await job.wait({ timeout: 30_000 }))?.state).toBe('CANCELED');
     await new Promise((r) => setTimeout(r, 150));
-    expect(pidAlive(inner)).toBe(true); // still in its grace period
-    await until(() => !pidAlive(inner), 20_000, 'SIGKILL after the grace period');
+    expect(pidAlive(innerPid)).toBe(true); // still in its grace period
+    await until(() => !pidAlive(innerPid), 20_000, 'SIGKILL after the grace period');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(2900);
   }, 40_000);
 

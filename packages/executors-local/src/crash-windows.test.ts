@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { Job, JobState } from '@exaworks/jpsi-core';
-import type { LocalExecutor, LocalExecutorConfigInput } from './index.js';
+import { LocalExecutor, type LocalExecutorConfigInput } from './index.js';
 import {
   appendToJournal,
   jobEntries,
@@ -118,6 +118,10 @@ describe('LocalExecutor: crash windows', () => {
   }, 60_000);
 
   it('a spawn agent killed alone (its job watchers live on) gets no more jobs: the next job runs at once', async () => {
+    LocalExecutor.agentOptions = { python: '/no/such/python3' }; // the sh agent, as where python3 is missing
+    onTestFinished(() => {
+      LocalExecutor.agentOptions = {};
+    });
     const e = executor(tempDir(), { recover: false });
     const hold = makeFifo(tempDir('xw-hold-'));
     const long = await e.submit({ executable: '/bin/sh', arguments: ['-c', `read _ < ${hold}`] });

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Job, JobState, ValidationError, getExecutor, type JobSpecInput, type JobStatus } from '@exaworks/jpsi-core';
-import { type LocalExecutor, createLocalExecutor } from './index.js';
+import { LocalExecutor, createLocalExecutor } from './index.js';
 import { jobEntries, tempDir, useExecutors } from './test-support/helpers.js';
 
 const executor = useExecutors({ maxCores: 2, killGracePeriod: 500, pollInterval: 50 });
@@ -173,11 +173,19 @@ describe('LocalExecutor: states and bookkeeping', () => {
     await Promise.all([a.wait(), b.wait(), c.wait()]);
     const [record, ...log] = jobEntries(e.workDirectory, a.nativeId!) as { state?: string; spawn?: string }[];
     expect(record).toMatchObject({ nativeId: a.nativeId, spec: { executable: '/bin/true' } });
-    // Between STAGE_IN and ACTIVE: the spawn marker (how it is started), a line without a state.
-    expect(log.map((l) => l.state ?? l.spawn)).toEqual(['STAGE_IN', 'agent', 'ACTIVE', 'STAGE_OUT', 'CLEANUP', 'COMPLETED']);
+    // Between STAGE_IN and ACTIVE: the spawn marker (how it is started: a shell-free job by the
+    // exec agent), a line without a state.
+    expect(log.map((l) => l.state ?? l.spawn)).toEqual(['STAGE_IN', 'exec', 'ACTIVE', 'STAGE_OUT', 'CLEANUP', 'COMPLETED']);
+    // A job with a pre-launch script needs its shell: the sh spawn agent runs its script.
+    const pre = path.join(tempDir('xw-pre-'), 'pre.sh');
+    writeFileSync(pre, 'true\n');
+    const scripted = await e.submit({ executable: '/bin/true', preLaunch: pre });
+    await scripted.wait();
+    const [, ...log2] = jobEntries(e.workDirectory, scripted.nativeId!) as { state?: string; spawn?: string }[];
+    expect(log2.map((l) => l.state ?? l.spawn)).toEqual(['STAGE_IN', 'agent', 'ACTIVE', 'STAGE_OUT', 'CLEANUP', 'COMPLETED']);
   });
 
-  it('creates no file per job but its result, and discards output the spec does not route to a file (as psij-python)', async () => {
+  it('creates no file per job (a shell-free job not even a result), and discards output the spec does not route to a file (as psij-python)', async () => {
     const e = executor();
     const job = await e.submit({ executable: '/bin/sh', arguments: ['-c', 'echo out; echo err >&2; exit 3'] });
     expect((await job.wait())?.exitCode).toBe(3);
@@ -186,8 +194,19 @@ describe('LocalExecutor: states and bookkeeping', () => {
       readdirSync(e.workDirectory)
         .filter((f) => !f.startsWith('.'))
         .sort(),
-    ).toEqual([`${id}.result`]);
-    expect(readFileSync(path.join(e.workDirectory, `${id}.result`), 'utf8')).toBe('3\n');
+    ).toEqual([]);
+    // Run through its script (here: because python3 is "missing"), the job's shell writes `<id>.result`.
+    LocalExecutor.agentOptions = { python: '/no/such/python3' };
+    try {
+      const other = executor();
+      const scripted = await other.submit({ executable: '/bin/sh', arguments: ['-c', 'exit 3'] });
+      expect((await scripted.wait())?.exitCode).toBe(3);
+      const sid = scripted.nativeId!;
+      expect(readdirSync(other.workDirectory).filter((f) => !f.startsWith('.'))).toEqual([`${sid}.result`]);
+      expect(readFileSync(path.join(other.workDirectory, `${sid}.result`), 'utf8')).toBe('3\n');
+    } finally {
+      LocalExecutor.agentOptions = {};
+    }
   });
 
   it('with keepFiles, leaves a copy of the job script that reproduces the job', async () => {

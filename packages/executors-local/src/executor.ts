@@ -4,7 +4,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -43,7 +43,7 @@ import {
   throwIfAborted,
   writeFileExclusiveSync,
 } from '@exaworks/jpsi-core/internal';
-import { jobScriptFor, parseJobResult } from '@exaworks/launcher';
+import { CLEAN_ENVIRONMENT_PATH, jobScriptFor, parseJobResult, type JobResult } from '@exaworks/launcher';
 import { finalUpdate } from './outcome.js';
 import {
   findProcessRunning,
@@ -55,6 +55,7 @@ import {
   signalProcess,
   type ProcessIdentity,
 } from './proc.js';
+import { ExecAgents, readExecAgentJournal, type ExecRequest } from './exec-agent.js';
 import { SpawnAgents, readAgentJournal, type AgentInfo } from './spawner.js';
 import { cleanup, stageIn, stageOut, type Outcome } from './staging.js';
 import {
@@ -167,8 +168,15 @@ interface Tracked extends HeapItem {
   timer: 'walltime' | 'escalate';
   /** Status lines already replayed (for jobs watched through the log). */
   applied: number;
-  /** The job script while the job waits to start (dropped once it runs). */
+  /** The job script while the job waits to start (dropped once it runs); built only when needed. */
   script: string | undefined;
+  /** The launch command and node file, kept to build the script late (a job the exec agent runs needs none). */
+  launch: LaunchCommand | undefined;
+  nodeFile: string | undefined;
+  /** The exec agent that runs (or ran) the job, while its journal holds the job's end. */
+  execAgent: AgentInfo | undefined;
+  /** True while the exec agent runs the job for this executor. */
+  viaExec: boolean;
   /** True once the script was written to `<id>.sh` (too long for argv, or `keepFiles`). */
   scriptFile: boolean;
   /**
@@ -270,7 +278,12 @@ function launcherError(spec: JobSpec, exitCode: number): string | undefined {
 type StartFate =
   | { readonly kind: 'never' }
   | { readonly kind: 'pending' }
-  | { readonly kind: 'ran'; readonly exit?: { code: number | null; signal: NodeJS.Signals | null } }
+  | { readonly kind: 'running'; readonly identity: ProcessIdentity }
+  | {
+      readonly kind: 'ran';
+      readonly exit?: { code: number | null; signal: NodeJS.Signals | null };
+      readonly result?: JobResult;
+    }
   | { readonly kind: 'maybe'; readonly exit?: undefined };
 
 /**
@@ -282,6 +295,7 @@ type StartFate =
 function startFate(id: string, marker: SpawnMarker | undefined, paths: LocalJobPaths): StartFate {
   if (marker === undefined) return { kind: 'never' };
   if (marker.spawn === 'direct') return { kind: 'maybe' };
+  if (marker.spawn === 'exec') return execFate(id, marker.agent);
   const agentAlive = isAlive(marker.agent);
   const entry = readAgentJournal(marker.agent.journal, id);
   if (!entry.started) return agentAlive ? { kind: 'pending' } : { kind: 'never' };
@@ -294,6 +308,30 @@ function startFate(id: string, marker: SpawnMarker | undefined, paths: LocalJobP
   if (existsSync(paths.exitCode)) return { kind: 'ran' };
   if (agentAlive || findProcessRunning(marker.agent.journal)) return { kind: 'pending' };
   return { kind: 'ran' };
+}
+
+/**
+ * For a job handed to an exec agent: its journal says. No `S` line: never started once the agent
+ * (its only reader) is gone. An `E` line: how it ended. A live pid: it runs. Otherwise, while the
+ * agent lives its end is still to be journaled ('pending'); once it is gone, it ran and the end is lost.
+ */
+function execFate(id: string, agent: AgentInfo): StartFate {
+  const agentAlive = isAlive(agent);
+  const entry = readExecAgentJournal(agent.journal, id);
+  if (!entry.started) return agentAlive ? { kind: 'pending' } : { kind: 'never' };
+  if (entry.status !== undefined) {
+    const signal = entry.failure === undefined && entry.status > 128 ? signalName(entry.status - 128) : undefined;
+    return {
+      kind: 'ran',
+      exit: signal ? { code: null, signal } : { code: entry.status, signal: null },
+      result: { exitCode: entry.status, ...(entry.failure !== undefined ? { failure: entry.failure } : {}) },
+    };
+  }
+  const identity =
+    entry.pid !== undefined && entry.startTime !== undefined ? { pid: entry.pid, startTime: entry.startTime } : undefined;
+  if (identity && isAlive(identity)) return { kind: 'running', identity };
+  if (agentAlive) return { kind: 'pending' };
+  return identity ? { kind: 'ran' } : { kind: 'maybe' };
 }
 
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
@@ -348,6 +386,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   #pollTimer: NodeJS.Timeout | undefined;
   #polling = false;
   #agents: SpawnAgents | undefined;
+  #exec: ExecAgents | undefined;
   /** True once a started job's ACTIVE line could not be written: its agent's start journal must stay. */
   #keepJournals = false;
   readonly #ready: Promise<void>;
@@ -356,7 +395,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
    * Test hook: the `setsid` and `env` commands the spawn agents of executors created from now on
    * use (tests name a missing one to force the fallback to direct spawns).
    */
-  static agentOptions: { setsid?: string; env?: string } = {};
+  static agentOptions: { setsid?: string; env?: string; python?: string } = {};
 
   /**
    * Creates a local executor. Prefer {@link createLocalExecutor} or `getExecutor('local')`.
@@ -455,7 +494,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     const id = this.#store.newNativeId();
     const specForId = withNativeId(spec, id);
     // Everything that can fail is done before the record exists: the record is the commit point.
-    const script = this.#scriptFor(id, specForId, launch, nodeFile);
+    // A job the exec agent can run needs no script (built later if it falls back to one).
+    const script = this.#execEligible(specForId) ? undefined : this.#scriptFor(id, specForId, launch, nodeFile);
     throwIfAborted(signal);
     const submittedAt = new Date();
     const record: JobRecord = {
@@ -473,6 +513,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     this.bindJob(job, id);
     const t = this.#newTracked(id, job, specForId, record, true);
     t.script = script;
+    t.launch = launch;
+    t.nodeFile = nodeFile;
     this.#tracked.set(id, t);
     for (const warning of warnings) this.logger.warn(warning, { nativeId: id, jobId: job.id });
     this.#update(t, { state: JobState.QUEUED, time: submittedAt, ...queuedMessage(warnings) });
@@ -503,7 +545,9 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     try {
       const launcher = await this.#launcher(t.spec.launcher ?? 'single');
       const nodeFile = this.#store.nodeFile(t.spec.resources.computedProcessCount);
-      t.script = this.#scriptFor(t.id, t.spec, await launcher.launchCommand(t.spec, { nodeFile }), nodeFile);
+      t.launch = await launcher.launchCommand(t.spec, { nodeFile });
+      t.nodeFile = nodeFile;
+      t.script = this.#execEligible(t.spec) ? undefined : this.#scriptFor(t.id, t.spec, t.launch, nodeFile);
       return true;
     } catch (err) {
       await this.#finish(
@@ -551,6 +595,10 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       timer: 'walltime',
       applied: 0,
       script: undefined,
+      launch: undefined,
+      nodeFile: undefined,
+      execAgent: undefined,
+      viaExec: false,
       scriptFile: false,
       spawnCleared: false,
       adopted: false,
@@ -643,7 +691,38 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     }
     // From here on a canceller sees the STAGE_IN line and only signals: the owner decides.
     t.spawnCleared = true;
-    const script = t.script ?? '';
+    let viaExec: boolean;
+    try {
+      viaExec = t.script === undefined && this.#spawnViaExec(t, paths);
+    } catch (err) {
+      // Its spawn marker could not be queued: nothing was sent, so it never ran.
+      this.#release(t);
+      void this.#finish(
+        t,
+        { state: JobState.FAILED, message: `Could not start the job: ${reason(err)}`, reason: 'launch-failed' },
+        'error',
+        false,
+      );
+      return;
+    }
+    if (!viaExec) this.#spawnScript(t, paths);
+  }
+
+  /** Starts the job's script: through the sh spawn agent, else directly from Node. */
+  #spawnScript(t: Tracked, paths: LocalJobPaths): void {
+    let script: string;
+    try {
+      script = t.script ?? this.#scriptFor(t.id, t.spec, t.launch!, t.nodeFile!);
+    } catch (err) {
+      this.#release(t);
+      void this.#finish(
+        t,
+        { state: JobState.FAILED, message: `Could not prepare the job script: ${reason(err)}`, reason: 'launch-failed' },
+        'error',
+        false,
+      );
+      return;
+    }
     t.script = undefined;
     // No script file: `sh -s <name>` reads the script from a pipe, which costs no file creation
     // and keeps it (and the environment in it) out of argv; <name> lets recovery find the process
@@ -678,6 +757,143 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       return;
     }
     this.#spawnDirect(t, paths, interpreter, args, cwd, input);
+  }
+
+  /**
+   * True if the job needs no shell: the `single` launcher and no pre/post-launch script. The exec
+   * agent runs such a job as one vfork+exec (no script, no result file); `keepFiles` wants a script.
+   */
+  #execEligible(spec: JobSpec): boolean {
+    return (
+      this.config.spawnAgent &&
+      !this.config.keepFiles &&
+      (spec.launcher ?? 'single') === 'single' &&
+      spec.preLaunch === undefined &&
+      spec.postLaunch === undefined
+    );
+  }
+
+  /** What the job script would set up, as an exec agent request: program, directory, environment, streams, walltime. */
+  #execRequest(t: Tracked, paths: LocalJobPaths): ExecRequest {
+    const spec = t.spec;
+    const launch = t.launch!;
+    // As the job script: launcher variables first, then the spec's, then the node file.
+    const env: Record<string, string> = { ...launch.env, ...spec.environment };
+    if (t.nodeFile !== undefined) env.PSIJ_NODEFILE = t.nodeFile;
+    if (!spec.inheritEnvironment && env.PATH === undefined) env.PATH = CLEAN_ENVIRONMENT_PATH;
+    return {
+      id: t.id,
+      argv: launch.argv,
+      cwd: path.resolve(t.cwd, spec.directory ?? '.'),
+      inherit: spec.inheritEnvironment,
+      env,
+      ...(spec.stdinPath !== undefined ? { stdin: spec.stdinPath } : {}),
+      ...(spec.stdoutPath !== undefined ? { stdout: spec.stdoutPath } : {}),
+      ...(spec.stderrPath !== undefined ? { stderr: spec.stderrPath } : {}),
+      walltime: spec.attributes.duration,
+      grace: this.config.killGracePeriod / 1000,
+      marker: paths.walltime,
+    };
+  }
+
+  /**
+   * Hands a shell-free job to the exec agent (python3). Its spawn marker is queued with the
+   * agent's name and written (with the whole turn's batch) before the request reaches the agent.
+   * False when the agent cannot take it: the caller starts the job's script instead.
+   */
+  #spawnViaExec(t: Tracked, paths: LocalJobPaths): boolean {
+    if (!this.config.spawnAgent || this.closed) return false;
+    this.#exec ??= new ExecAgents({
+      ...(LocalExecutor.agentOptions.python !== undefined ? { python: LocalExecutor.agentOptions.python } : {}),
+      journalDirectory: this.#store.agentsDirectory,
+      journalTag: this.#owner.id,
+      onUnavailable: (why) =>
+        this.logger.info('the exec agent is not usable here; jobs run through their scripts', { reason: why }),
+      beforeWrite: () => this.#store.flush(),
+    });
+    if (!this.#exec.available) return false;
+    const req = this.#execRequest(t, paths);
+    this.#awaitingPid.add(t);
+    let sent = false;
+    try {
+      sent = this.#exec.run(
+        req,
+        {
+          started: (pid, startTime) => {
+            const handedOver = this.#awaitingPid.delete(t);
+            if (this.closed && !handedOver) return; // no longer ours: an adopter finds it in the agent's journal
+            t.viaExec = true;
+            this.#started(t, paths, pid, startTime);
+          },
+          exited: (result, signal) => {
+            this.#awaitingPid.delete(t);
+            t.viaExec = false;
+            if (this.closed) return; // no longer ours: an adopter reads the end in the agent's journal
+            this.#onExecExit(t, result, signal);
+          },
+          failed: (why, message) => {
+            this.#awaitingPid.delete(t);
+            t.viaExec = false;
+            if (this.closed) return;
+            if (why === 'unavailable') {
+              // It read no request: the job never ran; its script runs it instead.
+              t.execAgent = undefined;
+              this.#spawnScript(t, paths);
+              return;
+            }
+            if (why === 'norecord') {
+              this.#release(t);
+              void this.#finish(
+                t,
+                { state: JobState.FAILED, message: `Could not start the job: ${message}`, reason: 'launch-failed' },
+                'error',
+                false,
+              );
+              return;
+            }
+            this.logger.warn('the exec agent died while it ran a job; checking its journal', { nativeId: t.id });
+            void this.#afterExecAgentDied(t, paths);
+          },
+        },
+        (agent) => {
+          t.execAgent = agent;
+          this.#store.enqueue(t.id, [{ spawn: 'exec', agent }]);
+        },
+      );
+    } finally {
+      if (!sent) this.#awaitingPid.delete(t);
+    }
+    if (!sent) t.execAgent = undefined;
+    return sent;
+  }
+
+  /** The exec agent died with the job sent: its journal says whether the job started and how it ended. */
+  async #afterExecAgentDied(t: Tracked, paths: LocalJobPaths): Promise<void> {
+    const entry = readExecAgentJournal(t.execAgent!.journal, t.id);
+    if (!entry.started) {
+      // Never started, and the agent that could have is gone: start it here, once.
+      t.execAgent = undefined;
+      this.#spawnScript(t, paths);
+      return;
+    }
+    if (entry.status !== undefined) {
+      this.#onExecExit(t, { exitCode: entry.status, ...(entry.failure ? { failure: entry.failure } : {}) }, null);
+      return;
+    }
+    if (entry.pid !== undefined && entry.startTime !== undefined && isAlive({ pid: entry.pid, startTime: entry.startTime })) {
+      if (t.pid === undefined) this.#started(t, paths, entry.pid, entry.startTime);
+      this.#watch(t); // its end is unknown now (nobody reaps it for us): the poll sees it go
+      return;
+    }
+    this.#release(t);
+    await this.#complete(t, undefined, true);
+  }
+
+  #onExecExit(t: Tracked, result: JobResult, signal: NodeJS.Signals | null): void {
+    // Keep a pending SIGKILL if some of the job's processes outlived the leader.
+    if (!(t.timer === 'escalate' && t.pid !== undefined && groupExists(t.pid))) this.#heap.remove(t);
+    this.#release(t);
+    void this.#complete(t, { code: signal ? null : result.exitCode, signal }, true, result);
   }
 
   /** Spawns directly from Node (the fallback of the spawn agent, and for scripts run from a file). */
@@ -821,9 +1037,9 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   }
 
   /** A job's process runs: record ACTIVE (pid and start time), arm its walltime, honour a cancel. */
-  #started(t: Tracked, paths: LocalJobPaths, pid: number): void {
+  #started(t: Tracked, paths: LocalJobPaths, pid: number, startTime?: string): void {
     t.pid = pid;
-    t.startTime = processStartTime(pid, { zombies: true }) ?? '';
+    t.startTime = startTime ?? processStartTime(pid, { zombies: true }) ?? '';
     t.phase = 'running';
     const time = new Date();
     t.activeAt = time.getTime();
@@ -860,11 +1076,19 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     t: Tracked,
     exit: { code: number | null; signal: NodeJS.Signals | null } | undefined,
     ran = true,
+    known?: JobResult,
   ): Promise<void> {
     t.phase = 'finishing';
     const paths = this.#paths(t);
     let text: string | undefined;
-    if (exit?.code === 0) {
+    if (known === undefined && t.execAgent !== undefined) {
+      // Run by the exec agent: its journal, not a result file, holds how it ended.
+      const entry = readExecAgentJournal(t.execAgent.journal, t.id);
+      if (entry.status !== undefined) known = { exitCode: entry.status, ...(entry.failure ? { failure: entry.failure } : {}) };
+    }
+    if (known !== undefined) {
+      text = undefined;
+    } else if (exit?.code === 0) {
       // Our own child exited 0: the script writes a failure line only with a non-zero code, so
       // the result can only say "0" and reading it would be one more open per job.
       text = '0\n';
@@ -875,9 +1099,9 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
         text = undefined;
       }
     }
-    const result = text === undefined ? undefined : parseJobResult(text);
+    const result = known ?? (text === undefined ? undefined : parseJobResult(text));
     // A cancel that landed after the job had already exited does not make it CANCELED.
-    const canceled = (t.cancelRequested || existsSync(paths.cancel)) && !(result && exitedBeforeCancel(paths));
+    const canceled = (t.cancelRequested || existsSync(paths.cancel)) && !(result && this.#exitedBeforeCancel(t, paths));
     // Killed for its walltime by its own watchdog (maybe while no executor lived), or by us.
     const timedOut = t.timedOut || (exit?.code !== 0 && existsSync(paths.walltime));
     let update = finalUpdate({
@@ -894,6 +1118,17 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     }
     const outcome: Outcome = canceled ? 'cancel' : update.state === JobState.COMPLETED ? 'success' : 'error';
     await this.#finish(t, update, outcome, ran);
+  }
+
+  /** True if the job ended no later than its cancel request came (its exit then wins over the cancel). */
+  #exitedBeforeCancel(t: Tracked, paths: LocalJobPaths): boolean {
+    if (t.execAgent === undefined) return exitedBeforeCancel(paths);
+    const endedAt = readExecAgentJournal(t.execAgent.journal, t.id).endedAt;
+    try {
+      return endedAt !== undefined && endedAt <= statSync(paths.cancel).mtimeMs;
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -984,7 +1219,10 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   /** SIGTERM to the job's process group, SIGKILL after the grace period. */
   #terminate(t: Tracked): void {
     if (t.pid === undefined) return;
-    if (!t.child && !t.viaAgent && !(t.startTime !== undefined && isAlive({ pid: t.pid, startTime: t.startTime }))) return;
+    if (!t.child && !t.viaAgent && !t.viaExec && !(t.startTime !== undefined && isAlive({ pid: t.pid, startTime: t.startTime })))
+      return;
+    // The exec agent escalates to SIGKILL itself, also once this executor is gone.
+    if (t.viaExec) this.#exec?.terminate(t.id);
     // An agent's job is its own group only once setsid ran: just before, the process alone is it.
     if (!signalGroup(t.pid, 'SIGTERM') && t.viaAgent) signalProcess(t.pid, 'SIGTERM');
     t.timer = 'escalate';
@@ -1237,15 +1475,20 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       if (await this.#prepare(t)) this.#enqueue(t);
       return;
     }
+    t.execAgent = file.spawn?.spawn === 'exec' ? file.spawn.agent : undefined;
     let identity: ProcessIdentity | undefined =
       t.pid !== undefined && t.startTime ? { pid: t.pid, startTime: t.startTime } : undefined;
     // An ACTIVE line whose process was gone before its start time was read still says it ran.
     const ranBefore = t.pid !== undefined;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let known: JobResult | undefined;
     let ran = ranBefore;
     if (!ranBefore) {
-      // STAGE_IN without ACTIVE: the job may have been started; look for it among live processes.
-      identity = findProcessRunning(processName(t.id), paths.script);
+      // STAGE_IN without ACTIVE: the job may have been started; look for it among live processes
+      // (an exec agent's job carries no name of ours: its agent's journal has its pid).
+      identity = t.execAgent ? undefined : findProcessRunning(processName(t.id), paths.script);
+      const fate = identity ? undefined : startFate(t.id, file.spawn, paths);
+      if (fate?.kind === 'running') identity = fate.identity;
       if (identity) {
         t.pid = identity.pid;
         t.startTime = identity.startTime;
@@ -1254,8 +1497,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
           { state: JobState.ACTIVE, time: new Date().toISOString(), pid: identity.pid, startTime: identity.startTime },
         ]);
         this.#update(t, { state: JobState.ACTIVE, metadata: { pid: identity.pid } });
-      } else {
-        const fate = startFate(t.id, file.spawn, paths);
+      } else if (fate) {
         if (fate.kind === 'pending') {
           // The dead owner's agent may still start it: decide only once it is gone (exclusive).
           t.deferred = true;
@@ -1269,7 +1511,22 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
           return;
         }
         ran = fate.kind !== 'maybe';
+        if (fate.kind === 'ran') {
+          exit = fate.exit;
+          known = fate.result;
+        }
+      }
+    } else if (t.execAgent && identity && !isAlive(identity)) {
+      // It ran and its process is gone: its end is in its agent's journal, or soon will be.
+      const fate = execFate(t.id, t.execAgent);
+      if (fate.kind === 'pending') {
+        t.deferred = true;
+        this.#watch(t);
+        return;
+      }
+      if (fate.kind === 'ran') {
         exit = fate.exit;
+        known = fate.result;
       }
     }
     if (identity && isAlive(identity)) {
@@ -1289,7 +1546,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     ran = ran || identity !== undefined || existsSync(paths.exitCode);
     // A job known to have run was cleared to start by its owner: only its owner (now us) decides.
     t.spawnCleared = true;
-    await this.#complete(t, exit, ran);
+    await this.#complete(t, exit, ran, known);
   }
 
   /**
@@ -1355,6 +1612,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     if (t.owned) {
       // Adopted while running: we have no child handle, so check the process itself.
       if (t.pid !== undefined && t.startTime !== undefined && isAlive({ pid: t.pid, startTime: t.startTime })) return;
+      // Gone, and its exec agent has yet to journal how it ended: look again next poll.
+      if (t.execAgent && isAlive(t.execAgent) && readExecAgentJournal(t.execAgent.journal, t.id).status === undefined) return;
       this.#unwatch(t);
       this.#release(t); // a job whose spawn agent died still held its cores
       await this.#complete(t, undefined, true);
@@ -1410,10 +1669,15 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     for (const t of this.#tracked.values()) {
       t.child?.unref();
       t.viaAgent = false;
+      t.viaExec = false;
     }
     this.#agents?.close();
+    this.#exec?.close();
     // Every job sent to our agents has its ACTIVE line: their start journals are not needed any more.
     if (this.#awaitingPid.size === 0 && !this.#keepJournals) this.#agents?.removeJournals();
+    // The exec agents' journals hold the ends of the jobs they still run: kept until none runs.
+    if (this.#awaitingPid.size === 0 && ![...this.#tracked.values()].some((t) => t.execAgent !== undefined))
+      this.#exec?.removeJournals();
     this.#store.unregisterOwner(this.#owner);
   }
 }

@@ -34,6 +34,7 @@ import {
 } from '@exaworks/jpsi-core/internal';
 import { parseJobResult } from '@exaworks/launcher/job-result';
 import { finalUpdate } from './outcome.js';
+import { readExecAgentJournal } from './exec-agent.js';
 import { isAlive } from './proc.js';
 import {
   LocalJobReader,
@@ -138,22 +139,38 @@ export class LocalJobInspector {
     let recorded = true;
     let orphaned = false;
     if (!file.final && !ownerAliveIn(this.workDirectory, readOwnerFile(paths, record).owner)) {
+      // A job of an exec agent: its pid and its end are in the agent's journal (no result file).
+      const agent = file.spawn?.spawn === 'exec' ? file.spawn.agent : undefined;
+      const entry = agent ? readExecAgentJournal(agent.journal, record.nativeId) : undefined;
       const identity =
         active?.pid !== undefined && active.startTime !== undefined
           ? { pid: active.pid, startTime: active.startTime }
-          : undefined;
-      if (identity && !isAlive(identity)) {
+          : entry?.pid !== undefined && entry.startTime !== undefined
+            ? { pid: entry.pid, startTime: entry.startTime }
+            : undefined;
+      // Gone, but its agent has yet to journal how it ended: still shown as running.
+      const ending = agent !== undefined && entry?.status === undefined && isAlive(agent);
+      if (identity && !isAlive(identity) && !ending) {
         // It ran and ended with nobody watching: say how, as the adopter will record it.
-        const text = readText(paths.exitCode);
+        const text = entry ? undefined : readText(paths.exitCode);
+        const result =
+          entry?.status !== undefined
+            ? { exitCode: entry.status, ...(entry.failure !== undefined ? { failure: entry.failure } : {}) }
+            : text === undefined
+              ? undefined
+              : parseJobResult(text);
+        const beforeCancel = entry
+          ? entry.endedAt !== undefined && entry.endedAt <= (mtimeMs(paths.cancel) ?? 0)
+          : exitedBeforeCancel(paths);
         const end = finalUpdate({
-          result: text === undefined ? undefined : parseJobResult(text),
-          canceled: existsSync(paths.cancel) && !exitedBeforeCancel(paths),
+          result,
+          canceled: existsSync(paths.cancel) && !beforeCancel,
           timedOut: existsSync(paths.walltime),
           duration: spec.attributes?.duration === undefined ? 0 : Number(spec.attributes.duration),
           ran: true,
         });
         state = end.state;
-        time = mtimeOf(paths.exitCode) ?? time;
+        time = entry?.endedAt !== undefined ? new Date(entry.endedAt).toISOString() : (mtimeOf(paths.exitCode) ?? time);
         exitCode = end.exitCode ?? null;
         message = end.message ?? null;
         reason = end.reason ?? null;
@@ -188,6 +205,14 @@ export class LocalJobInspector {
 function readText(file: string): string | undefined {
   try {
     return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function mtimeMs(file: string): number | undefined {
+  try {
+    return statSync(file).mtimeMs;
   } catch {
     return undefined;
   }

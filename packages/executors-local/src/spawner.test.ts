@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -197,13 +197,15 @@ describe('local executor with the spawn agent', () => {
   });
 
   it('falls back to child_process.spawn when setsid is unavailable, and says so', async () => {
-    LocalExecutor.agentOptions = { setsid: 'no-such-setsid-xw' };
+    // No python3 either: the exec agent would run a shell-free job without setsid.
+    LocalExecutor.agentOptions = { setsid: 'no-such-setsid-xw', python: '/no/such/python3' };
     logged.length = 0;
     expect(await parentOfJob({})).toBe(process.pid);
     expect(logged).toContain('the spawn agent is not usable here; spawning jobs directly');
   });
 
   it('survives the death of its spawn agent: a running job is watched to its result, later jobs get a new agent', async () => {
+    LocalExecutor.agentOptions = { python: '/no/such/python3' }; // the sh agent (what runs where python3 is missing)
     const e = createLocalExecutor({ workDirectory: tempDir(), maxCores: 2, recover: false, pollInterval: 50, logger });
     try {
       // Held on a FIFO: it must still run when its agent dies, and end after that.
@@ -231,6 +233,30 @@ describe('local executor with the spawn agent', () => {
       const status = await job.wait({ timeout: 20_000 });
       expect(status?.state).toBe(JobState.FAILED);
       expect(status?.exitCode).toBe(4);
+      const next = await e.submit({ executable: '/bin/true' });
+      expect((await next.wait({ timeout: 30_000 }))?.state).toBe(JobState.COMPLETED);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('survives the death of its exec agent: a running job is watched to its end (status lost, never reported as run twice), later jobs get a new agent', async () => {
+    const e = createLocalExecutor({ workDirectory: tempDir(), maxCores: 2, recover: false, pollInterval: 50, logger });
+    try {
+      const hold = makeFifo(tempDir('xw-exec-hold-'));
+      const job = await e.submit({ executable: '/bin/sh', arguments: ['-c', `read _ < ${shellQuote(hold)}; exit 4`] });
+      await job.wait({ targetStates: [JobState.ACTIVE], timeout: 20_000 });
+      const jobPid = job.status.metadata?.pid as number;
+      const agentPid = Number(stat(jobPid)[1]); // the exec agent is the job's parent
+      expect(readFileSync(`/proc/${agentPid}/cmdline`, 'latin1')).toContain('python3');
+      process.kill(agentPid, 'SIGKILL');
+      await until(() => !existsSync(`/proc/${agentPid}`) || stat(agentPid)[0] === 'Z', 20_000, 'the agent to die');
+      expect(job.status.state).toBe(JobState.ACTIVE);
+      await releaseFifo(hold);
+      // Nobody is left to collect its exit status: FAILED, and says so.
+      const status = await job.wait({ timeout: 20_000 });
+      expect(status?.state).toBe(JobState.FAILED);
+      expect(status?.message).toMatch(/exit status was lost/);
       const next = await e.submit({ executable: '/bin/true' });
       expect((await next.wait({ timeout: 30_000 }))?.state).toBe(JobState.COMPLETED);
     } finally {

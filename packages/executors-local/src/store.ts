@@ -269,6 +269,12 @@ export class JobStore {
     return journal.append({ id, ...lines.at(-1)! });
   }
 
+  /** Queues status lines of job `id` for the next write (see {@link JobStore.flush}); nothing waits for them. */
+  enqueue(id: string, lines: readonly (LogLine | SpawnMarker)[]): void {
+    const journal = this.#writer();
+    for (const line of lines) journal.enqueue({ id, ...line });
+  }
+
   /** Writes what is queued now (see {@link Journal.flushNow}). */
   flush(): void {
     this.#journal?.flushNow();
