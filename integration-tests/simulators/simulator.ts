@@ -112,6 +112,10 @@ export function startSchedulerSimulator(scheduler: SimulatedScheduler, options: 
       else writeFileSync(file, message);
     },
     close() {
+      // First: no scheduling pass starts another job, or the kills below would each start the next queued one.
+      try {
+        writeFileSync(path.join(stateDir, 'closed'), '');
+      } catch {}
       for (const j of readJobs()) {
         for (const pid of [j.pid, j.runnerPid]) {
           if (!pid || j.state === 'finished') continue;

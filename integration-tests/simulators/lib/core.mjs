@@ -2,7 +2,7 @@
 // number of slots, cancel, and the detached runner that really executes each job. The per-scheduler
 // fronts (pbs.mjs, lsf.mjs, cobalt.mjs, flux.mjs) only parse their command lines and print formats.
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,6 +150,8 @@ export function submit(scheduler, job, makeId) {
 /** Starts queued jobs in FIFO order while their slots fit (the first that does not fit blocks the rest). */
 export function schedule(state) {
   repair(state);
+  // A cluster being shut down (simulator close()) starts nothing more: its kills free slots.
+  if (existsSync(path.join(stateDir(), 'closed'))) return;
   const jobs = Object.values(state.jobs).sort((a, b) => a.seq - b.seq);
   let free = totalSlots() - jobs.filter((j) => j.state === 'running').reduce((n, j) => n + j.slots, 0);
   for (const job of jobs) {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { Job, JobState } from '@exaworks/jpsi-core';
 import type { LocalExecutor, LocalExecutorConfigInput } from './index.js';
 import {
@@ -79,6 +79,9 @@ describe('LocalExecutor: durability across processes', () => {
     let ids: string[] = [];
     const child = startChild({ op: 'submit-and-hang', workDirectory: wd, maxCores: 3, waitActive: true, specs }, (line) => {
       ids = (JSON.parse(line) as { ids: string[] }).ids;
+    });
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); // also when an assertion failed
     });
     await until(() => ids.length === 5, 90_000, 'the child to submit');
     // A job's program can start before its executor has appended the ACTIVE line with its pid: wait
