@@ -189,7 +189,6 @@ describe('LocalExecutor: states and bookkeeping', () => {
     const e = executor();
     const job = await e.submit({ executable: '/bin/sh', arguments: ['-c', 'echo out; echo err >&2; exit 3'] });
     expect((await job.wait())?.exitCode).toBe(3);
-    const id = job.nativeId!;
     expect(
       readdirSync(e.workDirectory)
         .filter((f) => !f.startsWith('.'))

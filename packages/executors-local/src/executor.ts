@@ -3,16 +3,13 @@
  * resource-aware FIFO queue, one deadline timer, and the work directory as the source of truth.
  * @module
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
 import {
   BaseJobExecutor,
   InvalidJobStateError,
   Job,
-  JobExecutorConfigSchema,
   JobNotFoundError,
   JobState,
   ValidationError,
@@ -25,7 +22,6 @@ import {
   statusFromJson,
   statusToJson,
   type ExecutorProvider,
-  type HonouredAttributes,
   type JobSpec,
   type JobSpecInput,
   type JobStatus,
@@ -35,16 +31,20 @@ import {
   type Launcher,
   type SubmitOptions,
 } from '@exaworks/jpsi-core';
+import { DeadlineHeap, ResourceQueue, throwIfAborted } from '@exaworks/jpsi-core/internal';
+import { parseJobResult, type JobResult } from '@exaworks/launcher';
 import {
-  DeadlineHeap,
-  type HeapItem,
-  ResourceQueue,
-  StorageError,
-  throwIfAborted,
-  writeFileExclusiveSync,
-} from '@exaworks/jpsi-core/internal';
-import { CLEAN_ENVIRONMENT_PATH, jobScriptFor, parseJobResult, type JobResult } from '@exaworks/launcher';
-import { finalUpdate } from './outcome.js';
+  LOCAL_HONOURED_ATTRIBUTES,
+  LocalExecutorConfigSchema,
+  VERSION,
+  coresFor,
+  withNativeId,
+  type LocalExecutorConfig,
+  type LocalExecutorConfigInput,
+} from './config.js';
+import { readExecAgentJournal } from './exec-agent.js';
+import { JobProcesses, type AgentToolOptions } from './job-process.js';
+import { STAGE_OUT_FAILED_EXIT_CODE, finalUpdate, launcherError, queuedMessage } from './outcome.js';
 import {
   findProcessRunning,
   groupExists,
@@ -55,8 +55,7 @@ import {
   signalProcess,
   type ProcessIdentity,
 } from './proc.js';
-import { ExecAgents, readExecAgentJournal, type ExecRequest } from './exec-agent.js';
-import { SpawnAgents, readAgentJournal, type AgentInfo } from './spawner.js';
+import { execFate, processName, startFate } from './recovery.js';
 import { cleanup, stageIn, stageOut, type Outcome } from './staging.js';
 import {
   JobStore,
@@ -67,159 +66,19 @@ import {
   type LocalJobPaths,
   type LogLine,
   type OwnerInfo,
-  type SpawnMarker,
 } from './store.js';
+import { newTracked, type Tracked } from './tracked.js';
+import { cancelOnDisk } from './cancel-protocol.js';
 
-/** The package version, reported as `executor.version`. */
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
-
-/**
- * The attributes the local executor acts on: the walltime, and custom attributes prefixed `local.`
- * (none is defined yet, so any is accepted silently). Queue, account and reservation mean nothing here.
- */
-export const LOCAL_HONOURED_ATTRIBUTES: HonouredAttributes = Object.freeze({
-  executor: 'local',
-  standard: ['duration'] as const,
-});
-
-/** The QUEUED status message that carries a job's warnings (none without warnings). */
-function queuedMessage(warnings: readonly string[] | undefined): { message?: string } {
-  return warnings !== undefined && warnings.length > 0 ? { message: `Warning: ${warnings.join('; ')}.` } : {};
-}
-
-/** Configuration of the local executor (on top of every executor's `workDirectory`, `keepFiles`, `logger`). */
-export const LocalExecutorConfigSchema = z.strictObject({
-  ...JobExecutorConfigSchema.shape,
-  /** Cores jobs may use at once. Default: `os.availableParallelism()`. */
-  maxCores: z
-    .number({ error: 'maxCores must be a number' })
-    .int('maxCores must be a whole number')
-    .positive('maxCores must be at least 1')
-    .optional(),
-  /** Milliseconds between SIGTERM and SIGKILL when a job is canceled or runs out of time. Default 5000. */
-  killGracePeriod: z
-    .number({ error: 'killGracePeriod must be a number' })
-    .int('killGracePeriod must be whole milliseconds')
-    .nonnegative('killGracePeriod cannot be negative')
-    .optional(),
-  /** Milliseconds between checks of jobs this executor watches but did not start itself. Default 1000. */
-  pollInterval: z
-    .number({ error: 'pollInterval must be a number' })
-    .int('pollInterval must be whole milliseconds')
-    .positive('pollInterval must be at least 1')
-    .optional(),
-  /** fsync records and status lines, so that accepted jobs survive power loss too. Default false. */
-  fsync: z.boolean().optional(),
-  /** Adopt jobs of dead executors in the work directory when this one starts. Default true. */
-  recover: z.boolean().optional(),
-  /**
-   * `attach` and the poll adopt a job whose executor is gone (start it if it never started, track
-   * it if it runs). False: they only watch such jobs; `cancel` still decides them, never starting
-   * one. Default true.
-   */
-  adopt: z.boolean().optional(),
-  /**
-   * Start jobs through a long-lived `/bin/sh` spawn agent (cheaper than forking Node per job).
-   * Default true; it falls back to `child_process.spawn` where the agent cannot work.
-   */
-  spawnAgent: z.boolean().optional(),
-});
-
-/** Configuration of the local executor as given. */
-export type LocalExecutorConfigInput = z.input<typeof LocalExecutorConfigSchema>;
-
-/** Configuration of the local executor with every default filled in. */
-export interface LocalExecutorConfig extends LocalExecutorConfigInput {
-  readonly workDirectory: string;
-  readonly keepFiles: boolean;
-  readonly maxCores: number;
-  readonly killGracePeriod: number;
-  readonly pollInterval: number;
-  readonly fsync: boolean;
-  readonly recover: boolean;
-  readonly adopt: boolean;
-  readonly spawnAgent: boolean;
-}
-
-type Phase = 'queued' | 'starting' | 'running' | 'finishing' | 'done' | 'watching';
-
-/** What the executor keeps in memory per job: small, since thousands may be queued. */
-interface Tracked extends HeapItem {
-  readonly id: string;
-  readonly job: Job;
-  readonly spec: JobSpec;
-  readonly cwd: string;
-  readonly cores: number;
-  readonly recordOwner: OwnerInfo;
-  phase: Phase;
-  /** True when this executor is responsible for starting, killing and finishing the job. */
-  owned: boolean;
-  child: ChildProcess | undefined;
-  /** True while the spawn agent runs the job for this executor (the counterpart of `child`). */
-  viaAgent: boolean;
-  pid: number | undefined;
-  startTime: string | undefined;
-  activeAt: number | undefined;
-  cancelRequested: boolean;
-  timedOut: boolean;
-  /** What the heap entry means when it comes due. */
-  timer: 'walltime' | 'escalate';
-  /** Status lines already replayed (for jobs watched through the log). */
-  applied: number;
-  /** The job script while the job waits to start (dropped once it runs); built only when needed. */
-  script: string | undefined;
-  /** The launch command and node file, kept to build the script late (a job the exec agent runs needs none). */
-  launch: LaunchCommand | undefined;
-  nodeFile: string | undefined;
-  /** The exec agent that runs (or ran) the job, while its journal holds the job's end. */
-  execAgent: AgentInfo | undefined;
-  /** True while the exec agent runs the job for this executor. */
-  viaExec: boolean;
-  /** True once the script was written to `<id>.sh` (too long for argv, or `keepFiles`). */
-  scriptFile: boolean;
-  /**
-   * True once no other process can decide this job any more: its STAGE_IN line was appended
-   * and no cancel request was there after it (or the job is known to have run). Until then,
-   * a final status goes through the O_EXCL `<id>.unstarted` decision.
-   */
-  spawnCleared: boolean;
-  /** Taken over from a dead executor. */
-  adopted: boolean;
-  /** The job's files, computed when it starts (queued jobs do not keep them). */
-  paths: LocalJobPaths | undefined;
-  /** Adopted while its start is undecided (the dead owner's spawn agent may still start it): looked at again each poll. */
-  deferred: boolean;
-}
-
-// A script up to this size fits in an empty pipe (Linux's default capacity) in one write, so the
-// job's shell gets all of it even if this process dies right after: longer scripts run from a file.
-const PIPE_CAPACITY = 65536;
-
-/**
- * Writes a job's script to a new file private to its user (0600), replacing whatever was at its
- * path without following it (an adopted job's script from a dead owner).
- */
-function writePrivateFile(file: string, data: string): void {
-  rmSync(file, { force: true });
-  if (!writeFileExclusiveSync(file, data, { mode: 0o600 })) {
-    throw new StorageError(`Could not create ${file}: something else created it at the same time.`);
-  }
-}
-
-/** The exit code of a job whose program succeeded but whose stage-out failed. */
-const STAGE_OUT_FAILED_EXIT_CODE = 1;
-
-/** The name a job's shell runs under (`$0`), which recovery looks for in /proc/<pid>/cmdline. */
-function processName(nativeId: string): string {
-  return `exaworks-job:${nativeId}`;
-}
-
-/** The interpreter of a job script, from its #! line. */
-function interpreterOf(script: string): string {
-  return script.startsWith('#!') ? script.slice(2, script.indexOf('\n')).trim() : '/bin/sh';
-}
+export {
+  LOCAL_HONOURED_ATTRIBUTES,
+  LocalExecutorConfigSchema,
+  VERSION,
+  coresFor,
+  withNativeId,
+  type LocalExecutorConfig,
+  type LocalExecutorConfigInput,
+} from './config.js';
 
 let instances = 0;
 
@@ -228,122 +87,6 @@ const noop = (): void => undefined;
 /** The message of an error, for status messages. */
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** `%j` in an output path: the job's native id (as in Slurm's `slurm-%j.out`). */
-const NATIVE_ID_PATTERN = '%j';
-
-/** The spec with `%j` in `stdoutPath`/`stderrPath` replaced by `nativeId` (the same spec if there is none). */
-export function withNativeId(spec: JobSpec, nativeId: string): JobSpec {
-  const has = (p: string | undefined): p is string => p?.includes(NATIVE_ID_PATTERN) === true;
-  if (!has(spec.stdoutPath) && !has(spec.stderrPath)) return spec;
-  const input = jobSpecToInput(spec);
-  if (has(spec.stdoutPath)) input.stdoutPath = spec.stdoutPath.replaceAll(NATIVE_ID_PATTERN, nativeId);
-  if (has(spec.stderrPath)) input.stderrPath = spec.stderrPath.replaceAll(NATIVE_ID_PATTERN, nativeId);
-  return createJobSpec(input);
-}
-
-/**
- * For a job run through a launcher (`mpirun`, `srun`, …) that failed without a word: the end of
- * its standard error file, where the launcher writes its own error (Open MPI's "not enough
- * slots", a missing executable). Undefined for `single`, or when stderr went nowhere readable.
- */
-function launcherError(spec: JobSpec, exitCode: number): string | undefined {
-  if (spec.launcher === undefined || spec.launcher === 'single' || spec.stderrPath === undefined) return undefined;
-  let tail: string;
-  try {
-    const fd = openSync(spec.stderrPath, 'r');
-    try {
-      const size = fstatSync(fd).size;
-      const buffer = Buffer.alloc(Math.min(size, 4096));
-      readSync(fd, buffer, 0, buffer.length, size - buffer.length);
-      tail = buffer.toString('utf8');
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return undefined;
-  }
-  const lines = tail
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !/^-+$/.test(l))
-    .slice(-6);
-  if (lines.length === 0) return undefined;
-  const text = lines.join(' ');
-  return `The ${spec.launcher} launch exited with status ${exitCode}; its standard error ends: ${text.length > 400 ? `…${text.slice(-400)}` : text}`;
-}
-
-/** What the files say about whether a job past its STAGE_IN line was started (see {@link startFate}). */
-type StartFate =
-  | { readonly kind: 'never' }
-  | { readonly kind: 'pending' }
-  | { readonly kind: 'running'; readonly identity: ProcessIdentity }
-  | {
-      readonly kind: 'ran';
-      readonly exit?: { code: number | null; signal: NodeJS.Signals | null };
-      readonly result?: JobResult;
-    }
-  | { readonly kind: 'maybe'; readonly exit?: undefined };
-
-/**
- * For a job with a STAGE_IN line, no ACTIVE line and no live process: was it started? No spawn
- * marker: it never got that far. A spawn agent's job: its start journal says, once the agent
- * itself (the only reader of the request) is gone; while it or one of its watchers lives, the
- * answer may still change ('pending'). A direct spawn's job: it may have run ('maybe').
- */
-function startFate(id: string, marker: SpawnMarker | undefined, paths: LocalJobPaths): StartFate {
-  if (marker === undefined) return { kind: 'never' };
-  if (marker.spawn === 'direct') return { kind: 'maybe' };
-  if (marker.spawn === 'exec') return execFate(id, marker.agent);
-  const agentAlive = isAlive(marker.agent);
-  const entry = readAgentJournal(marker.agent.journal, id);
-  if (!entry.started) return agentAlive ? { kind: 'pending' } : { kind: 'never' };
-  if (entry.noCwd) return { kind: 'never' };
-  if (entry.status !== undefined) {
-    const signal = entry.status > 128 ? signalName(entry.status - 128) : undefined;
-    return { kind: 'ran', exit: signal ? { code: null, signal } : { code: entry.status, signal: null } };
-  }
-  // Started and not ended: between the agent's fork and the job's exec a watcher is all there is.
-  if (existsSync(paths.exitCode)) return { kind: 'ran' };
-  if (agentAlive || findProcessRunning(marker.agent.journal)) return { kind: 'pending' };
-  return { kind: 'ran' };
-}
-
-/**
- * For a job handed to an exec agent: its journal says. No `S` line: never started once the agent
- * (its only reader) is gone. An `E` line: how it ended. A live pid: it runs. Otherwise, while the
- * agent lives its end is still to be journaled ('pending'); once it is gone, it ran and the end is lost.
- */
-function execFate(id: string, agent: AgentInfo): StartFate {
-  const agentAlive = isAlive(agent);
-  const entry = readExecAgentJournal(agent.journal, id);
-  if (!entry.started) return agentAlive ? { kind: 'pending' } : { kind: 'never' };
-  if (entry.status !== undefined) {
-    const signal = entry.failure === undefined && entry.status > 128 ? signalName(entry.status - 128) : undefined;
-    return {
-      kind: 'ran',
-      exit: signal ? { code: null, signal } : { code: entry.status, signal: null },
-      result: { exitCode: entry.status, ...(entry.failure !== undefined ? { failure: entry.failure } : {}) },
-    };
-  }
-  const identity =
-    entry.pid !== undefined && entry.startTime !== undefined ? { pid: entry.pid, startTime: entry.startTime } : undefined;
-  if (identity && isAlive(identity)) return { kind: 'running', identity };
-  if (agentAlive) return { kind: 'pending' };
-  return identity ? { kind: 'ran' } : { kind: 'maybe' };
-}
-
-const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
-  Object.entries(os.constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
-);
-function signalName(n: number): NodeJS.Signals | undefined {
-  return SIGNAL_NAMES.get(n);
-}
-
-/** Cores a job occupies: processes × cores per process. */
-export function coresFor(spec: JobSpec): number {
-  return spec.resources.computedProcessCount * (spec.resources.cpuCoresPerProcess ?? 1);
 }
 
 /**
@@ -381,21 +124,17 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   #submitTail: Promise<unknown> = Promise.resolve();
   /** Stage-ins in flight: close() lets them end in a spawn before it lets go of the jobs. */
   readonly #stagingIn = new Set<Promise<void>>();
-  // Jobs handed to the spawn agent whose pid has not come back yet: close() waits for them.
-  readonly #awaitingPid = new Set<Tracked>();
   #pollTimer: NodeJS.Timeout | undefined;
   #polling = false;
-  #agents: SpawnAgents | undefined;
-  #exec: ExecAgents | undefined;
-  /** True once a started job's ACTIVE line could not be written: its agent's start journal must stay. */
-  #keepJournals = false;
+  /** Its agents and the processes of its jobs. */
+  readonly #processes: JobProcesses;
   readonly #ready: Promise<void>;
 
   /**
-   * Test hook: the `setsid` and `env` commands the spawn agents of executors created from now on
-   * use (tests name a missing one to force the fallback to direct spawns).
+   * Test hook: the `setsid`, `env` and `python3` commands the agents of executors created from now
+   * on use (tests name a missing one to force a fallback: the sh agent, or direct spawns).
    */
-  static agentOptions: { setsid?: string; env?: string; python?: string } = {};
+  static agentOptions: AgentToolOptions = {};
 
   /**
    * Creates a local executor. Prefer {@link createLocalExecutor} or `getExecutor('local')`.
@@ -421,6 +160,37 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     const self = selfIdentity();
     this.#owner = { ...self, id: `${self.pid}-${self.startTime}-${instances++}` };
     this.#store.registerOwner(this.#owner);
+    const executor = this;
+    this.#processes = new JobProcesses(
+      {
+        config: resolved,
+        logger: this.logger,
+        get closed() {
+          return executor.closed;
+        },
+        started: (t, pid, startTime) => this.#started(t, this.#paths(t), pid, startTime),
+        exited: (t, exit, result) => {
+          if (this.closed) return; // no longer ours: an adopter records it
+          t.child = undefined;
+          // Keep a pending SIGKILL if some of the job's processes outlived the leader.
+          if (!(t.timer === 'escalate' && t.pid !== undefined && groupExists(t.pid))) this.#heap.remove(t);
+          this.#release(t);
+          void this.#complete(t, exit, true, result);
+        },
+        notStarted: (t, message) => {
+          this.#release(t);
+          void this.#finish(t, { state: JobState.FAILED, message, reason: 'launch-failed' }, 'error', false);
+        },
+        watch: (t) => this.#watch(t),
+        lost: (t) => {
+          this.#release(t);
+          void this.#complete(t, undefined, true);
+        },
+      },
+      this.#store,
+      this.#owner.id,
+      LocalExecutor.agentOptions,
+    );
     this.#heap = new DeadlineHeap<Tracked>((t) => this.#onDeadline(t));
     this.#cores = new ResourceQueue<Tracked>({
       capacity: resolved.maxCores,
@@ -495,7 +265,9 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     const specForId = withNativeId(spec, id);
     // Everything that can fail is done before the record exists: the record is the commit point.
     // A job the exec agent can run needs no script (built later if it falls back to one).
-    const script = this.#execEligible(specForId) ? undefined : this.#scriptFor(id, specForId, launch, nodeFile);
+    const script = this.#processes.execEligible(specForId)
+      ? undefined
+      : this.#processes.scriptFor(id, specForId, launch, nodeFile);
     throwIfAborted(signal);
     const submittedAt = new Date();
     const record: JobRecord = {
@@ -511,7 +283,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     };
     this.#store.createRecord(record);
     this.bindJob(job, id);
-    const t = this.#newTracked(id, job, specForId, record, true);
+    const t = newTracked(id, job, specForId, record, true);
     t.script = script;
     t.launch = launch;
     t.nodeFile = nodeFile;
@@ -528,18 +300,6 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     return [...(launch.warnings ?? []), ...(ignored === undefined ? [] : [ignored])];
   }
 
-  /** The job script of job `id` (no default stdout/stderr files: /dev/null, as psij-python; the CLI names `<id>.out`/`.err`). */
-  #scriptFor(id: string, spec: JobSpec, launch: LaunchCommand, nodeFile: string): string {
-    const paths = this.#store.paths(id);
-    // The job keeps its own walltime (and the SIGKILL after a SIGTERM), executor or not.
-    const deadline = {
-      seconds: spec.attributes.duration,
-      graceSeconds: this.config.killGracePeriod / 1000,
-      marker: paths.walltime,
-    };
-    return jobScriptFor(spec, launch, { resultFile: paths.exitCode, nodeFile, deadline, exclusiveResult: true });
-  }
-
   /** Regenerates the script of an adopted job that never started (the submitter kept it in memory only). */
   async #prepare(t: Tracked): Promise<boolean> {
     try {
@@ -547,7 +307,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       const nodeFile = this.#store.nodeFile(t.spec.resources.computedProcessCount);
       t.launch = await launcher.launchCommand(t.spec, { nodeFile });
       t.nodeFile = nodeFile;
-      t.script = this.#execEligible(t.spec) ? undefined : this.#scriptFor(t.id, t.spec, t.launch, nodeFile);
+      t.script = this.#processes.execEligible(t.spec) ? undefined : this.#processes.scriptFor(t.id, t.spec, t.launch, nodeFile);
       return true;
     } catch (err) {
       await this.#finish(
@@ -573,40 +333,6 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       this.#launchers.set(name, l);
     }
     return l;
-  }
-
-  #newTracked(id: string, job: Job, spec: JobSpec, record: JobRecord, owned: boolean): Tracked {
-    return {
-      id,
-      job,
-      spec,
-      cwd: record.cwd,
-      cores: record.cores,
-      recordOwner: record.owner,
-      phase: owned ? 'queued' : 'watching',
-      owned,
-      child: undefined,
-      viaAgent: false,
-      pid: undefined,
-      startTime: undefined,
-      activeAt: undefined,
-      cancelRequested: false,
-      timedOut: false,
-      timer: 'walltime',
-      applied: 0,
-      script: undefined,
-      launch: undefined,
-      nodeFile: undefined,
-      execAgent: undefined,
-      viaExec: false,
-      scriptFile: false,
-      spawnCleared: false,
-      adopted: false,
-      paths: undefined,
-      deferred: false,
-      deadline: 0,
-      heapIndex: -1,
-    };
   }
 
   // ------------------------------------------------------------------------------------------
@@ -691,349 +417,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     }
     // From here on a canceller sees the STAGE_IN line and only signals: the owner decides.
     t.spawnCleared = true;
-    let viaExec: boolean;
-    try {
-      viaExec = t.script === undefined && this.#spawnViaExec(t, paths);
-    } catch (err) {
-      // Its spawn marker could not be queued: nothing was sent, so it never ran.
-      this.#release(t);
-      void this.#finish(
-        t,
-        { state: JobState.FAILED, message: `Could not start the job: ${reason(err)}`, reason: 'launch-failed' },
-        'error',
-        false,
-      );
-      return;
-    }
-    if (!viaExec) this.#spawnScript(t, paths);
-  }
-
-  /** Starts the job's script: through the sh spawn agent, else directly from Node. */
-  #spawnScript(t: Tracked, paths: LocalJobPaths): void {
-    let script: string;
-    try {
-      script = t.script ?? this.#scriptFor(t.id, t.spec, t.launch!, t.nodeFile!);
-    } catch (err) {
-      this.#release(t);
-      void this.#finish(
-        t,
-        { state: JobState.FAILED, message: `Could not prepare the job script: ${reason(err)}`, reason: 'launch-failed' },
-        'error',
-        false,
-      );
-      return;
-    }
-    t.script = undefined;
-    // No script file: `sh -s <name>` reads the script from a pipe, which costs no file creation
-    // and keeps it (and the environment in it) out of argv; <name> lets recovery find the process
-    // in /proc. A script too long for one pipe write runs from a private file.
-    const name = processName(t.id);
-    const interpreter = interpreterOf(script);
-    let args = ['-s', name];
-    let input: string | undefined = script;
-    let cwd: string;
-    try {
-      let viaFile = false;
-      if (this.config.keepFiles || Buffer.byteLength(script) >= PIPE_CAPACITY) {
-        writePrivateFile(paths.script, script);
-        t.scriptFile = true;
-        if (!this.config.keepFiles) {
-          args = [paths.script, name];
-          input = undefined;
-          viaFile = true;
-        }
-      }
-      // An absolute spec.directory does not depend on the submitter's directory still existing.
-      cwd = t.spec.directory !== undefined && path.isAbsolute(t.spec.directory) ? paths.dir : t.cwd;
-      if (!viaFile && this.#spawnViaAgent(t, paths, { id: t.id, interpreter, cwd, script })) return;
-    } catch (err) {
-      this.#release(t);
-      void this.#finish(
-        t,
-        { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}`, reason: 'launch-failed' },
-        'error',
-        false,
-      );
-      return;
-    }
-    this.#spawnDirect(t, paths, interpreter, args, cwd, input);
-  }
-
-  /**
-   * True if the job needs no shell: the `single` launcher and no pre/post-launch script. The exec
-   * agent runs such a job as one vfork+exec (no script, no result file); `keepFiles` wants a script.
-   */
-  #execEligible(spec: JobSpec): boolean {
-    return (
-      this.config.spawnAgent &&
-      !this.config.keepFiles &&
-      (spec.launcher ?? 'single') === 'single' &&
-      spec.preLaunch === undefined &&
-      spec.postLaunch === undefined
-    );
-  }
-
-  /** What the job script would set up, as an exec agent request: program, directory, environment, streams, walltime. */
-  #execRequest(t: Tracked, paths: LocalJobPaths): ExecRequest {
-    const spec = t.spec;
-    const launch = t.launch!;
-    // As the job script: launcher variables first, then the spec's, then the node file.
-    const env: Record<string, string> = { ...launch.env, ...spec.environment };
-    if (t.nodeFile !== undefined) env.PSIJ_NODEFILE = t.nodeFile;
-    if (!spec.inheritEnvironment && env.PATH === undefined) env.PATH = CLEAN_ENVIRONMENT_PATH;
-    return {
-      id: t.id,
-      argv: launch.argv,
-      cwd: path.resolve(t.cwd, spec.directory ?? '.'),
-      inherit: spec.inheritEnvironment,
-      env,
-      ...(spec.stdinPath !== undefined ? { stdin: spec.stdinPath } : {}),
-      ...(spec.stdoutPath !== undefined ? { stdout: spec.stdoutPath } : {}),
-      ...(spec.stderrPath !== undefined ? { stderr: spec.stderrPath } : {}),
-      walltime: spec.attributes.duration,
-      grace: this.config.killGracePeriod / 1000,
-      marker: paths.walltime,
-    };
-  }
-
-  /**
-   * Hands a shell-free job to the exec agent (python3). Its spawn marker is queued with the
-   * agent's name and written (with the whole turn's batch) before the request reaches the agent.
-   * False when the agent cannot take it: the caller starts the job's script instead.
-   */
-  #spawnViaExec(t: Tracked, paths: LocalJobPaths): boolean {
-    if (!this.config.spawnAgent || this.closed) return false;
-    this.#exec ??= new ExecAgents({
-      ...(LocalExecutor.agentOptions.python !== undefined ? { python: LocalExecutor.agentOptions.python } : {}),
-      journalDirectory: this.#store.agentsDirectory,
-      journalTag: this.#owner.id,
-      onUnavailable: (why) =>
-        this.logger.info('the exec agent is not usable here; jobs run through their scripts', { reason: why }),
-      beforeWrite: () => this.#store.flush(),
-    });
-    if (!this.#exec.available) return false;
-    const req = this.#execRequest(t, paths);
-    this.#awaitingPid.add(t);
-    let sent = false;
-    try {
-      sent = this.#exec.run(
-        req,
-        {
-          started: (pid, startTime) => {
-            const handedOver = this.#awaitingPid.delete(t);
-            if (this.closed && !handedOver) return; // no longer ours: an adopter finds it in the agent's journal
-            t.viaExec = true;
-            this.#started(t, paths, pid, startTime);
-          },
-          exited: (result, signal) => {
-            this.#awaitingPid.delete(t);
-            t.viaExec = false;
-            if (this.closed) return; // no longer ours: an adopter reads the end in the agent's journal
-            this.#onExecExit(t, result, signal);
-          },
-          failed: (why, message) => {
-            this.#awaitingPid.delete(t);
-            t.viaExec = false;
-            if (this.closed) return;
-            if (why === 'unavailable') {
-              // It read no request: the job never ran; its script runs it instead.
-              t.execAgent = undefined;
-              this.#spawnScript(t, paths);
-              return;
-            }
-            if (why === 'norecord') {
-              this.#release(t);
-              void this.#finish(
-                t,
-                { state: JobState.FAILED, message: `Could not start the job: ${message}`, reason: 'launch-failed' },
-                'error',
-                false,
-              );
-              return;
-            }
-            this.logger.warn('the exec agent died while it ran a job; checking its journal', { nativeId: t.id });
-            void this.#afterExecAgentDied(t, paths);
-          },
-        },
-        (agent) => {
-          t.execAgent = agent;
-          this.#store.enqueue(t.id, [{ spawn: 'exec', agent }]);
-        },
-      );
-    } finally {
-      if (!sent) this.#awaitingPid.delete(t);
-    }
-    if (!sent) t.execAgent = undefined;
-    return sent;
-  }
-
-  /** The exec agent died with the job sent: its journal says whether the job started and how it ended. */
-  async #afterExecAgentDied(t: Tracked, paths: LocalJobPaths): Promise<void> {
-    const entry = readExecAgentJournal(t.execAgent!.journal, t.id);
-    if (!entry.started) {
-      // Never started, and the agent that could have is gone: start it here, once.
-      t.execAgent = undefined;
-      this.#spawnScript(t, paths);
-      return;
-    }
-    if (entry.status !== undefined) {
-      this.#onExecExit(t, { exitCode: entry.status, ...(entry.failure ? { failure: entry.failure } : {}) }, null);
-      return;
-    }
-    if (entry.pid !== undefined && entry.startTime !== undefined && isAlive({ pid: entry.pid, startTime: entry.startTime })) {
-      if (t.pid === undefined) this.#started(t, paths, entry.pid, entry.startTime);
-      this.#watch(t); // its end is unknown now (nobody reaps it for us): the poll sees it go
-      return;
-    }
-    this.#release(t);
-    await this.#complete(t, undefined, true);
-  }
-
-  #onExecExit(t: Tracked, result: JobResult, signal: NodeJS.Signals | null): void {
-    // Keep a pending SIGKILL if some of the job's processes outlived the leader.
-    if (!(t.timer === 'escalate' && t.pid !== undefined && groupExists(t.pid))) this.#heap.remove(t);
-    this.#release(t);
-    void this.#complete(t, { code: signal ? null : result.exitCode, signal }, true, result);
-  }
-
-  /** Spawns directly from Node (the fallback of the spawn agent, and for scripts run from a file). */
-  #spawnDirect(t: Tracked, paths: LocalJobPaths, interpreter: string, args: string[], cwd: string, input?: string): void {
-    let child: ChildProcess;
-    try {
-      // Recorded whole before the fork: without it an adopter knows the job never started.
-      const marker: SpawnMarker = { spawn: 'direct' };
-      this.#store.append(t.id, [marker]);
-      // node:child_process rather than execa: we need a detached group leader with no pipes but
-      // the script's (stdin, ended at once) and no kill-on-parent-exit cleanup.
-      child = spawn(interpreter, args, {
-        cwd,
-        detached: true,
-        stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'ignore'],
-      });
-      if (input !== undefined) {
-        child.stdin!.on('error', noop); // EPIPE: the shell ended before reading it all (its exit says how)
-        child.stdin!.end(input);
-      }
-    } catch (err) {
-      this.#release(t);
-      void this.#finish(
-        t,
-        { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}`, reason: 'launch-failed' },
-        'error',
-        false,
-      );
-      return;
-    }
-    if (child.pid === undefined) {
-      child.once('error', (err) => {
-        this.#release(t);
-        void this.#finish(
-          t,
-          { state: JobState.FAILED, message: `Could not start the job script: ${reason(err)}`, reason: 'launch-failed' },
-          'error',
-          false,
-        );
-      });
-      return;
-    }
-    child.once('error', (err) => this.logger.warn('job process error', { nativeId: t.id, error: reason(err) }));
-    child.once('exit', (code, signal) => this.#onChildExit(t, code, signal));
-    t.child = child;
-    this.#started(t, paths, child.pid);
-  }
-
-  /**
-   * Hands the job to the spawn agent, which forks it from a small shell instead of this (large)
-   * Node process. False when the agent cannot take it: the caller spawns directly.
-   */
-  #spawnViaAgent(
-    t: Tracked,
-    paths: LocalJobPaths,
-    req: { id: string; interpreter: string; cwd: string; script: string },
-  ): boolean {
-    if (!this.config.spawnAgent || this.closed) return false;
-    this.#agents ??= new SpawnAgents({
-      ...LocalExecutor.agentOptions,
-      journalDirectory: this.#store.agentsDirectory,
-      journalTag: this.#owner.id,
-      onUnavailable: (why) => this.logger.info('the spawn agent is not usable here; spawning jobs directly', { reason: why }),
-    });
-    this.#awaitingPid.add(t);
-    let agentInfo: AgentInfo | undefined;
-    // Which agent may start it, recorded whole before a byte of the request is sent: an adopter
-    // asks that agent's start journal instead of guessing (see AGENT_SCRIPT).
-    const beforeSend = (agent: AgentInfo): void => {
-      this.#store.append(t.id, [{ spawn: 'agent', agent }]);
-    };
-    let sent: boolean;
-    try {
-      sent = this.#agents.run(
-        req,
-        {
-          started: (pid) => {
-            const handedOver = this.#awaitingPid.delete(t);
-            if (this.closed && !handedOver) return; // no longer ours: an adopter finds it in /proc by its name
-            t.viaAgent = true;
-            this.#started(t, paths, pid);
-          },
-          exited: (code, signal) => {
-            this.#awaitingPid.delete(t);
-            t.viaAgent = false;
-            this.#onChildExit(t, code, signal);
-          },
-          failed: (why, message) => {
-            this.#awaitingPid.delete(t);
-            if (this.closed) return;
-            t.viaAgent = false;
-            if (why === 'nocwd' || why === 'norecord') {
-              this.#release(t);
-              void this.#finish(
-                t,
-                {
-                  state: JobState.FAILED,
-                  message: `Could not start the job script: ${message} (${req.cwd})`,
-                  reason: 'launch-failed',
-                },
-                'error',
-                false,
-              );
-              return;
-            }
-            if (why === 'unavailable') {
-              // The agent read no request: the job never ran, so it can be spawned directly.
-              this.#spawnDirect(t, paths, req.interpreter, ['-s', processName(t.id)], req.cwd, req.script);
-              return;
-            }
-            this.logger.warn('the spawn agent died while it ran a job; checking the process', { nativeId: t.id });
-            if (t.pid === undefined) {
-              const identity = findProcessRunning(processName(t.id));
-              if (identity) this.#started(t, paths, identity.pid);
-              else if (agentInfo && !readAgentJournal(agentInfo.journal, t.id).started) {
-                // The agent is gone and never recorded it: it never started, so start it here, once.
-                this.#spawnDirect(t, paths, req.interpreter, ['-s', processName(t.id)], req.cwd, req.script);
-                return;
-              }
-            }
-            // Like an adopted running job: the shared poll timer sees it end, the result file says how.
-            if (t.pid !== undefined) {
-              this.#watch(t);
-            } else {
-              this.#release(t);
-              void this.#complete(t, undefined, true);
-            }
-          },
-        },
-        (agent) => {
-          agentInfo = agent;
-          beforeSend(agent);
-        },
-      );
-    } catch (err) {
-      this.#awaitingPid.delete(t);
-      throw err;
-    }
-    if (!sent) this.#awaitingPid.delete(t);
-    return sent;
+    this.#processes.start(t, paths);
   }
 
   /** A job's process runs: record ACTIVE (pid and start time), arm its walltime, honour a cancel. */
@@ -1047,7 +431,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       .appendSoon(t.id, [{ state: JobState.ACTIVE, time: time.toISOString(), pid, startTime: t.startTime }])
       .catch((err: unknown) => {
         // The job runs regardless; recovery finds it by its name in /proc/<pid>/cmdline, or in the agent's journal.
-        this.#keepJournals = true;
+        this.#processes.keepJournals = true;
         this.logger.error('could not record that a job started', { nativeId: t.id, error: reason(err) });
       });
     this.#update(t, { state: JobState.ACTIVE, time, metadata: { pid } });
@@ -1057,15 +441,6 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       t.cancelRequested = true;
       this.#terminate(t);
     }
-  }
-
-  #onChildExit(t: Tracked, code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.closed) return; // no longer ours: an adopter records it
-    t.child = undefined;
-    // Keep a pending SIGKILL if some of the job's processes outlived the leader.
-    if (!(t.timer === 'escalate' && t.pid !== undefined && groupExists(t.pid))) this.#heap.remove(t);
-    this.#release(t);
-    void this.#complete(t, { code, signal });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -1222,7 +597,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     if (!t.child && !t.viaAgent && !t.viaExec && !(t.startTime !== undefined && isAlive({ pid: t.pid, startTime: t.startTime })))
       return;
     // The exec agent escalates to SIGKILL itself, also once this executor is gone.
-    if (t.viaExec) this.#exec?.terminate(t.id);
+    this.#processes.terminate(t);
     // An agent's job is its own group only once setsid ran: just before, the process alone is it.
     if (!signalGroup(t.pid, 'SIGTERM') && t.viaAgent) signalProcess(t.pid, 'SIGTERM');
     t.timer = 'escalate';
@@ -1262,7 +637,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     const t = this.#tracked.get(job.nativeId);
     const paths = this.#store.paths(job.nativeId);
     if (!t || this.closed) {
-      await this.#cancelOnDisk(job.nativeId);
+      await cancelOnDisk(this.#store, job.nativeId, this.#owner.id, this.config.killGracePeriod);
       return;
     }
     if (t.phase === 'done' || t.phase === 'finishing') return;
@@ -1297,48 +672,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       return;
     }
     // Watching a job another live executor owns.
-    if (await this.#cancelOnDisk(t.id)) await this.#pollOne(t, new Map());
-  }
-
-  /**
-   * Cancels through the work directory, for a job this executor does not own: a cancel request
-   * first, then a fresh look at the log. No STAGE_IN line yet: the owner will see the request
-   * before it starts the job (it appends that line first, then checks), so the job never runs,
-   * and this process decides it CANCELED through `<id>.unstarted` (the owner may race for the
-   * same decision; one wins). Otherwise only the owner decides: this signals the recorded
-   * process group. True if the job has a final state now.
-   */
-  async #cancelOnDisk(nativeId: string): Promise<boolean> {
-    const paths = this.#store.paths(nativeId);
-    if (this.#store.readJob(nativeId)?.final) return true;
-    this.#store.claim(paths.cancel, this.#owner.id);
-    const file = this.#store.readJob(nativeId);
-    if (!file) return false;
-    if (file.final) return true;
-    if (!file.starting) {
-      await this.#store.decideUnstarted(
-        paths,
-        statusToJson({
-          state: JobState.CANCELED,
-          time: new Date(),
-          message: 'Canceled while queued; it was never started.',
-          reason: 'canceled',
-        }),
-      );
-      return true;
-    }
-    const active = file.lines.findLast((l) => l.pid !== undefined && l.startTime !== undefined);
-    if (!active) return false; // being started: the starter checks the request right after starting it
-    const identity: ProcessIdentity = { pid: active.pid!, startTime: active.startTime! };
-    if (!isAlive(identity)) return false;
-    // A job from a spawn agent leads its group only once setsid ran: just before, signal it alone.
-    if (!signalGroup(identity.pid, 'SIGTERM')) signalProcess(identity.pid, 'SIGTERM');
-    // Stay until the group is gone or the grace period is over, so a short-lived caller (the
-    // CLI) still delivers the SIGKILL.
-    const until = Date.now() + this.config.killGracePeriod;
-    while (Date.now() < until && groupExists(identity.pid)) await new Promise((r) => setTimeout(r, 25));
-    if (groupExists(identity.pid)) signalGroup(identity.pid, 'SIGKILL');
-    return false;
+    if (await cancelOnDisk(this.#store, t.id, this.#owner.id, this.config.killGracePeriod)) await this.#pollOne(t, new Map());
   }
 
   // ------------------------------------------------------------------------------------------
@@ -1370,7 +704,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     const record = file.record;
     const spec = createJobSpec(record.spec);
     this.bindJob(job, nativeId, spec);
-    const t = this.#newTracked(nativeId, job, spec, record, false);
+    const t = newTracked(nativeId, job, spec, record, false);
     this.#tracked.set(nativeId, t);
     this.#replay(t, file);
     if (file.final) {
@@ -1423,7 +757,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       }
       const job = new Job(spec, { id: record.jobId });
       this.bindJob(job, id);
-      const t = this.#newTracked(id, job, spec, record, true);
+      const t = newTracked(id, job, spec, record, true);
       t.adopted = true;
       this.#tracked.set(id, t);
       this.logger.info('adopting a job whose executor is gone', { nativeId: id, previousOwner: current.owner.id });
@@ -1660,7 +994,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     while (this.#stagingIn.size > 0) await Promise.all([...this.#stagingIn]);
     // A job already handed to the spawn agent gets its ACTIVE line (pid) before we let go of it,
     // so an adopter never mistakes it for lost; bounded, in case the agent is wedged.
-    for (const until = Date.now() + 5000; this.#awaitingPid.size > 0 && Date.now() < until; ) {
+    for (const until = Date.now() + 5000; this.#processes.awaitingPid.size > 0 && Date.now() < until; ) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     this.#heap.stop();
@@ -1671,13 +1005,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       t.viaAgent = false;
       t.viaExec = false;
     }
-    this.#agents?.close();
-    this.#exec?.close();
-    // Every job sent to our agents has its ACTIVE line: their start journals are not needed any more.
-    if (this.#awaitingPid.size === 0 && !this.#keepJournals) this.#agents?.removeJournals();
-    // The exec agents' journals hold the ends of the jobs they still run: kept until none runs.
-    if (this.#awaitingPid.size === 0 && ![...this.#tracked.values()].some((t) => t.execAgent !== undefined))
-      this.#exec?.removeJournals();
+    this.#processes.close(this.#tracked.values());
     this.#store.unregisterOwner(this.#owner);
   }
 }

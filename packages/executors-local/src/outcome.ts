@@ -3,7 +3,8 @@
  * executor when it records the end and by the read-only inspector when nobody has yet.
  * @module
  */
-import type { JobStatusReason, JobStatusUpdate } from '@exaworks/jpsi-core';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { JobSpec, JobStatusReason, JobStatusUpdate } from '@exaworks/jpsi-core';
 import { JobState } from '@exaworks/jpsi-core/internal';
 import type { JobResult } from '@exaworks/launcher/job-result';
 
@@ -69,4 +70,43 @@ export function finalUpdate(f: EndFacts): JobStatusUpdate & { reason?: JobStatus
       'The executor died while starting this job: it may have run, but no process or result of it was found, so its exit status was lost. It was not run again.',
     reason: 'lost',
   };
+}
+
+/** The exit code of a job whose program succeeded but whose stage-out failed. */
+export const STAGE_OUT_FAILED_EXIT_CODE = 1;
+
+/** The QUEUED status message that carries a job's warnings (none without warnings). */
+export function queuedMessage(warnings: readonly string[] | undefined): { message?: string } {
+  return warnings !== undefined && warnings.length > 0 ? { message: `Warning: ${warnings.join('; ')}.` } : {};
+}
+
+/**
+ * For a job run through a launcher (`mpirun`, `srun`, …) that failed without a word: the end of
+ * its standard error file, where the launcher writes its own error (Open MPI's "not enough
+ * slots", a missing executable). Undefined for `single`, or when stderr went nowhere readable.
+ */
+export function launcherError(spec: JobSpec, exitCode: number): string | undefined {
+  if (spec.launcher === undefined || spec.launcher === 'single' || spec.stderrPath === undefined) return undefined;
+  let tail: string;
+  try {
+    const fd = openSync(spec.stderrPath, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const buffer = Buffer.alloc(Math.min(size, 4096));
+      readSync(fd, buffer, 0, buffer.length, size - buffer.length);
+      tail = buffer.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const lines = tail
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^-+$/.test(l))
+    .slice(-6);
+  if (lines.length === 0) return undefined;
+  const text = lines.join(' ');
+  return `The ${spec.launcher} launch exited with status ${exitCode}; its standard error ends: ${text.length > 400 ? `…${text.slice(-400)}` : text}`;
 }
