@@ -19,6 +19,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { JobResult } from '@exaworks/launcher/job-result';
 import {
   EXEC_AGENT_SOURCE,
+  execAgentArgs,
   type AgentInfo,
   type ExecAgentOptions,
   ExecAgents,
@@ -379,7 +380,7 @@ for (const [id, fifo] of [['one', ${JSON.stringify(hold1)}], ['two', ${JSON.stri
     const journal = path.join(dir, 'j');
     const whole = JSON.stringify({ id: 'whole', argv: sh(': > "$1.whole"', ran), cwd: dir, inherit: true, env: {} });
     const torn = JSON.stringify({ id: 'torn', argv: sh(': > "$1.torn"', ran), cwd: dir, inherit: true, env: {} });
-    const out = execFileSync(findPython()!, ['-I', '-S', '-c', EXEC_AGENT_SOURCE, journal], {
+    const out = execFileSync(findPython()!, execAgentArgs(journal), {
       input: `${whole}\n${torn}`,
       encoding: 'latin1',
       timeout: 20_000,

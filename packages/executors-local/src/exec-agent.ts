@@ -12,14 +12,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { JobResult } from '@exaworks/launcher/job-result';
+import { jobSetupFailures, type JobResult } from '@exaworks/launcher/job-result';
 import { processStartTime } from './proc.js';
 import type { AgentInfo } from './spawner.js';
 
 export type { AgentInfo } from './spawner.js';
 
 /**
- * The agent's program, run as `<python> -I -S -c <source> <journal>` (argv carries no job data).
+ * The agent's program, run as `<python> -I -S -c <source> <journal> <failure texts>` (argv carries no job data).
  * Requests arrive on stdin as JSON lines (read in 64 KiB blocks); for every block it appends one
  * `S <id> .` line per job of the block to the journal in one write before starting any of them
  * (if that write fails it cuts the journal back to its size before and answers `norecord <id>`
@@ -42,6 +42,7 @@ def main():
         if sys.version_info < (3, 6) or not hasattr(signal, 'set_wakeup_fd') or not hasattr(os, 'environb'):
             return
         jfd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        texts = json.loads(sys.argv[2])
         null = os.open('/dev/null', os.O_RDWR | os.O_CLOEXEC)
         wake_r, wake_w = os.pipe()
         os.set_blocking(wake_r, False)
@@ -129,6 +130,10 @@ def main():
         jl.append('\nE %s %d %s %s .\n' % (jid, code, now_ms(), t))
         out.append('exit %s %d %s\n' % (jid, code, t))
 
+    def said(kind, what):
+        # The job script's wording (argument 2, from the launcher): one text for both ways to set a job up.
+        return texts[kind].replace('\x00', what, 1)
+
     def start(req, out, jl):
         jid = req['id']
         cwd_text = req.get('cwd') or '.'
@@ -140,11 +145,11 @@ def main():
                 if not S_ISDIR(st.st_mode) or not os.access(cwd, os.X_OK):
                     raise OSError(errno.ENOTDIR, 'not a directory')
             except OSError:
-                return fail(jid, 1, 'job directory does not exist or is not accessible: ' + cwd_text, out, jl)
+                return fail(jid, 1, said('directory', cwd_text), out, jl)
             streams = []
-            for key, flags, what in (('stdin', os.O_RDONLY, "cannot read the job's stdin file: "),
-                                     ('stdout', os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, "cannot write the job's stdout file: "),
-                                     ('stderr', os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, "cannot write the job's stderr file: ")):
+            for key, flags in (('stdin', os.O_RDONLY),
+                               ('stdout', os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND),
+                               ('stderr', os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND)):
                 path = req.get(key)
                 if path is None or path == '/dev/null':
                     streams.append(null)
@@ -154,7 +159,7 @@ def main():
                     try:
                         fd = open_stream(path, cwd, flags)
                     except OSError:
-                        return fail(jid, 1, what + path, out, jl)
+                        return fail(jid, 1, said(key, path), out, jl)
                     fds.append(fd)
                     streams.append(fd)
             overlay = dict((enc(k), enc(v)) for k, v in req.get('env', {}).items())
@@ -171,7 +176,7 @@ def main():
                                      close_fds=True, restore_signals=True, start_new_session=True)
             except OSError as e:
                 if e.errno == errno.ENOENT:
-                    return fail(jid, 127, 'program not found: ' + req['argv'][0], out, jl)
+                    return fail(jid, 127, said('notFound', req['argv'][0]), out, jl)
                 return fail(jid, 126, 'cannot execute %s: %s' % (req['argv'][0], os.strerror(e.errno or errno.EACCES)), out, jl)
         except Exception as e:
             return fail(jid, 1, 'the exec agent could not start the job: %s' % (e,), out, jl)
@@ -444,6 +449,16 @@ export function findPython(): string | undefined {
   return undefined;
 }
 
+/** The job script's failure texts with a NUL where the path goes, for the agent's argv (no job data in them). */
+const FAILURE_TEXTS = JSON.stringify(
+  Object.fromEntries(Object.entries(jobSetupFailures).map(([kind, text]) => [kind, text('\0')])),
+);
+
+/** The agent's argv after the interpreter: its program, its journal, the failure texts. */
+export function execAgentArgs(journal: string): string[] {
+  return ['-I', '-S', '-c', EXEC_AGENT_SOURCE, journal, FAILURE_TEXTS];
+}
+
 const signalNames = new Map<number, NodeJS.Signals>(
   Object.entries(os.constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
 );
@@ -499,7 +514,7 @@ class ExecAgent {
     private readonly onGone: (agent: ExecAgent, wasReady: boolean) => void,
   ) {
     // detached: its own process group, out of reach of signals to Node's group; it outlives Node.
-    this.#child = spawn(python, ['-I', '-S', '-c', EXEC_AGENT_SOURCE, journal], {
+    this.#child = spawn(python, execAgentArgs(journal), {
       stdio: ['pipe', 'pipe', 'ignore'],
       detached: true,
     });

@@ -185,6 +185,35 @@ describe('LocalExecutor: states and bookkeeping', () => {
     expect(log2.map((l) => l.state ?? l.spawn)).toEqual(['STAGE_IN', 'agent', 'ACTIVE', 'STAGE_OUT', 'CLEANUP', 'COMPLETED']);
   });
 
+  it('words a machinery failure alike through the exec agent and through the job script', async () => {
+    const missing = path.join(tempDir('xw-parity-'), 'no', 'such');
+    const specs: JobSpecInput[] = [
+      { executable: '/bin/true', directory: missing },
+      { executable: '/bin/true', stdoutPath: path.join(missing, 'out') },
+      { executable: '/bin/true', stdinPath: path.join(missing, 'in') },
+      { executable: '/no/such/program' },
+    ];
+    const outcomes = async (e: LocalExecutor) =>
+      Promise.all(
+        specs.map(async (spec) => {
+          const s = await (await e.submit(spec)).wait({ timeout: 30_000 });
+          return { state: s?.state, exitCode: s?.exitCode, message: s?.message };
+        }),
+      );
+    const viaExec = await outcomes(executor());
+    LocalExecutor.agentOptions = { python: '/no/such/python3' };
+    let viaScript: Awaited<ReturnType<typeof outcomes>>;
+    try {
+      viaScript = await outcomes(executor());
+    } finally {
+      LocalExecutor.agentOptions = {};
+    }
+    expect(viaExec).toEqual(viaScript);
+    expect(viaExec.map((o) => o.exitCode)).toEqual([1, 1, 1, 127]);
+    expect(viaExec[0]?.message).toBe(`job directory does not exist or is not accessible: ${missing}`);
+    expect(viaExec[3]?.message).toBe('program not found: /no/such/program');
+  });
+
   it('creates no file per job (a shell-free job not even a result), and discards output the spec does not route to a file (as psij-python)', async () => {
     const e = executor();
     const job = await e.submit({ executable: '/bin/sh', arguments: ['-c', 'echo out; echo err >&2; exit 3'] });

@@ -16,7 +16,14 @@
  */
 import type { Launcher } from '@exaworks/jpsi-core';
 
-export { jobScriptFor, parseJobResult, CLEAN_ENVIRONMENT_PATH, type JobResult, type JobScriptFiles } from './job-script.js';
+export {
+  jobScriptFor,
+  jobSetupFailures,
+  parseJobResult,
+  CLEAN_ENVIRONMENT_PATH,
+  type JobResult,
+  type JobScriptFiles,
+} from './job-script.js';
 export { SingleLauncher, MultipleLauncher, MULTIPLE_SCRIPT, programArgv, singleLauncherWarning } from './basic.js';
 export { launcherProviders, createLauncher, launcherNames } from './providers.js';
 export type { Launcher };

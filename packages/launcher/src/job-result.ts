@@ -26,3 +26,20 @@ export function parseJobResult(text: string): JobResult | undefined {
   const exitCode = Number(code);
   return failure === undefined || failure === '' ? { exitCode } : { exitCode, failure };
 }
+
+/**
+ * How a job's machinery failures are worded (line 2 of its result): by the job script, and by
+ * whatever else sets a job up the same way (the local executor's exec agent), so both read alike.
+ */
+export const jobSetupFailures = {
+  /** The job's directory cannot be entered. */
+  directory: (dir: string): string => `job directory does not exist or is not accessible: ${dir}`,
+  /** Its stdin file cannot be opened for reading. */
+  stdin: (file: string): string => `cannot read the job's stdin file: ${file}`,
+  /** Its stdout file cannot be opened for writing. */
+  stdout: (file: string): string => `cannot write the job's stdout file: ${file}`,
+  /** Its stderr file cannot be opened for writing. */
+  stderr: (file: string): string => `cannot write the job's stderr file: ${file}`,
+  /** The launch command's program is not on the job's PATH. */
+  notFound: (program: string): string => `program not found: ${program}`,
+} as const;

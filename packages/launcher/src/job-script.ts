@@ -8,7 +8,9 @@ import { createJobSpec, LauncherError, shellJoin, shellQuote, type JobSpec, type
 import { isValidEnvName } from '@exaworks/jpsi-core/internal';
 import { jobShell } from './basic.js';
 
-export { parseJobResult, type JobResult } from './job-result.js';
+import { jobSetupFailures } from './job-result.js';
+
+export { jobSetupFailures, parseJobResult, type JobResult } from './job-result.js';
 
 /** Files the job script reads and writes. */
 export interface JobScriptFiles {
@@ -123,9 +125,7 @@ export function jobScriptFor(spec: JobSpec, launch: LaunchCommand, files: JobScr
   );
   if (files.deadline !== undefined) body.push(...watchdogLines(files.deadline));
   if (s.directory !== undefined) {
-    body.push(
-      `cd -- ${shellQuote(s.directory)} 2>/dev/null || ${fail('1', `job directory does not exist or is not accessible: ${s.directory}`)}`,
-    );
+    body.push(`cd -- ${shellQuote(s.directory)} 2>/dev/null || ${fail('1', jobSetupFailures.directory(s.directory))}`);
   }
   // The variables are `export` lines of the script, which the local executor passes on stdin:
   // never in argv. A clean environment gets a PATH when the spec sets none.
@@ -137,12 +137,11 @@ export function jobScriptFor(spec: JobSpec, launch: LaunchCommand, files: JobScr
   const stderr = s.stderrPath ?? (files.stderr === undefined ? DEV_NULL : path.resolve(files.stderr));
   // Open (and truncate) each stream once up front so that a bad path is reported as such
   // (/dev/null cannot be bad: skipping it saves work on every job that names no file).
-  if (stdin !== DEV_NULL)
-    body.push(`{ :; } 2>/dev/null <${shellQuote(stdin)} || ${fail('1', `cannot read the job's stdin file: ${stdin}`)}`);
+  if (stdin !== DEV_NULL) body.push(`{ :; } 2>/dev/null <${shellQuote(stdin)} || ${fail('1', jobSetupFailures.stdin(stdin))}`);
   if (stdout !== DEV_NULL)
-    body.push(`{ :; } 2>/dev/null >${shellQuote(stdout)} || ${fail('1', `cannot write the job's stdout file: ${stdout}`)}`);
+    body.push(`{ :; } 2>/dev/null >${shellQuote(stdout)} || ${fail('1', jobSetupFailures.stdout(stdout))}`);
   if (stderr !== stdout && stderr !== DEV_NULL)
-    body.push(`{ :; } 2>/dev/null >${shellQuote(stderr)} || ${fail('1', `cannot write the job's stderr file: ${stderr}`)}`);
+    body.push(`{ :; } 2>/dev/null >${shellQuote(stderr)} || ${fail('1', jobSetupFailures.stderr(stderr))}`);
 
   const job: string[] = ['_xw_job() {'];
   const sourced = (kind: 'pre' | 'post', script: string) => [
@@ -177,7 +176,7 @@ export function jobScriptFor(spec: JobSpec, launch: LaunchCommand, files: JobScr
   }
   job.push(
     `  if [ "$_xw_rc" -eq 127 ] && ! command -v -- ${shellQuote(launch.argv[0]!)} >/dev/null 2>&1; then`,
-    `    _xw_failure=${shellQuote(oneLine(`program not found: ${launch.argv[0]!}`))}`,
+    `    _xw_failure=${shellQuote(oneLine(jobSetupFailures.notFound(launch.argv[0]!)))}`,
     '  fi',
   );
   if (s.postLaunch !== undefined) {
