@@ -7,7 +7,12 @@ from spack.package import *
 
 
 class ExaworksExecutorsLocal(Package):
-    """The local PSI/J executor of the ExaWorks SDK for TypeScript: durable local process execution."""
+    """The local PSI/J executor of the ExaWorks SDK for TypeScript: durable local process execution.
+
+    Shell-free jobs start fastest through the system's python3 (/usr/bin/python3, or RHEL's
+    /usr/libexec/platform-python, 3.6 or later), used when present and not a dependency: without
+    it, jobs run through their shell scripts.
+    """
 
     homepage = "https://github.com/exaworks/sdk-typescript"
     url = "https://registry.npmjs.org/@exaworks/executors-local/-/executors-local-0.1.0.tgz"
