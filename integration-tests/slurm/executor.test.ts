@@ -326,8 +326,10 @@ describe.runIf(slurmUp)('Slurm executor (real Slurm)', () => {
     expect(stdout.trim().split('\n')).toEqual([os.hostname(), os.hostname()]);
     const script = file('cli-job.sh');
     await writeFile(script, '#!/bin/bash\nexit 9\n');
+    // From a directory of the test's: Slurm writes the script's default output (slurm-<id>.out) where it was submitted.
     const submitted = await run(process.execPath, [CLI, 'submit', '--executor', 'slurm', '--script', script], {
       env,
+      cwd: tmp,
       timeout: 60_000,
     });
     const id = submitted.stdout.trim();
