@@ -9,14 +9,14 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { accessSync, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { jobSetupFailures, type JobResult } from '@exaworks/launcher/job-result';
-import { processStartTime } from './proc.js';
-import type { AgentInfo } from './spawner.js';
+import { processStartTime, signalName } from './proc.js';
+import { AgentPool, holdNodeFor, type AgentInfo, type PooledAgent } from './agent-pool.js';
+import { agentJournalLines } from './spawner.js';
 
-export type { AgentInfo } from './spawner.js';
+export type { AgentInfo } from './agent-pool.js';
 
 /**
  * The agent's program, run as `<python> -I -S -c <source> <journal> <failure texts>` (argv carries no job data).
@@ -393,22 +393,13 @@ export interface ExecJournalEntry {
 
 /** Reads what an exec agent's journal says about job `id` (torn lines do not count). */
 export function readExecAgentJournal(journal: string, id: string): ExecJournalEntry {
-  let text: string;
-  try {
-    text = readFileSync(journal, 'latin1');
-  } catch {
-    return { started: false };
-  }
   let started = false;
   let pid: number | undefined;
   let startTime: string | undefined;
   let status: number | undefined;
   let failure: string | undefined;
   let endedAt: number | undefined;
-  for (const line of text.split('\n')) {
-    if (!line.endsWith(' .')) continue;
-    const parts = line.slice(0, -2).split(' ');
-    if (parts[1] !== id) continue;
+  for (const parts of agentJournalLines(journal, id)) {
     if (parts[0] === 'S' && parts.length === 2) started = true;
     else if (parts[0] === 'P' && parts.length === 4) {
       pid = Number(parts[2]);
@@ -459,10 +450,6 @@ export function execAgentArgs(journal: string): string[] {
   return ['-I', '-S', '-c', EXEC_AGENT_SOURCE, journal, FAILURE_TEXTS];
 }
 
-const signalNames = new Map<number, NodeJS.Signals>(
-  Object.entries(os.constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
-);
-
 // An id travels in space-separated answer and journal lines.
 const ID = /^[\x21-\x7e]+$/;
 
@@ -490,7 +477,7 @@ interface Pending {
 }
 
 /** One agent process. */
-class ExecAgent {
+class ExecAgent implements PooledAgent {
   readonly #child: ChildProcess;
   readonly #jobs = new Map<string, Pending>();
   #queue: string[] = [];
@@ -626,17 +613,8 @@ class ExecAgent {
     this.#refresh();
   }
 
-  // Node stays alive while jobs it waits for run, not because of an idle agent.
   #refresh(): void {
-    const out = this.#child.stdout as unknown as { ref?: () => void; unref?: () => void };
-    const stdin = this.#child.stdin as unknown as { ref?: () => void; unref?: () => void };
-    if (this.#jobs.size > 0) {
-      out.ref?.();
-      if (!this.#ended) stdin.ref?.();
-    } else {
-      out.unref?.();
-      stdin.unref?.();
-    }
+    holdNodeFor(this.#child, this.#jobs.size > 0, !this.#ended);
   }
 
   #onData(chunk: string): void {
@@ -680,7 +658,7 @@ class ExecAgent {
         }
         job.handlers.exited({ exitCode, failure }, null);
       } else {
-        job.handlers.exited({ exitCode }, exitCode > 128 ? (signalNames.get(exitCode - 128) ?? null) : null);
+        job.handlers.exited({ exitCode }, exitCode > 128 ? (signalName(exitCode - 128) ?? null) : null);
       }
     } else if (kind === 'norecord') {
       this.#jobs.delete(id);
@@ -712,33 +690,30 @@ class ExecAgent {
  * the agent here (then {@link run} returns false and the caller uses the sh agent).
  */
 export class ExecAgents {
-  readonly #python: string | undefined;
-  readonly #onUnavailable: ((reason: string) => void) | undefined;
-  readonly #beforeWrite: (() => void) | undefined;
-  readonly #journalDirectory: string | undefined;
-  readonly #journalTag: string;
-  readonly #journals: string[] = [];
-  readonly #agents = new Set<ExecAgent>();
-  #made = 0;
-  #current: ExecAgent | undefined;
-  #envKeys: string[] = [];
-  #envValues: (string | undefined)[] = [];
-  #unavailable = false;
-  #failures = 0;
-  #closed = false;
+  readonly #pool: AgentPool<ExecAgent>;
 
   constructor(options: ExecAgentOptions = {}) {
-    this.#python = options.python ?? findPython();
-    this.#onUnavailable = options.onUnavailable;
-    this.#beforeWrite = options.beforeWrite;
-    this.#journalDirectory = options.journalDirectory;
-    this.#journalTag = options.journalTag ?? `exec-${process.pid}`;
-    if (this.#python === undefined) this.#unavailable = true;
+    const python = options.python ?? findPython();
+    const dir = options.journalDirectory;
+    const tag = options.journalTag ?? `exec-${process.pid}`;
+    this.#pool = new AgentPool<ExecAgent>({
+      start: (journal, gone) => new ExecAgent(python!, journal, options.beforeWrite, gone),
+      journal: (n) => (dir === undefined ? undefined : path.join(dir, `${tag}-${n}.exec`)),
+      reasons: {
+        neverReady: 'python3 cannot run the exec agent here (missing or older than 3.6)',
+        diedRepeatedly: 'the exec agent died repeatedly',
+        notStarted: 'python3 could not be started',
+      },
+      onUnavailable: options.onUnavailable,
+      // No such interpreter now means none later either.
+      giveUpIfNotStarted: true,
+    });
+    if (python === undefined) this.#pool.giveUp('no python3 found');
   }
 
   /** False once the agent proved unusable here (or no python3 was found), or after close(). */
   get available(): boolean {
-    return !this.#unavailable && !this.#closed;
+    return this.#pool.available;
   }
 
   /**
@@ -749,32 +724,17 @@ export class ExecAgents {
    */
   run(req: ExecRequest, handlers: ExecJobHandlers, beforeSend?: (agent: AgentInfo) => void): boolean {
     if (!this.available || !carriable(req)) return false;
-    if (!this.#current || this.#current.dead || this.#envChanged()) {
-      this.#current?.retire();
-      this.#snapshotEnv();
-      const journal =
-        this.#journalDirectory === undefined
-          ? '/dev/null'
-          : path.join(this.#journalDirectory, `${this.#journalTag}-${this.#made++}.exec`);
-      const agent = new ExecAgent(this.#python!, journal, this.#beforeWrite, (a, wasReady) => this.#gone(a, wasReady));
-      if (!agent.info) {
-        // Not started at all (no such interpreter): give up on it for good.
-        this.#giveUp('python3 could not be started');
-        return false;
-      }
-      if (journal !== '/dev/null') this.#journals.push(journal);
-      this.#agents.add(agent);
-      this.#current = agent;
-    }
-    beforeSend?.(this.#current.info!);
-    this.#current.send(req, handlers);
+    const agent = this.#pool.current();
+    if (!agent) return false;
+    beforeSend?.(agent.info!);
+    agent.send(req, handlers);
     return true;
   }
 
   /** Cancels a job sent to an agent: SIGTERM to its group now, SIGKILL after its grace. False if no agent holds it. */
   terminate(id: string): boolean {
-    if (this.#closed) return false;
-    for (const a of this.#agents) {
+    if (this.#pool.closed) return false;
+    for (const a of this.#pool.agents) {
       if (a.has(id) && !a.dead) {
         a.kill(id);
         return true;
@@ -785,41 +745,11 @@ export class ExecAgents {
 
   /** Removes the journals of this executor's agents: only once every job's start and end are recorded elsewhere. */
   removeJournals(): void {
-    for (const j of this.#journals.splice(0)) rmSync(j, { force: true });
+    this.#pool.removeJournals();
   }
 
   /** Sends what is queued and ends every agent's input; jobs keep running and their walltimes hold. */
   close(): void {
-    this.#closed = true;
-    for (const a of this.#agents) a.release();
-    this.#current = undefined;
-  }
-
-  #giveUp(reason: string): void {
-    if (this.#unavailable) return;
-    this.#unavailable = true;
-    this.#onUnavailable?.(reason);
-  }
-
-  #gone(agent: ExecAgent, wasReady: boolean): void {
-    this.#agents.delete(agent);
-    if (this.#current === agent) this.#current = undefined;
-    if (this.#closed || (wasReady && agent.retired)) return;
-    if (!wasReady) this.#giveUp('python3 cannot run the exec agent here (missing or older than 3.6)');
-    else if (++this.#failures >= 3) this.#giveUp('the exec agent died repeatedly');
-  }
-
-  #snapshotEnv(): void {
-    this.#envKeys = Object.keys(process.env);
-    this.#envValues = this.#envKeys.map((k) => process.env[k]);
-  }
-
-  #envChanged(): boolean {
-    const keys = Object.keys(process.env);
-    if (keys.length !== this.#envKeys.length) return true;
-    for (let i = 0; i < keys.length; i++) {
-      if (keys[i] !== this.#envKeys[i] || process.env[keys[i]!] !== this.#envValues[i]) return true;
-    }
-    return false;
+    this.#pool.close();
   }
 }

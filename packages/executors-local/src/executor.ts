@@ -70,16 +70,6 @@ import {
 import { newTracked, type Tracked } from './tracked.js';
 import { cancelOnDisk } from './cancel-protocol.js';
 
-export {
-  LOCAL_HONOURED_ATTRIBUTES,
-  LocalExecutorConfigSchema,
-  VERSION,
-  coresFor,
-  withNativeId,
-  type LocalExecutorConfig,
-  type LocalExecutorConfigInput,
-} from './config.js';
-
 let instances = 0;
 
 const noop = (): void => undefined;

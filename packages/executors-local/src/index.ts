@@ -19,18 +19,16 @@
  */
 export {
   LOCAL_HONOURED_ATTRIBUTES,
-  LocalExecutor,
   LocalExecutorConfigSchema,
   VERSION,
   coresFor,
-  createLocalExecutor,
-  executorProvider,
   type LocalExecutorConfig,
   type LocalExecutorConfigInput,
-} from './executor.js';
+} from './config.js';
+export { LocalExecutor, createLocalExecutor, executorProvider } from './executor.js';
 export { LocalJobInspector, cleanFinishedJobs, type CleanResult, type LocalJobView } from './inspect.js';
 
-import type { LocalExecutorConfigInput } from './executor.js';
+import type { LocalExecutorConfigInput } from './config.js';
 
 declare module '@exaworks/jpsi-core' {
   /** `getExecutor('local', config)` takes the local executor's configuration. */

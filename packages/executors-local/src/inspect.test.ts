@@ -4,7 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Job, JobState, createJobSpec } from '@exaworks/jpsi-core';
 import { LocalJobInspector, cleanFinishedJobs } from './inspect.js';
-import { withNativeId, type LocalExecutor, type LocalExecutorConfigInput } from './executor.js';
+import type { LocalExecutor } from './executor.js';
+import { withNativeId, type LocalExecutorConfigInput } from './config.js';
 import { tempDir, until, useExecutors } from './test-support/helpers.js';
 
 const makeExecutor = useExecutors({ maxCores: 2, killGracePeriod: 300, pollInterval: 50 });

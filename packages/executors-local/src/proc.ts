@@ -3,6 +3,7 @@
  * @module
  */
 import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
+import os from 'node:os';
 
 const statBuffer = Buffer.allocUnsafe(4096);
 
@@ -100,6 +101,40 @@ export function signalProcess(pid: number, signal: NodeJS.Signals): boolean {
     process.kill(pid, signal);
     return true;
   } catch {
+    return false;
+  }
+}
+
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
+  Object.entries(os.constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
+);
+
+/** The name of signal number `n` (a shell's exit status 128 + n), if there is one. */
+export function signalName(n: number): NodeJS.Signals | undefined {
+  return SIGNAL_NAMES.get(n);
+}
+
+/**
+ * `process.env` as of one moment, to tell whether it changed since: an agent has the environment
+ * of its own start, so a changed one needs a new agent (jobs inherit the environment as of their start).
+ */
+export class EnvSnapshot {
+  #keys: string[] = [];
+  #values: (string | undefined)[] = [];
+
+  /** Takes the snapshot now. */
+  take(): void {
+    this.#keys = Object.keys(process.env);
+    this.#values = this.#keys.map((k) => process.env[k]);
+  }
+
+  /** True if `process.env` differs from the snapshot (a few dozen variables: cheap next to a fork). */
+  changed(): boolean {
+    const keys = Object.keys(process.env);
+    if (keys.length !== this.#keys.length) return true;
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] !== this.#keys[i] || process.env[keys[i]!] !== this.#values[i]) return true;
+    }
     return false;
   }
 }

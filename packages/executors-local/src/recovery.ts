@@ -4,10 +4,9 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import type { JobResult } from '@exaworks/launcher/job-result';
 import { readExecAgentJournal } from './exec-agent.js';
-import { findProcessRunning, isAlive, type ProcessIdentity } from './proc.js';
+import { findProcessRunning, isAlive, signalName, type ProcessIdentity } from './proc.js';
 import { readAgentJournal, type AgentInfo } from './spawner.js';
 import type { LocalJobPaths, SpawnMarker } from './store.js';
 
@@ -74,11 +73,4 @@ export function execFate(id: string, agent: AgentInfo): StartFate {
   if (identity && isAlive(identity)) return { kind: 'running', identity };
   if (agentAlive) return { kind: 'pending' };
   return identity ? { kind: 'ran' } : { kind: 'maybe' };
-}
-
-const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
-  Object.entries(os.constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
-);
-export function signalName(n: number): NodeJS.Signals | undefined {
-  return SIGNAL_NAMES.get(n);
 }

@@ -5,11 +5,11 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import os from 'node:os';
 import { environmentHasBashFunctions } from '@exaworks/jpsi-core/internal';
-import { processStartTime } from './proc.js';
+import { AgentPool, holdNodeFor, type AgentInfo, type PooledAgent } from './agent-pool.js';
+import { processStartTime, signalName } from './proc.js';
 
 /**
  * The agent, for dash or bash. It checks its tools, opens its start journal (`$3`) and says
@@ -63,14 +63,7 @@ while IFS= read -r id && IFS= read -r interp && IFS= read -r cwd && IFS= read -r
 done
 `;
 
-/** Where an agent records the jobs it started, and who it is (written beside a job before its request is sent). */
-export interface AgentInfo {
-  /** The agent's own process (the one that reads requests and appends `S` lines). */
-  readonly pid: number;
-  readonly startTime: string;
-  /** Its start journal. */
-  readonly journal: string;
-}
+export type { AgentInfo } from './agent-pool.js';
 
 /** What an agent's start journal says about one job (see {@link AGENT_SCRIPT}). */
 export interface AgentJournalEntry {
@@ -82,23 +75,35 @@ export interface AgentJournalEntry {
   readonly noCwd?: boolean;
 }
 
-/** Reads what an agent's start journal says about job `id` (torn lines do not count). */
-export function readAgentJournal(journal: string, id: string): AgentJournalEntry {
+/**
+ * The complete lines about job `id` in an agent's journal, split into their fields (kind, id, …):
+ * the one rule for reading agents' journals. A line counts only with its end mark (` .`), so a
+ * torn one (a full disk) never does; every line starts with a newline, so none glues onto another.
+ */
+export function agentJournalLines(journal: string, id: string): string[][] {
   let text: string;
   try {
     text = readFileSync(journal, 'latin1');
   } catch {
-    return { started: false };
+    return [];
   }
+  const out: string[][] = [];
+  for (const line of text.split('\n')) {
+    if (!line.endsWith(' .')) continue;
+    const fields = line.slice(0, -2).split(' ');
+    if (fields[1] === id) out.push(fields);
+  }
+  return out;
+}
+
+/** Reads what an agent's start journal says about job `id` (torn lines do not count). */
+export function readAgentJournal(journal: string, id: string): AgentJournalEntry {
   let started = false;
   let status: number | undefined;
   let noCwd = false;
-  for (const line of text.split('\n')) {
-    if (!line.endsWith(' .')) continue;
-    const [kind, lineId, value] = line.split(' ');
-    if (lineId !== id) continue;
+  for (const [kind, , value] of agentJournalLines(journal, id)) {
     if (kind === 'S') started = true;
-    else if (kind === 'E' && value !== '.' && value !== undefined) status = Number(value);
+    else if (kind === 'E' && value !== undefined) status = Number(value);
     else if (kind === 'N') noCwd = true;
   }
   return { started, ...(status !== undefined ? { status } : {}), ...(noCwd ? { noCwd } : {}) };
@@ -147,17 +152,13 @@ export interface SpawnAgentOptions {
   readonly journalTag?: string;
 }
 
-const signalNames = new Map<number, NodeJS.Signals>(
-  Object.entries(os.constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
-);
-
 interface Pending {
   readonly handlers: AgentJobHandlers;
   pid: number | undefined;
 }
 
 /** One agent process. */
-class Agent {
+class Agent implements PooledAgent {
   readonly #child: ChildProcess;
   readonly #jobs = new Map<string, Pending>();
   #ready = false;
@@ -234,17 +235,8 @@ class Agent {
     this.#refresh();
   }
 
-  // Node must stay alive while jobs it waits for run, and not because of an idle agent.
   #refresh(): void {
-    const out = this.#child.stdout as unknown as { ref?: () => void; unref?: () => void };
-    const stdin = this.#child.stdin as unknown as { ref?: () => void; unref?: () => void };
-    if (this.#jobs.size > 0) {
-      out.ref?.();
-      stdin.ref?.();
-    } else {
-      out.unref?.();
-      stdin.unref?.();
-    }
+    holdNodeFor(this.#child, this.#jobs.size > 0, true);
   }
 
   #onData(chunk: string): void {
@@ -272,7 +264,7 @@ class Agent {
       this.#jobs.delete(id!);
       this.#refresh();
       const status = Number(value);
-      const signal = status > 128 ? signalNames.get(status - 128) : undefined;
+      const signal = status > 128 ? signalName(status - 128) : undefined;
       if (signal) job.handlers.exited(null, signal);
       else job.handlers.exited(status, null);
     } else if (kind === 'nocwd') {
@@ -305,35 +297,32 @@ class Agent {
  * for good when the agent cannot work here (no setsid, or an env without --default-signal).
  */
 export class SpawnAgents {
-  readonly #options: { setsid: string; env: string };
-  readonly #onUnavailable: ((reason: string) => void) | undefined;
-  readonly #journalDirectory: string | undefined;
-  readonly #journalTag: string;
-  readonly #journals: string[] = [];
-  #made = 0;
-  readonly #agents = new Set<Agent>();
-  #current: Agent | undefined;
-  #envKeys: string[] = [];
-  #envValues: (string | undefined)[] = [];
-  #unavailable = false;
-  #failures = 0;
-  #closed = false;
+  readonly #pool: AgentPool<Agent>;
 
   constructor(options: SpawnAgentOptions = {}) {
-    this.#options = { setsid: options.setsid ?? 'setsid', env: options.env ?? 'env' };
-    this.#onUnavailable = options.onUnavailable;
-    this.#journalDirectory = options.journalDirectory;
-    this.#journalTag = options.journalTag ?? `agent-${process.pid}`;
+    const tools = { setsid: options.setsid ?? 'setsid', env: options.env ?? 'env' };
+    const dir = options.journalDirectory;
+    const tag = options.journalTag ?? `agent-${process.pid}`;
+    this.#pool = new AgentPool<Agent>({
+      start: (journal, gone) => new Agent(tools, journal, gone),
+      journal: (n) => (dir === undefined ? undefined : path.join(dir, `${tag}-${n}.started`)),
+      reasons: {
+        neverReady: 'setsid or env --default-signal is missing',
+        diedRepeatedly: 'the spawn agent died repeatedly',
+        notStarted: 'the spawn agent could not be started',
+      },
+      onUnavailable: options.onUnavailable,
+    });
   }
 
   /** False once the agent proved unusable here. */
   get available(): boolean {
-    return !this.#unavailable && !this.#closed;
+    return this.#pool.available;
   }
 
   /** Agent processes started so far that still run or have running jobs. */
   get agentCount(): number {
-    return this.#agents.size;
+    return this.#pool.agents.size;
   }
 
   /**
@@ -346,22 +335,10 @@ export class SpawnAgents {
     if (!this.available || req.cwd.includes('\n') || req.interpreter.includes('\n') || req.script.includes('\0')) {
       return false;
     }
-    if (!this.#current || this.#current.dead || this.#envChanged()) {
-      this.#current?.retire();
-      this.#snapshotEnv();
-      const journal =
-        this.#journalDirectory === undefined
-          ? '/dev/null'
-          : path.join(this.#journalDirectory, `${this.#journalTag}-${this.#made++}.started`);
-      if (journal !== '/dev/null') this.#journals.push(journal);
-      const agent = new Agent(this.#options, journal, (a, wasReady) => this.#gone(a, wasReady));
-      this.#agents.add(agent);
-      this.#current = agent;
-    }
-    const info = this.#current.info;
-    if (!info) return false; // not started at all: spawn directly
-    beforeSend?.(info);
-    this.#current.send(req, handlers);
+    const agent = this.#pool.current();
+    if (!agent) return false; // not started at all: spawn directly
+    beforeSend?.(agent.info!);
+    agent.send(req, handlers);
     return true;
   }
 
@@ -370,41 +347,11 @@ export class SpawnAgents {
    * as started with its pid elsewhere (the caller knows).
    */
   removeJournals(): void {
-    for (const j of this.#journals.splice(0)) rmSync(j, { force: true });
+    this.#pool.removeJournals();
   }
 
   /** Ends every agent's input; running jobs keep running (they are in their own sessions). */
   close(): void {
-    this.#closed = true;
-    for (const a of this.#agents) a.release();
-    this.#current = undefined;
-  }
-
-  #gone(agent: Agent, wasReady: boolean): void {
-    this.#agents.delete(agent);
-    if (this.#current === agent) this.#current = undefined;
-    if (this.#closed || (wasReady && agent.retired)) return;
-    // Never ready: the tools are missing. Dying after ready three times: stop trying.
-    if (!wasReady || ++this.#failures >= 3) {
-      if (!this.#unavailable) {
-        this.#unavailable = true;
-        this.#onUnavailable?.(wasReady ? 'the spawn agent died repeatedly' : 'setsid or env --default-signal is missing');
-      }
-    }
-  }
-
-  #snapshotEnv(): void {
-    this.#envKeys = Object.keys(process.env);
-    this.#envValues = this.#envKeys.map((k) => process.env[k]);
-  }
-
-  // A few dozen variables: cheap next to a fork.
-  #envChanged(): boolean {
-    const keys = Object.keys(process.env);
-    if (keys.length !== this.#envKeys.length) return true;
-    for (let i = 0; i < keys.length; i++) {
-      if (keys[i] !== this.#envKeys[i] || process.env[keys[i]!] !== this.#envValues[i]) return true;
-    }
-    return false;
+    this.#pool.close();
   }
 }
