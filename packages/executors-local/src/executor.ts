@@ -560,6 +560,8 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       // Never started: a canceller in another process may be deciding it too; one wins.
       return await this.#store.decideUnstarted(paths, decided);
     } catch (err) {
+      // Closed meanwhile (its journal too): the next executor on this directory decides it from the facts.
+      if (this.closed) return undefined;
       this.logger.error('could not record the final state of a job; it stays unreported until it can be', {
         nativeId: t.id,
         error: reason(err),
