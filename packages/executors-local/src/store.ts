@@ -328,7 +328,6 @@ export class JobStore {
     this.flush(); // the journal's header is on disk before any reader is sent to it
     const next: OwnerFile = { generation, owner: me, journals };
     await writeFileAtomic(paths.owner, JSON.stringify(next), { fsync: this.#fsync, mode: 0o600 });
-    this.reader.forget(paths.nativeId);
     return true;
   }
 
@@ -478,16 +477,12 @@ export class LocalJobReader {
     return [...(home === undefined ? [] : [home]), ...adopters.filter((t) => t !== home)];
   }
 
-  /** Drops what is cached about a job's adopters (its owner file changed). */
-  forget(_nativeId: string): void {
-    // Adopters' journals are looked up from the owner file on every read: nothing is cached per job.
-  }
-
   /**
    * A job's record and status lines: undefined if there is none (never accepted, or being
    * written right now). Lines come from its submitter's journal, then from each adopter's, in
-   * generation order; nothing after the first final line counts.
-   * @throws {@link StorageError} if a journal cannot be read or the record is of an unknown format.
+   * generation order (each adopter's journal is named in the owner file, read afresh each time);
+   * nothing after the first final line counts. A record of another format is not a job here.
+   * @throws {@link StorageError} if a journal cannot be read.
    */
   read(nativeId: string): JobFile | undefined {
     const tag = journalTagOf(nativeId);
