@@ -6,7 +6,7 @@ import { Job, JobState, createJobSpec } from '@exaworks/jpsi-core';
 import { LocalJobInspector, cleanFinishedJobs } from './inspect.js';
 import type { LocalExecutor } from './executor.js';
 import { withNativeId, type LocalExecutorConfigInput } from './config.js';
-import { tempDir, until, useExecutors } from './test-support/helpers.js';
+import { appendToJournal, journalLine, tempDir, until, useExecutors } from './test-support/helpers.js';
 
 const makeExecutor = useExecutors({ maxCores: 2, killGracePeriod: 300, pollInterval: 50 });
 const executor = (workDirectory: string, config: LocalExecutorConfigInput = {}): LocalExecutor =>
@@ -137,6 +137,39 @@ describe('%j in output paths', () => {
     const spec = createJobSpec({ executable: '/bin/true', stderrPath: '/tmp/%j.err' });
     expect(withNativeId(spec, 'abc').stderrPath).toBe('/tmp/abc.err');
     expect(withNativeId(createJobSpec({ executable: '/bin/true' }), 'abc')).not.toHaveProperty('stdoutPath');
+  }, 60_000);
+});
+
+describe('LocalJobInspector: jobs of an exec agent', () => {
+  it('shows a job its exec agent never started (directory missing) as FAILED from the agent journal, as the adopter then records it', async () => {
+    const wd = tempDir();
+    const { blocker, queued } = await orphans(wd, path.join(tempDir('xw-marker-'), 'ran'));
+    // What a dead executor and its dead agent left: the start claim, the marker, and the agent's S and E lines.
+    const journal = path.join(tempDir('xw-agent-'), 'dead.exec');
+    const agent = { pid: 999_999_999, startTime: '1', journal };
+    const time = new Date().toISOString();
+    appendToJournal(
+      wd,
+      queued,
+      `${journalLine(queued, { state: 'STAGE_IN', time })}${journalLine(queued, { spawn: 'exec', agent })}`,
+    );
+    const failure = 'job directory does not exist or is not accessible: /no/such';
+    writeFileSync(journal, `\nS ${queued} .\n\nE ${queued} 1 ${Date.now()} ${JSON.stringify(failure)} .\n`);
+    expect(new LocalJobInspector(wd).read(queued)).toMatchObject({
+      state: 'FAILED',
+      exitCode: 1,
+      message: failure,
+      reason: 'launch-failed',
+      recorded: false,
+    });
+    const e = executor(wd, { maxCores: 1 });
+    const j = new Job();
+    await e.attach(j, queued);
+    expect(await j.wait({ timeout: 30_000 })).toMatchObject({ state: 'FAILED', exitCode: 1, message: failure });
+    const b = new Job();
+    await e.attach(b, blocker);
+    await e.cancel(b);
+    expect((await b.wait({ timeout: 30_000 }))?.state).toBe('CANCELED');
   }, 60_000);
 });
 

@@ -150,7 +150,8 @@ export class LocalJobInspector {
             : undefined;
       // Gone, but its agent has yet to journal how it ended: still shown as running.
       const ending = agent !== undefined && entry?.status === undefined && isAlive(agent);
-      if (identity && !isAlive(identity) && !ending) {
+      // Ended: its process is gone (and its end journaled, if an agent ran it), or its agent never got it running.
+      if ((identity && !isAlive(identity) && !ending) || entry?.status !== undefined) {
         // It ran and ended with nobody watching: say how, as the adopter will record it.
         const text = entry ? undefined : readText(paths.exitCode);
         const result =
