@@ -17,12 +17,13 @@ fi
 echo "ci-setup: node $(node -v), npm $(npm -v)"
 
 # procps (ps) is missing from slim Debian images; the process-group tests use it to look at real processes.
-# openssl makes the certificate of the messaging TLS tests.
+# openssl makes the certificate of the messaging TLS tests. python3 runs the local executor's exec agent
+# (optional for users, who fall back to job scripts without it; its tests must run here).
 if [ ! -f "$here/apt-ensure.sh" ]; then
   echo "ci-setup: $here/apt-ensure.sh is missing" >&2
   exit 1
 fi
-sh "$here/apt-ensure.sh" ci-setup procps openssl
+sh "$here/apt-ensure.sh" ci-setup procps openssl python3
 
 # Open MPI (the default mpirun) and MPICH for the real-MPI launcher suites.
 if [ ! -f "$here/install-mpi.sh" ]; then
