@@ -1,11 +1,12 @@
 // Jobs whose executor is gone: walltime and the SIGKILL after a SIGTERM still hold, adopted jobs
 // count against maxCores, canceling starts nothing, and an exit that came first beats a cancel.
 import { spawn } from 'node:child_process';
-import { closeSync, constants, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync, readdirSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Job, JobState } from '@exaworks/jpsi-core';
 import type { LocalExecutor, LocalExecutorConfigInput } from './index.js';
+import { readExecAgentJournal } from './exec-agent.js';
 import { groupExists } from './proc.js';
 import { jobEntries, makeFifo, releaseFifo, runChild, tempDir, until, useExecutors } from './test-support/helpers.js';
 
@@ -162,11 +163,17 @@ describe('LocalExecutor: jobs whose executor is gone', () => {
     // result, so the cancel below lands before this process has heard of the exit (the window
     // where 4 of 738 went wrong).
     spawn('/bin/sh', ['-c', `echo go > ${hold}`], { stdio: 'ignore' }).unref();
-    const result = path.join(e.workDirectory, `${job.nativeId!}.result`);
+    // Its end is recorded where the executor will read it: the exec agent's journal (a shell-free job).
+    const agents = path.join(e.workDirectory, '.agents');
+    const ended = () =>
+      readdirSync(agents)
+        .filter((f) => f.endsWith('.exec'))
+        .some((f) => readExecAgentJournal(path.join(agents, f), job.nativeId!).status !== undefined);
     const end = Date.now() + 20_000;
-    while (!(existsSync(result) && readFileSync(result, 'utf8').endsWith('\n')) && Date.now() < end) {
+    while (!ended() && Date.now() < end) {
       // busy wait on purpose
     }
+    expect(ended()).toBe(true);
     expect(job.status.state).toBe('ACTIVE');
     await e.cancel(job);
     expect(await job.wait({ timeout: 20_000 })).toMatchObject({ state: 'COMPLETED', exitCode: 0 });

@@ -12,7 +12,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { InsecureDirectoryError, Job, shellQuote } from '@exaworks/jpsi-core';
 import { LocalJobInspector } from './inspect.js';
 import { LocalExecutor } from './executor.js';
@@ -126,6 +126,11 @@ describe('LocalExecutor: private files', () => {
 
   it('never writes through a <id>.result symlink found in the work directory: the job still ends as its process did', async () => {
     const dir = tempDir('xw-planted-');
+    // Jobs run through their scripts (python3 "missing"): the job script is what writes `<id>.result`.
+    LocalExecutor.agentOptions = { python: '/no/such/python3' };
+    onTestFinished(() => {
+      LocalExecutor.agentOptions = {};
+    });
     const e = executor();
     const hold = makeFifo(dir);
     // The first job holds the one core, so the second waits in the queue with its native id known.
