@@ -425,6 +425,17 @@ export function readExecAgentJournal(journal: string, id: string): ExecJournalEn
   return out;
 }
 
+/** How a job ended, as its exec agent journaled it; undefined while it has not (or never started). */
+export function execResult(entry: ExecJournalEntry): JobResult | undefined {
+  if (entry.status === undefined) return undefined;
+  return entry.failure !== undefined ? { exitCode: entry.status, failure: entry.failure } : { exitCode: entry.status };
+}
+
+/** True if the job's end was journaled no later than `cancelMtimeMs` (its exit then wins over the cancel). */
+export function execEndedBefore(entry: ExecJournalEntry, cancelMtimeMs: number | undefined): boolean {
+  return entry.endedAt !== undefined && cancelMtimeMs !== undefined && entry.endedAt <= cancelMtimeMs;
+}
+
 const PYTHONS = ['/usr/bin/python3', '/usr/libexec/platform-python', '/usr/local/bin/python3'];
 
 /** The first executable default interpreter, or undefined. */

@@ -42,7 +42,7 @@ import {
   type LocalExecutorConfig,
   type LocalExecutorConfigInput,
 } from './config.js';
-import { readExecAgentJournal } from './exec-agent.js';
+import { execEndedBefore, execResult, readExecAgentJournal } from './exec-agent.js';
 import { JobProcesses, type AgentToolOptions } from './job-process.js';
 import { STAGE_OUT_FAILED_EXIT_CODE, finalUpdate, launcherError, queuedMessage } from './outcome.js';
 import {
@@ -449,7 +449,7 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
     if (known === undefined && t.execAgent !== undefined) {
       // Run by the exec agent: its journal, not a result file, holds how it ended.
       const entry = readExecAgentJournal(t.execAgent.journal, t.id);
-      if (entry.status !== undefined) known = { exitCode: entry.status, ...(entry.failure ? { failure: entry.failure } : {}) };
+      known = execResult(entry);
     }
     if (known !== undefined) {
       text = undefined;
@@ -488,12 +488,13 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
   /** True if the job ended no later than its cancel request came (its exit then wins over the cancel). */
   #exitedBeforeCancel(t: Tracked, paths: LocalJobPaths): boolean {
     if (t.execAgent === undefined) return exitedBeforeCancel(paths);
-    const endedAt = readExecAgentJournal(t.execAgent.journal, t.id).endedAt;
+    let cancelAt: number | undefined;
     try {
-      return endedAt !== undefined && endedAt <= statSync(paths.cancel).mtimeMs;
+      cancelAt = statSync(paths.cancel).mtimeMs;
     } catch {
       return false;
     }
+    return execEndedBefore(readExecAgentJournal(t.execAgent.journal, t.id), cancelAt);
   }
 
   /**

@@ -34,7 +34,7 @@ import {
 } from '@exaworks/jpsi-core/internal';
 import { parseJobResult } from '@exaworks/launcher/job-result';
 import { finalUpdate } from './outcome.js';
-import { readExecAgentJournal } from './exec-agent.js';
+import { execEndedBefore, execResult, readExecAgentJournal } from './exec-agent.js';
 import { isAlive } from './proc.js';
 import {
   LocalJobReader,
@@ -154,15 +154,8 @@ export class LocalJobInspector {
       if ((identity && !isAlive(identity) && !ending) || entry?.status !== undefined) {
         // It ran and ended with nobody watching: say how, as the adopter will record it.
         const text = entry ? undefined : readText(paths.exitCode);
-        const result =
-          entry?.status !== undefined
-            ? { exitCode: entry.status, ...(entry.failure !== undefined ? { failure: entry.failure } : {}) }
-            : text === undefined
-              ? undefined
-              : parseJobResult(text);
-        const beforeCancel = entry
-          ? entry.endedAt !== undefined && entry.endedAt <= (mtimeMs(paths.cancel) ?? 0)
-          : exitedBeforeCancel(paths);
+        const result = entry?.status !== undefined ? execResult(entry) : text === undefined ? undefined : parseJobResult(text);
+        const beforeCancel = entry ? execEndedBefore(entry, mtimeMs(paths.cancel)) : exitedBeforeCancel(paths);
         const end = finalUpdate({
           result,
           canceled: existsSync(paths.cancel) && !beforeCancel,

@@ -13,7 +13,7 @@ import type { JobSpec, LaunchCommand, Logger } from '@exaworks/jpsi-core';
 import { StorageError, writeFileExclusiveSync } from '@exaworks/jpsi-core/internal';
 import { CLEAN_ENVIRONMENT_PATH, jobScriptFor, type JobResult } from '@exaworks/launcher';
 import type { LocalExecutorConfig } from './config.js';
-import { ExecAgents, readExecAgentJournal, type ExecRequest } from './exec-agent.js';
+import { ExecAgents, execResult, readExecAgentJournal, type ExecRequest } from './exec-agent.js';
 import { findProcessRunning, isAlive } from './proc.js';
 import { processName } from './recovery.js';
 import { SpawnAgents, readAgentJournal, type AgentInfo } from './spawner.js';
@@ -286,8 +286,7 @@ export class JobProcesses {
       return;
     }
     if (entry.status !== undefined) {
-      const result = { exitCode: entry.status, ...(entry.failure ? { failure: entry.failure } : {}) };
-      this.#host.exited(t, { code: entry.status, signal: null }, result);
+      this.#host.exited(t, { code: entry.status, signal: null }, execResult(entry));
       return;
     }
     if (entry.pid !== undefined && entry.startTime !== undefined && isAlive({ pid: entry.pid, startTime: entry.startTime })) {

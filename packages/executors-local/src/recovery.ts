@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { JobResult } from '@exaworks/launcher/job-result';
-import { readExecAgentJournal } from './exec-agent.js';
+import { execResult, readExecAgentJournal } from './exec-agent.js';
 import { findProcessRunning, isAlive, signalName, type ProcessIdentity } from './proc.js';
 import { readAgentJournal, type AgentInfo } from './spawner.js';
 import type { LocalJobPaths, SpawnMarker } from './store.js';
@@ -65,7 +65,7 @@ export function execFate(id: string, agent: AgentInfo): StartFate {
     return {
       kind: 'ran',
       exit: signal ? { code: null, signal } : { code: entry.status, signal: null },
-      result: { exitCode: entry.status, ...(entry.failure !== undefined ? { failure: entry.failure } : {}) },
+      result: execResult(entry)!,
     };
   }
   const identity =
