@@ -634,6 +634,9 @@ export class LocalExecutor extends BaseJobExecutor<LocalExecutorConfig> {
       return;
     }
     if (t.phase === 'done' || t.phase === 'finishing') return;
+    // Its exec agent has journaled its end already: the exit decides, not this cancel (an order, not two
+    // clocks: the agent's fine clock can read later than the coarse one of the cancel request's mtime).
+    if (t.owned && t.execAgent && readExecAgentJournal(t.execAgent.journal, t.id).status !== undefined) return;
     t.cancelRequested = true;
     if (t.phase === 'queued' && t.owned) {
       t.phase = 'finishing';
